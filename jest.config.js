@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+  // Store and synth suites start real processes (DynamoDB Local, esbuild); give them room.
+  testTimeout: 60_000,
+  // Two cores here and in CI: more workers only contend for the JVM and esbuild.
+  maxWorkers: 2,
+};

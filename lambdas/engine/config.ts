@@ -1,0 +1,55 @@
+import { type LockoutSettings, SettingError, settingsFromEnv } from './settings';
+import type { RateLimitPolicy } from './policy';
+
+/** The environment variable that names the lockout table. Required. */
+export const TABLE_NAME_ENV = 'LOCKOUT_TABLE_NAME';
+
+/** Everything a trigger needs, parsed and validated once at cold start. */
+export interface TriggerConfig {
+  readonly tableName: string;
+  readonly settings: LockoutSettings;
+  readonly signIn: RateLimitPolicy;
+  readonly signUp: RateLimitPolicy;
+  /** Sign-up limit per email domain, or undefined when off. */
+  readonly signUpPerEmailDomain?: RateLimitPolicy;
+  /** Sign-up limit per phone country calling code, or undefined when off. */
+  readonly signUpPerPhonePrefix?: RateLimitPolicy;
+}
+
+/** Fails with a message naming the variable: a misconfigured trigger must never guess. */
+export function loadConfig(env: NodeJS.ProcessEnv): TriggerConfig {
+  const tableName = env[TABLE_NAME_ENV]?.trim();
+  if (!tableName) throw new SettingError(`${TABLE_NAME_ENV} must name the lockout DynamoDB table, but it is not set`);
+  // DynamoDB's own naming rule; catching it here beats a ValidationException on the first sign-in.
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
+    throw new SettingError(`${TABLE_NAME_ENV} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(tableName)}`);
+  }
+  return configFromSettings(tableName, settingsFromEnv(env));
+}
+
+export function configFromSettings(tableName: string, settings: LockoutSettings): TriggerConfig {
+  const signUpWith = (maxAttempts: number): RateLimitPolicy => ({
+    maxAttempts,
+    windowMs: settings.signUpWindowSeconds * 1000,
+    lockoutMs: settings.signUpLockoutSeconds * 1000,
+    // Sign-up abuse is throttled, not escalated: no backoff, never permanent.
+    backoffMultiplier: 1,
+    maxLockoutMs: settings.signUpLockoutSeconds * 1000,
+    maxTemporaryLockouts: 0,
+  });
+  return {
+    tableName,
+    settings,
+    signIn: {
+      maxAttempts: settings.maxFailedAttempts,
+      windowMs: settings.failureWindowSeconds * 1000,
+      lockoutMs: settings.lockoutDurationSeconds * 1000,
+      backoffMultiplier: settings.lockoutBackoffMultiplier,
+      maxLockoutMs: settings.maxLockoutDurationSeconds * 1000,
+      maxTemporaryLockouts: settings.maxTemporaryLockouts,
+    },
+    signUp: signUpWith(settings.signUpMaxAttempts),
+    signUpPerEmailDomain: settings.signUpMaxPerEmailDomain > 0 ? signUpWith(settings.signUpMaxPerEmailDomain) : undefined,
+    signUpPerPhonePrefix: settings.signUpMaxPerPhonePrefix > 0 ? signUpWith(settings.signUpMaxPerPhonePrefix) : undefined,
+  };
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Identities are keyed by a SHA-256 of their normalized text: keys stay a fixed ~80 bytes whatever a
+ * stranger types (DynamoDB caps partition keys at 2,048 bytes), and neither the table nor the logs hold a
+ * raw typed name or email. The hash is pseudonymous, not secret: anyone with a candidate name can compute it,
+ * which is exactly what lets operators and the admin CLI find an identity.
+ */
+
+export type KeyScope =
+  | 'signin'
+  | 'signup-username'
+  | 'signup-email'
+  | 'signup-phone'
+  | 'signup-email-domain'
+  | 'signup-phone-prefix';
+
+/** Trim, Unicode NFKC, lower case: case and width variants of one name share one counter. */
+export function normalizeIdentifier(raw: string): string {
+  return raw.trim().normalize('NFKC').toLowerCase();
+}
+
+export interface IdentityRef {
+  /** The DynamoDB partition key. */
+  readonly key: string;
+  /** A short, log-safe reference: the first 16 hex digits of the key's hash. */
+  readonly logId: string;
+}
+
+export function identityRef(scope: KeyScope, normalized: string): IdentityRef {
+  const digest = createHash('sha256').update(normalized, 'utf8').digest('hex');
+  return { key: `${scope}#${digest}`, logId: digest.slice(0, 16) };
+}
+
+/** The sign-in identity for a (typed or Cognito-assigned) user name. */
+export function signInIdentity(userName: string): IdentityRef {
+  return identityRef('signin', normalizeIdentifier(userName));
+}
+
+/**
+ * Email for sign-up limits: normalized, with a `+tag` removed from the local part, since
+ * `victim+1@`, `victim+2@`... is the cheapest way around a per-address limit. Dots are kept: only some
+ * providers ignore them. Returns undefined for text that is not an address.
+ */
+export function normalizeEmail(raw: string): { address: string; domain: string } | undefined {
+  const text = normalizeIdentifier(raw);
+  const at = text.lastIndexOf('@');
+  if (at <= 0 || at === text.length - 1) return undefined;
+  const local = text.slice(0, at).split('+')[0];
+  const domain = text.slice(at + 1);
+  if (local === '') return undefined;
+  return { address: `${local}@${domain}`, domain };
+}
+
+/** E.164 digits with the leading +, or undefined when the text has no digits. */
+export function normalizePhone(raw: string): string | undefined {
+  const digits = normalizeIdentifier(raw).replace(/[^0-9]/g, '');
+  return digits === '' ? undefined : `+${digits}`;
+}
+
+/**
+ * ITU-T E.164 country calling codes are prefix-free: these are every 1- and 2-digit code; every other
+ * code has 3 digits. That rule is all that is needed to group numbers by country without a phone library.
+ */
+const SHORT_CALLING_CODES = new Set([
+  '1', '7',
+  '20', '27', '30', '31', '32', '33', '34', '36', '39', '40', '41', '43', '44', '45', '46', '47', '48', '49',
+  '51', '52', '53', '54', '55', '56', '57', '58', '60', '61', '62', '63', '64', '65', '66',
+  '81', '82', '84', '86', '90', '91', '92', '93', '94', '95', '98',
+]);
+
+export function phoneCallingCode(e164: string): string | undefined {
+  const digits = e164.replace(/^\+/, '');
+  if (digits.length < 4) return undefined;
+  for (const length of [1, 2]) {
+    if (SHORT_CALLING_CODES.has(digits.slice(0, length))) return digits.slice(0, length);
+  }
+  return digits.slice(0, 3);
+}

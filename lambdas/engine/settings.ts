@@ -1,0 +1,232 @@
+/**
+ * Every policy knob, stated once: its environment variable, default and bounds. The Lambda configuration
+ * parser, the CDK construct and the CDK app's context parser all validate through this table, so a value
+ * accepted at synth is a value the trigger accepts at cold start, and the README table has one source.
+ */
+
+export type LockoutMode = 'enforce' | 'monitor';
+export type StoreErrorPolicy = 'allow' | 'deny';
+
+export interface LockoutSettings {
+  readonly maxFailedAttempts: number;
+  readonly lockoutDurationSeconds: number;
+  readonly failureWindowSeconds: number;
+  readonly lockoutBackoffMultiplier: number;
+  readonly maxLockoutDurationSeconds: number;
+  readonly maxTemporaryLockouts: number;
+  readonly lockoutMode: LockoutMode;
+  readonly storeErrorPolicy: StoreErrorPolicy;
+  readonly refusalMessage: string;
+  readonly signUpMaxAttempts: number;
+  readonly signUpWindowSeconds: number;
+  readonly signUpLockoutSeconds: number;
+  readonly signUpMaxPerEmailDomain: number;
+  readonly signUpMaxPerPhonePrefix: number;
+  readonly signUpRefusalMessage: string;
+  readonly storeTimeoutMs: number;
+}
+
+export type SettingName = keyof LockoutSettings;
+
+interface IntKnob {
+  readonly type: 'int';
+  readonly min: number;
+  readonly max: number;
+}
+interface DecimalKnob {
+  readonly type: 'decimal';
+  readonly min: number;
+  readonly max: number;
+}
+interface EnumKnob {
+  readonly type: 'enum';
+  readonly values: readonly string[];
+}
+interface TextKnob {
+  readonly type: 'text';
+  readonly maxLength: number;
+}
+export type KnobSpec = (IntKnob | DecimalKnob | EnumKnob | TextKnob) & {
+  readonly env: string;
+  readonly summary: string;
+};
+
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
+  maxFailedAttempts: {
+    env: 'LOCKOUT_MAX_FAILED_ATTEMPTS', type: 'int', min: 1, max: 1000,
+    summary: 'Sign-in attempts admitted per failure window; the next one starts a lockout.',
+  },
+  lockoutDurationSeconds: {
+    env: 'LOCKOUT_DURATION_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
+    summary: 'Duration of the first lockout.',
+  },
+  failureWindowSeconds: {
+    env: 'LOCKOUT_FAILURE_WINDOW_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
+    summary: 'Counted attempts older than this are forgotten.',
+  },
+  lockoutBackoffMultiplier: {
+    env: 'LOCKOUT_BACKOFF_MULTIPLIER', type: 'decimal', min: 1, max: 100,
+    summary: 'Each consecutive lockout lasts this many times the previous one (1 = no backoff).',
+  },
+  maxLockoutDurationSeconds: {
+    env: 'LOCKOUT_MAX_DURATION_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
+    summary: 'Cap on a backed-off lockout; also how long the lockout streak is remembered.',
+  },
+  maxTemporaryLockouts: {
+    env: 'LOCKOUT_MAX_TEMPORARY_LOCKOUTS', type: 'int', min: 0, max: 1000,
+    summary: 'Temporary lockouts before the next one is permanent (until an operator unlocks); 0 = never.',
+  },
+  lockoutMode: {
+    env: 'LOCKOUT_MODE', type: 'enum', values: ['enforce', 'monitor'],
+    summary: '`monitor` counts, logs and emits metrics for what would be refused, but refuses nothing.',
+  },
+  storeErrorPolicy: {
+    env: 'LOCKOUT_STORE_ERROR_POLICY', type: 'enum', values: ['allow', 'deny'],
+    summary: 'When DynamoDB fails or is too slow: `allow` lets Cognito check the password, `deny` refuses.',
+  },
+  refusalMessage: {
+    env: 'LOCKOUT_REFUSAL_MESSAGE', type: 'text', maxLength: 200,
+    summary: 'Message shown to a refused sign-in. Identical for known and unknown users.',
+  },
+  signUpMaxAttempts: {
+    env: 'SIGNUP_MAX_ATTEMPTS', type: 'int', min: 1, max: 100_000,
+    summary: 'Self-service sign-ups per window for one email, phone number or username.',
+  },
+  signUpWindowSeconds: {
+    env: 'SIGNUP_WINDOW_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
+    summary: 'Sign-up counting window.',
+  },
+  signUpLockoutSeconds: {
+    env: 'SIGNUP_LOCKOUT_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
+    summary: 'How long sign-ups stay refused for a key that exceeded its limit.',
+  },
+  signUpMaxPerEmailDomain: {
+    env: 'SIGNUP_MAX_PER_EMAIL_DOMAIN', type: 'int', min: 0, max: 10_000_000,
+    summary: 'Sign-ups per window for one email domain (sign-up waves); 0 = off.',
+  },
+  signUpMaxPerPhonePrefix: {
+    env: 'SIGNUP_MAX_PER_PHONE_PREFIX', type: 'int', min: 0, max: 10_000_000,
+    summary: 'Sign-ups per window for one phone country calling code (SMS pumping); 0 = off.',
+  },
+  signUpRefusalMessage: {
+    env: 'SIGNUP_REFUSAL_MESSAGE', type: 'text', maxLength: 200,
+    summary: 'Message shown to a refused sign-up.',
+  },
+  storeTimeoutMs: {
+    env: 'LOCKOUT_STORE_TIMEOUT_MS', type: 'int', min: 100, max: 4000,
+    summary: 'Time budget for the DynamoDB part of one decision, retries included; then the store-error policy applies.',
+  },
+};
+
+export const DEFAULT_SETTINGS: LockoutSettings = {
+  maxFailedAttempts: 5,
+  lockoutDurationSeconds: 15 * 60,
+  failureWindowSeconds: 15 * 60,
+  lockoutBackoffMultiplier: 2,
+  maxLockoutDurationSeconds: 24 * 3600,
+  maxTemporaryLockouts: 0,
+  lockoutMode: 'enforce',
+  storeErrorPolicy: 'allow',
+  refusalMessage: 'Too many failed sign-in attempts. Try again later.',
+  signUpMaxAttempts: 5,
+  signUpWindowSeconds: 3600,
+  signUpLockoutSeconds: 3600,
+  signUpMaxPerEmailDomain: 0,
+  signUpMaxPerPhonePrefix: 0,
+  signUpRefusalMessage: 'Too many sign-up attempts. Try again later.',
+  storeTimeoutMs: 1500,
+};
+
+export const SETTING_NAMES = Object.keys(KNOBS) as SettingName[];
+
+/** A setting that failed validation; `message` names the setting as the caller knows it. */
+export class SettingError extends Error {
+  override readonly name = 'SettingError';
+}
+
+/**
+ * Parses one knob from text (environment variables, `-c key=value`). `label` is how the caller names it:
+ * the variable, the context key or the prop.
+ */
+export function parseSettingText(name: SettingName, raw: string, label: string): LockoutSettings[SettingName] {
+  const spec = KNOBS[name];
+  const text = raw.trim();
+  if (spec.type === 'int' || spec.type === 'decimal') {
+    const pattern = spec.type === 'int' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
+    if (!pattern.test(text)) throw new SettingError(`${label} must be ${describe(spec)}, got ${JSON.stringify(raw)}`);
+    return checkSetting(name, Number(text), label);
+  }
+  return checkSetting(name, raw, label);
+}
+
+/** Checks an already-typed value (construct props, JSON context). */
+export function checkSetting<K extends SettingName>(name: K, value: unknown, label: string): LockoutSettings[K] {
+  const spec = KNOBS[name];
+  const fail = (): never => {
+    throw new SettingError(`${label} must be ${describe(spec)}, got ${JSON.stringify(value)}`);
+  };
+  switch (spec.type) {
+    case 'int':
+    case 'decimal':
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail();
+      if (spec.type === 'int' && !Number.isInteger(value)) fail();
+      if ((value as number) < spec.min || (value as number) > spec.max) fail();
+      break;
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values.includes(value)) fail();
+      break;
+    case 'text':
+      // Control characters would reach end users verbatim inside Cognito's error text.
+      // eslint-disable-next-line no-control-regex
+      if (typeof value !== 'string' || value.trim() === '' || value.length > spec.maxLength || /[\u0000-\u001f\u007f]/.test(value)) fail();
+      break;
+  }
+  return value as LockoutSettings[K];
+}
+
+/** Rules between knobs; `labelOf` names each knob the way the caller knows it. */
+export function checkSettingRelations(settings: LockoutSettings, labelOf: (name: SettingName) => string): void {
+  if (settings.lockoutDurationSeconds > settings.maxLockoutDurationSeconds) {
+    throw new SettingError(
+      `${labelOf('lockoutDurationSeconds')} (${settings.lockoutDurationSeconds}) must not exceed ` +
+        `${labelOf('maxLockoutDurationSeconds')} (${settings.maxLockoutDurationSeconds})`,
+    );
+  }
+}
+
+function describe(spec: KnobSpec): string {
+  switch (spec.type) {
+    case 'int':
+      return `a whole number from ${spec.min} to ${spec.max}`;
+    case 'decimal':
+      return `a number from ${spec.min} to ${spec.max}`;
+    case 'enum':
+      return `one of ${spec.values.map((v) => `"${v}"`).join(', ')}`;
+    case 'text':
+      return `non-empty text of at most ${spec.maxLength} characters without control characters`;
+  }
+}
+
+/** Reads every knob from environment variables, defaults for those unset. Throws naming the variable. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): LockoutSettings {
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const name of SETTING_NAMES) {
+    const raw = env[KNOBS[name].env];
+    if (raw !== undefined && raw !== '') settings[name] = parseSettingText(name, raw, KNOBS[name].env);
+  }
+  const result = settings as unknown as LockoutSettings;
+  checkSettingRelations(result, (name) => KNOBS[name].env);
+  return result;
+}
+
+/** The environment a trigger function needs for these settings (the inverse of `settingsFromEnv`). */
+export function settingsToEnv(settings: Partial<LockoutSettings>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of SETTING_NAMES) {
+    const value = settings[name];
+    if (value !== undefined) env[KNOBS[name].env] = String(value);
+  }
+  return env;
+}

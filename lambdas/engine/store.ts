@@ -1,0 +1,182 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type LockoutState, type RateLimitPolicy, expiryEpochSeconds, windowCutoff } from './policy';
+
+/**
+ * Item layout (one item per identity key):
+ *   pk          string  "<scope>#<sha256>"   partition key
+ *   failures    number  attempts counted in the current window
+ *   windowStart number  epoch ms
+ *   lockedUntil number  epoch ms, 0 when never locked
+ *   lockouts    number  lockouts since the last successful sign-in
+ *   rev         number  bumped by every write; the compare-and-set token
+ *   expiresAt   number  epoch seconds, the table's TTL attribute (absent on permanent locks)
+ *
+ * Every write is a single conditional request. There is no read-then-write anywhere: when a condition
+ * fails, DynamoDB returns the item it saw (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), and that is
+ * what the next decision is made from.
+ */
+export const PARTITION_KEY = 'pk';
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+type Conditional<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly observed: LockoutState | undefined };
+/** A conditional write either lands (`value` is the state written) or reports the state that refused it. */
+export type WriteResult = Conditional<LockoutState>;
+
+export interface RequestOptions {
+  /** Aborts the request when the decision's time budget runs out. */
+  readonly abortSignal?: AbortSignal;
+}
+
+export class LockoutStore {
+  /** DynamoDB requests sent by this store, for benchmarks and the decision log. */
+  requestCount = 0;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /**
+   * The fast path: count one attempt when the identity is unlocked and inside its window with room left
+   * (or has no item yet). One atomic UpdateItem; in the steady state it is the only request of a decision.
+   */
+  async countAttempt(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<WriteResult> {
+    // An upper bound on the TTL the item needs: its window started at or before now, its last lock ended by now.
+    const expiresAt = expiryEpochSeconds({ failures: 0, windowStart: now, lockedUntil: now, lockouts: 0, rev: 0 }, policy);
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      UpdateExpression:
+        'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
+        'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = :ttl',
+      ConditionExpression:
+        'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
+      ExpressionAttributeValues: {
+        ':zero': 0,
+        ':one': 1,
+        ':now': now,
+        ':cutoff': windowCutoff(now, policy),
+        ':max': policy.maxAttempts,
+        ':ttl': expiresAt,
+      },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    return this.conditional(async () => {
+      const output = await this.client.send(command, options);
+      // ALL_NEW after a successful update always carries the item.
+      return parseState(output.Attributes ?? {});
+    });
+  }
+
+  /**
+   * The slow path: replace the item with `next` only if it is still at the revision the decision was made
+   * from. Losing this race means another attempt changed the identity in between.
+   */
+  async compareAndSet(
+    key: string,
+    observed: LockoutState | undefined,
+    next: LockoutState,
+    policy: RateLimitPolicy,
+    options: RequestOptions = {},
+  ): Promise<WriteResult> {
+    const expiresAt = expiryEpochSeconds(next, policy);
+    const item: Record<string, unknown> = { [PARTITION_KEY]: key, ...next };
+    if (expiresAt !== undefined) item[TTL_ATTRIBUTE] = expiresAt;
+    const command = new PutCommand({
+      TableName: this.tableName,
+      Item: item,
+      ...revisionCondition(observed),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    return this.conditional(async () => {
+      await this.client.send(command, options);
+      return next;
+    });
+  }
+
+  /**
+   * A successful sign-in forgets failures and the lockout streak by deleting the item, so the user's next
+   * sign-in is a first attempt on the fast path. The condition keeps any active lock in place.
+   */
+  async clearUnlessLocked(key: string, now: number, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
+    const command = new DeleteCommand({
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+      ExpressionAttributeValues: { ':now': now },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    const result = await this.conditional(async () => {
+      await this.client.send(command, options);
+    });
+    if (result.ok) return 'cleared';
+    return result.observed === undefined ? 'absent' : 'locked';
+  }
+
+  private async conditional<T>(send: () => Promise<T>): Promise<Conditional<T>> {
+    this.requestCount += 1;
+    try {
+      return { ok: true, value: await send() };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException') {
+        const raw = (error as ConditionalCheckFailedException).Item;
+        return { ok: false, observed: raw ? parseState(unmarshall(raw)) : undefined };
+      }
+      throw error;
+    }
+  }
+}
+
+function revisionCondition(observed: LockoutState | undefined): {
+  ConditionExpression: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
+  // DynamoDB rejects declared names or values that the expression does not use, so each branch declares its own.
+  if (observed === undefined) return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } };
+  const values = { ':rev': observed.rev };
+  // rev 0 means the item was written without one (by hand or an older version): accept a missing attribute.
+  if (observed.rev === 0) {
+    return {
+      ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(rev) OR rev = :rev)',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+      ExpressionAttributeValues: values,
+    };
+  }
+  return { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: values };
+}
+
+/** Reads an item defensively: a missing or non-numeric counter is 0, which the policy treats as expired. */
+export function parseState(item: Record<string, unknown>): LockoutState {
+  const num = (name: string): number => {
+    const value = item[name];
+    return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  };
+  return {
+    failures: num('failures'),
+    windowStart: num('windowStart'),
+    lockedUntil: num('lockedUntil'),
+    lockouts: num('lockouts'),
+    rev: num('rev'),
+  };
+}
+
+/**
+ * A DynamoDB client whose every request fits the decision budget: two tries at most, each bounded by
+ * socket timeouts; the caller's abort signal bounds the whole decision. The endpoint comes from the SDK's
+ * own resolution, so `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+ */
+export function createDocumentClient(budgetMs: number): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    maxAttempts: 2,
+    // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting.
+    requestHandler: { connectionTimeout: Math.ceil(budgetMs / 2), requestTimeout: Math.ceil(budgetMs / 2), throwOnRequestTimeout: true },
+  });
+  return DynamoDBDocumentClient.from(client);
+}

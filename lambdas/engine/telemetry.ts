@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
+
+/** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
+export type MetricName =
+  | 'AttemptsCounted'
+  | 'AttemptsRefused'
+  | 'LockoutsStarted'
+  | 'WouldRefuse'
+  | 'StoreErrors'
+  | 'FailuresCleared'
+  | 'InvalidEvents';
+
+export interface Telemetry {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export const SERVICE_NAME = 'cognito-lockout';
+export const METRICS_NAMESPACE = 'CognitoLockout';
+
+/** Logger level comes from POWERTOOLS_LOG_LEVEL; the whole event is never logged. */
+export function createTelemetry(trigger: TriggerName): Telemetry {
+  return {
+    logger: new Logger({ serviceName: SERVICE_NAME, persistentKeys: { trigger } }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { trigger } }),
+  };
+}
+
+export function count(metrics: Metrics, name: MetricName): void {
+  metrics.addMetric(name, MetricUnit.Count, 1);
+}
+
+/** Flushes this invocation's metrics as one EMF line; silent when none were recorded. */
+export function flush(metrics: Metrics): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}

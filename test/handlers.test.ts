@@ -1,0 +1,349 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { signInIdentity, identityRef } from '../lambdas/engine/identity';
+import { InvalidTriggerEventError } from '../lambdas/engine/events';
+import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
+import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
+import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
+import { type TestDepsOptions, testDeps } from './support/deps';
+import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from './support/events';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+beforeEach(() => ddb.reset());
+
+const MINUTE = 60_000;
+const USER = 'a1b2c3d4-0000-4000-8000-00000000000a';
+const KEY = signInIdentity(USER).key;
+
+function conditionFailed(item?: Partial<LockoutState>): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: item ? marshall({ pk: KEY, ...item }) : undefined,
+  });
+}
+
+function setup(options: TestDepsOptions = {}) {
+  const deps = testDeps(options);
+  return {
+    deps,
+    now: deps.clock.time,
+    preAuth: createPreAuthenticationHandler(deps),
+    postAuth: createPostAuthenticationHandler(deps),
+    preSignUp: createPreSignUpHandler(deps),
+  };
+}
+
+const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
+
+describe('pre-authentication handler', () => {
+  it('counts a steady-state attempt with exactly one conditional UpdateItem', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY, failures: 2, windowStart: now - MINUTE, lockedUntil: 0, lockouts: 0, rev: 2 } });
+    const event = preAuthEvent(USER);
+    await expect(preAuth(event)).resolves.toBe(event);
+
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toEqual({
+      TableName: 'lockout-test',
+      Key: { pk: KEY },
+      UpdateExpression:
+        'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
+        'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = :ttl',
+      ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt' },
+      ExpressionAttributeValues: {
+        ':zero': 0, ':one': 1, ':now': now, ':cutoff': now - 15 * MINUTE, ':max': 5,
+        ':ttl': Math.ceil((now + 24 * 60 * MINUTE) / 1000),
+      },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('refuses a locked identity after one request, without counting', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 0, windowStart: now + 5 * MINUTE, lockedUntil: now + 5 * MINUTE, lockouts: 1, rev: 7 }));
+    await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(REFUSAL);
+    expect(ddb.calls()).toHaveLength(1);
+  });
+
+  it('starts a lockout with one compare-and-set PutItem when the window is full', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 5, windowStart: now - MINUTE, lockedUntil: 0, lockouts: 0, rev: 5 }));
+    ddb.on(PutCommand).resolves({});
+    await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(REFUSAL);
+
+    expect(ddb.calls()).toHaveLength(2);
+    const lockedUntil = now + 15 * MINUTE;
+    expect(ddb.commandCalls(PutCommand)[0].args[0].input).toEqual({
+      TableName: 'lockout-test',
+      Item: { pk: KEY, failures: 0, windowStart: lockedUntil, lockedUntil, lockouts: 1, rev: 6, expiresAt: Math.ceil((lockedUntil + 24 * 60 * MINUTE) / 1000) },
+      ConditionExpression: 'rev = :rev',
+      ExpressionAttributeValues: { ':rev': 5 },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('opens a new window with one compare-and-set when the old one expired', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 3, windowStart: now - 20 * MINUTE, lockedUntil: 0, lockouts: 0, rev: 3 }));
+    ddb.on(PutCommand).resolves({});
+    await expect(preAuth(preAuthEvent(USER))).resolves.toBeDefined();
+    expect(ddb.commandCalls(PutCommand)[0].args[0].input.Item).toMatchObject({ failures: 1, windowStart: now, rev: 4 });
+    expect(ddb.calls()).toHaveLength(2);
+  });
+
+  it('stores a permanent lock without a TTL', async () => {
+    const { preAuth, now } = setup({ settings: { maxTemporaryLockouts: 1 } });
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 5, windowStart: now - MINUTE, lockedUntil: now - MINUTE, lockouts: 1, rev: 12 }));
+    ddb.on(PutCommand).resolves({});
+    await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(REFUSAL);
+    const item = ddb.commandCalls(PutCommand)[0].args[0].input.Item!;
+    expect(item).toMatchObject({ lockedUntil: PERMANENT_LOCK_UNTIL, lockouts: 2 });
+    expect(item).not.toHaveProperty('expiresAt');
+  });
+
+  it('refuses, uncounted and within two requests, when the identity changes under it twice', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 3, windowStart: now - 20 * MINUTE, lockedUntil: 0, lockouts: 0, rev: 3 }));
+    ddb.on(PutCommand).rejects(conditionFailed({ failures: 1, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 4 }));
+    await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(REFUSAL);
+    expect(ddb.calls()).toHaveLength(2);
+  });
+
+  it('counts unknown user names exactly like known ones', async () => {
+    const { preAuth } = setup();
+    ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1 } });
+    await preAuth(unknownUserPreAuthEvent('Nobody@Example.com'));
+    await preAuth(preAuthEvent('nobody@example.com'));
+    const [unknown, known] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(unknown).toEqual(known);
+    expect(unknown.Key).toEqual({ pk: signInIdentity('nobody@example.com').key });
+  });
+
+  it('refuses unknown and known users with the same message', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ lockedUntil: now + MINUTE, windowStart: now, failures: 0, lockouts: 1, rev: 9 }));
+    const messages = await Promise.all([preAuth(unknownUserPreAuthEvent('ghost')), preAuth(preAuthEvent(USER))].map((p) => p.catch((e: Error) => e.message)));
+    expect(messages).toEqual([REFUSAL, REFUSAL]);
+  });
+
+  it('does not count federated users', async () => {
+    const { preAuth } = setup();
+    const event = federatedPreAuthEvent();
+    await expect(preAuth(event)).resolves.toBe(event);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('in monitor mode records what it would refuse but refuses nothing', async () => {
+    const { preAuth, deps, now } = setup({ settings: { lockoutMode: 'monitor' } });
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 5, windowStart: now - MINUTE, lockedUntil: 0, lockouts: 0, rev: 5 }));
+    ddb.on(PutCommand).resolves({});
+    await expect(preAuth(preAuthEvent(USER))).resolves.toBeDefined();
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+    expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['LockoutsStarted', 'WouldRefuse']);
+  });
+
+  describe('when the store fails', () => {
+    const outage = Object.assign(new Error('Service unavailable'), { name: 'InternalServerError', $fault: 'server' });
+
+    it('lets Cognito check the password under the allow policy, and counts the error', async () => {
+      const { preAuth, deps } = setup({ settings: { storeErrorPolicy: 'allow' } });
+      const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+      ddb.on(UpdateCommand).rejects(outage);
+      await expect(preAuth(preAuthEvent(USER))).resolves.toBeDefined();
+      expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['StoreErrors']);
+    });
+
+    it('refuses with the generic message under the deny policy, revealing nothing internal', async () => {
+      const { preAuth } = setup({ settings: { storeErrorPolicy: 'deny' } });
+      ddb.on(UpdateCommand).rejects(outage);
+      await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(new Error(REFUSAL));
+    });
+
+    it('decides by the policy within the time budget when the store never answers', async () => {
+      const { preAuth } = setup({ settings: { storeErrorPolicy: 'deny', storeTimeoutMs: 200 } });
+      ddb.on(UpdateCommand).callsFake(() => new Promise(() => undefined));
+      const started = Date.now();
+      await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(REFUSAL);
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+  });
+
+  describe('malformed events', () => {
+    const valid = preAuthEvent(USER) as unknown as Record<string, unknown>;
+    it.each([
+      ['a missing userName', { ...valid, userName: undefined }, 'userName must be a non-empty string'],
+      ['a blank userName', { ...valid, userName: '   ' }, 'userName must be a non-empty string'],
+      ['a numeric userName', { ...valid, userName: 42 }, 'userName must be a non-empty string'],
+      ['a missing request', { ...valid, request: undefined }, 'request must be an object'],
+      ['a wrong triggerSource', { ...valid, triggerSource: 'PreSignUp_SignUp' }, 'triggerSource must be one of PreAuthentication_Authentication'],
+      ['non-object attributes', { ...valid, request: { userAttributes: 'x' } }, 'request.userAttributes must be an object'],
+      ['a null event', null, 'the event must be an object'],
+    ])('rejects %s with a clear error and no store request', async (_, event, message) => {
+      const { preAuth } = setup();
+      const error = await preAuth(event as never).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(InvalidTriggerEventError);
+      expect((error as Error).message).toBe(`Invalid PreAuthentication trigger event: ${message}`);
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it.each([
+      ['a 10 KB name', 'x'.repeat(10_240)],
+      ['control characters', 'jane\u0000\u001b[2J\r\n'],
+      ['a 100 KB name of emoji', '😀'.repeat(25_000)],
+    ])('decides safely on %s with a bounded key', async (_, userName) => {
+      const { preAuth } = setup();
+      ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1 } });
+      await expect(preAuth(preAuthEvent(userName))).resolves.toBeDefined();
+      const key = ddb.commandCalls(UpdateCommand)[0].args[0].input.Key!.pk as string;
+      expect(key).toMatch(/^signin#[0-9a-f]{64}$/);
+    });
+
+    it('accepts unknown fields: Cognito event shapes grow', async () => {
+      const { preAuth } = setup();
+      ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1 } });
+      const event = { ...preAuthEvent(USER), futureField: { nested: true } };
+      await expect(preAuth(event)).resolves.toBe(event);
+    });
+  });
+
+  it('never writes a typed user name into its logs', async () => {
+    const logger = new Logger({ logLevel: 'DEBUG', serviceName: 'test' });
+    const { preAuth, now } = setup({ logger });
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      ddb.on(UpdateCommand).resolvesOnce({ Attributes: { failures: 1 } }).rejects(conditionFailed({ failures: 5, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 5 }));
+      ddb.on(PutCommand).resolves({});
+      await preAuth(unknownUserPreAuthEvent('Secret.Person@Example.com'));
+      await preAuth(unknownUserPreAuthEvent('Secret.Person@Example.com')).catch(() => undefined);
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+    const log = written.join('');
+    expect(log).toContain(signInIdentity('secret.person@example.com').logId);
+    expect(log).toContain('lockout started');
+    expect(log.toLowerCase()).not.toContain('secret.person');
+  });
+});
+
+describe('post-authentication handler', () => {
+  it('clears the identity with one conditional DeleteItem that keeps active locks', async () => {
+    const { postAuth, now } = setup();
+    ddb.on(DeleteCommand).resolves({});
+    const event = postAuthEvent(USER);
+    await expect(postAuth(event)).resolves.toBe(event);
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb.commandCalls(DeleteCommand)[0].args[0].input).toEqual({
+      TableName: 'lockout-test',
+      Key: { pk: KEY },
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':now': now },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('keeps an active lock and still lets the sign-in complete', async () => {
+    const { postAuth, now } = setup();
+    ddb.on(DeleteCommand).rejects(conditionFailed({ lockedUntil: now + MINUTE, failures: 0, windowStart: now, lockouts: 1, rev: 3 }));
+    const event = postAuthEvent(USER);
+    await expect(postAuth(event)).resolves.toBe(event);
+  });
+
+  it('never fails a sign-in on a store error or a hanging store', async () => {
+    const { postAuth, deps } = setup({ settings: { storeTimeoutMs: 150, storeErrorPolicy: 'deny' } });
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(DeleteCommand).rejectsOnce(new Error('socket hang up')).callsFake(() => new Promise(() => undefined));
+    const event = postAuthEvent(USER);
+    await expect(postAuth(event)).resolves.toBe(event);
+    await expect(postAuth(event)).resolves.toBe(event);
+    expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['StoreErrors', 'StoreErrors']);
+  });
+
+  it('returns malformed events instead of failing the sign-in', async () => {
+    const { postAuth } = setup();
+    const event = { ...postAuthEvent(USER), userName: undefined } as never;
+    await expect(postAuth(event)).resolves.toBe(event);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('ignores federated users', async () => {
+    const { postAuth } = setup();
+    await postAuth(postAuthEvent('Google_1', { 'cognito:user_status': 'EXTERNAL_PROVIDER' }));
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
+
+describe('pre-signup handler', () => {
+  const keysSent = () => ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key!.pk as string).sort();
+
+  it('counts a self-service sign-up per normalized email, phone and chosen user name', async () => {
+    const { preSignUp } = setup();
+    ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1 } });
+    const event = preSignUpEvent({ email: 'New.User+promo@Example.com', phone_number: '+44 7700 900123' }, 'PreSignUp_SignUp', 'NewUser');
+    await expect(preSignUp(event)).resolves.toBe(event);
+    expect(keysSent()).toEqual(
+      [identityRef('signup-email', 'new.user@example.com'), identityRef('signup-phone', '+447700900123'), identityRef('signup-username', 'newuser')]
+        .map((r) => r.key)
+        .sort(),
+    );
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input.ExpressionAttributeValues).toMatchObject({ ':max': 5 });
+  });
+
+  it('skips the user name Cognito generates for email sign-in pools', async () => {
+    const { preSignUp } = setup();
+    ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1 } });
+    await preSignUp(preSignUpEvent({ email: 'a@example.com' }));
+    expect(keysSent()).toEqual([identityRef('signup-email', 'a@example.com').key]);
+  });
+
+  it('adds the email-domain and phone-prefix limits only when enabled', async () => {
+    const { preSignUp } = setup({ settings: { signUpMaxPerEmailDomain: 100, signUpMaxPerPhonePrefix: 20 } });
+    ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1 } });
+    await preSignUp(preSignUpEvent({ email: 'a@example.com', phone_number: '+3725123456' }));
+    expect(keysSent()).toEqual(
+      [
+        identityRef('signup-email', 'a@example.com'),
+        identityRef('signup-email-domain', 'example.com'),
+        identityRef('signup-phone', '+3725123456'),
+        identityRef('signup-phone-prefix', '372'),
+      ]
+        .map((r) => r.key)
+        .sort(),
+    );
+    const maxByKey = Object.fromEntries(ddb.commandCalls(UpdateCommand).map((c) => [c.args[0].input.Key!.pk, c.args[0].input.ExpressionAttributeValues![':max']]));
+    expect(maxByKey[identityRef('signup-email-domain', 'example.com').key]).toBe(100);
+    expect(maxByKey[identityRef('signup-phone-prefix', '372').key]).toBe(20);
+  });
+
+  it('refuses with the sign-up message when any key is over its limit', async () => {
+    const { preSignUp, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ lockedUntil: now + MINUTE, failures: 0, windowStart: now, lockouts: 1, rev: 2 }));
+    await expect(preSignUp(preSignUpEvent())).rejects.toThrow(new Error('Too many sign-up attempts. Try again later.'));
+  });
+
+  it.each(['PreSignUp_AdminCreateUser', 'PreSignUp_ExternalProvider'] as const)('passes %s untouched', async (source) => {
+    const { preSignUp } = setup();
+    const event = preSignUpEvent({ email: 'a@example.com' }, source);
+    const copy = structuredClone(event);
+    await expect(preSignUp(event)).resolves.toEqual(copy);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('rejects an unexpected trigger source', async () => {
+    const { preSignUp } = setup();
+    await expect(preSignUp({ ...preSignUpEvent(), triggerSource: 'PostConfirmation_ConfirmSignUp' } as never)).rejects.toThrow(
+      'Invalid PreSignUp trigger event: triggerSource must be one of PreSignUp_SignUp, PreSignUp_AdminCreateUser, PreSignUp_ExternalProvider',
+    );
+  });
+});

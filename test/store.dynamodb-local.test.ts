@@ -1,0 +1,273 @@
+/**
+ * The engine against Amazon's DynamoDB Local, started here: real conditional writes, real concurrency.
+ * Handlers are built by `runtimeDeps`, exactly as in Lambda, with the endpoint from AWS_ENDPOINT_URL_DYNAMODB.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDbLocal, createLockoutTable, freePort, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { identityRef, signInIdentity } from '../lambdas/engine/identity';
+import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/runtime';
+import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
+import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
+import { FakeClock } from './support/deps';
+import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from './support/events';
+
+const MINUTE = 60_000;
+const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
+let engine: DynamoDbLocal;
+let documents: DynamoDBDocumentClient;
+let tableCount = 0;
+
+beforeAll(async () => {
+  engine = await startDynamoDbLocal();
+  documents = DynamoDBDocumentClient.from(engine.client);
+});
+afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  await engine?.stop();
+});
+
+/** A fresh table and handlers wired as in Lambda, with a clock the test controls. */
+async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: string) {
+  const tableName = `lockout-${++tableCount}`;
+  await createLockoutTable(engine.client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
+  // The SDK resolves this lazily, at the first request: it stays set until the next fixture replaces it.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? engine.endpoint;
+  const clock = new FakeClock(Date.now());
+  // Generous budget: these tests are about counting; a timed-out request would show up as a store error.
+  const deps: TriggerDeps = { ...runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, ...settingsToEnv({ storeTimeoutMs: 4000, ...settings }) }), now: clock.now };
+  const metricNames: string[] = [];
+  jest.spyOn(deps.telemetry.metrics, 'addMetric').mockImplementation((name) => {
+    metricNames.push(name);
+    return deps.telemetry.metrics;
+  });
+  return {
+    deps,
+    clock,
+    tableName,
+    metricNames,
+    preAuth: createPreAuthenticationHandler(deps),
+    postAuth: createPostAuthenticationHandler(deps),
+    preSignUp: createPreSignUpHandler(deps),
+    item: async (key: string) => (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
+  };
+}
+
+type Outcome = 'admitted' | 'refused';
+async function attempt(call: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    await call();
+    return 'admitted';
+  } catch (error) {
+    expect((error as Error).message).toMatch(/^Too many/);
+    return 'refused';
+  }
+}
+const admittedCount = (outcomes: Outcome[]) => outcomes.filter((o) => o === 'admitted').length;
+
+describe('lockout engine on DynamoDB Local', () => {
+  it('admits exactly N of 200 concurrent attempts on one identity, and locks once', async () => {
+    const f = await fixture();
+    const outcomes = await Promise.all(Array.from({ length: 200 }, () => attempt(() => f.preAuth(preAuthEvent('victim')))));
+    expect(admittedCount(outcomes)).toBe(5);
+    expect(f.metricNames.filter((m) => m === 'StoreErrors')).toHaveLength(0);
+    expect(f.metricNames.filter((m) => m === 'LockoutsStarted')).toHaveLength(1);
+    expect(await f.item(signInIdentity('victim').key)).toMatchObject({ lockouts: 1, failures: 0, lockedUntil: f.clock.now() + 15 * MINUTE });
+  });
+
+  it('keeps the guarantee for N = 1 and N = 10 under 100 concurrent attempts', async () => {
+    for (const maxFailedAttempts of [1, 10]) {
+      const f = await fixture({ maxFailedAttempts });
+      const outcomes = await Promise.all(Array.from({ length: 100 }, () => attempt(() => f.preAuth(preAuthEvent('victim')))));
+      expect(admittedCount(outcomes)).toBe(maxFailedAttempts);
+    }
+  });
+
+  it('keeps 10 interleaved identities independent', async () => {
+    const f = await fixture({ maxFailedAttempts: 3 });
+    const names = Array.from({ length: 10 }, (_, i) => `user-${i}`);
+    const calls = Array.from({ length: 8 }, () => names).flat();
+    const outcomes = await Promise.all(calls.map((name) => attempt(() => f.preAuth(preAuthEvent(name))).then((o) => [name, o] as const)));
+    for (const name of names) {
+      expect(outcomes.filter(([n, o]) => n === name && o === 'admitted')).toHaveLength(3);
+      expect(await f.item(signInIdentity(name).key)).toMatchObject({ lockouts: 1 });
+    }
+  });
+
+  it('makes one request in the steady state and two when a window expires', async () => {
+    const f = await fixture();
+    const requests = async () => {
+      const before = f.deps.store.requestCount;
+      await f.preAuth(preAuthEvent('steady'));
+      return f.deps.store.requestCount - before;
+    };
+    expect(await requests()).toBe(1); // first attempt creates the item
+    expect(await requests()).toBe(1); // inside the window
+    f.clock.advance(16 * MINUTE);
+    expect(await requests()).toBe(2); // window expired: fast path refused, compare-and-set resets it
+    expect(await requests()).toBe(1);
+  });
+
+  it('refuses while locked without counting, and admits again when the lock ends', async () => {
+    const f = await fixture({ maxFailedAttempts: 2, lockoutDurationSeconds: 600 });
+    const key = signInIdentity('locked-out').key;
+    for (let i = 0; i < 3; i++) await attempt(() => f.preAuth(preAuthEvent('locked-out')));
+    const locked = await f.item(key);
+    await expect(f.preAuth(preAuthEvent('locked-out'))).rejects.toThrow(REFUSAL);
+    expect(await f.item(key)).toEqual(locked);
+    f.clock.advance(600_000);
+    await expect(f.preAuth(preAuthEvent('locked-out'))).resolves.toBeDefined();
+    expect(locked![TTL_ATTRIBUTE]).toBeGreaterThan(locked!.lockedUntil / 1000);
+  });
+
+  it('leaves an active lock in place when a sign-in succeeds during it', async () => {
+    const f = await fixture({ maxFailedAttempts: 2 });
+    const key = signInIdentity('raced').key;
+    for (let i = 0; i < 3; i++) await attempt(() => f.preAuth(preAuthEvent('raced')));
+    const locked = await f.item(key);
+    await expect(f.postAuth(postAuthEvent('raced'))).resolves.toBeDefined();
+    expect(await f.item(key)).toEqual(locked);
+    await expect(f.preAuth(preAuthEvent('raced'))).rejects.toThrow(REFUSAL);
+  });
+
+  it('clears failures and the lockout streak on success', async () => {
+    const f = await fixture({ maxFailedAttempts: 2 });
+    for (let i = 0; i < 2; i++) await f.preAuth(preAuthEvent('forgetful'));
+    await f.postAuth(postAuthEvent('forgetful'));
+    expect(await f.item(signInIdentity('forgetful').key)).toBeUndefined();
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await attempt(() => f.preAuth(preAuthEvent('forgetful'))));
+    expect(outcomes).toEqual(['admitted', 'admitted', 'refused']);
+  });
+
+  it('backs off consecutive lockouts on the real store', async () => {
+    const f = await fixture({ maxFailedAttempts: 1, lockoutDurationSeconds: 60, lockoutBackoffMultiplier: 3 });
+    const key = signInIdentity('repeat').key;
+    const durations: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await attempt(() => f.preAuth(preAuthEvent('repeat')));
+      await attempt(() => f.preAuth(preAuthEvent('repeat')));
+      const item = await f.item(key);
+      durations.push(item!.lockedUntil - f.clock.now());
+      f.clock.time = item!.lockedUntil;
+    }
+    expect(durations).toEqual([60_000, 180_000, 540_000]);
+  });
+
+  it('shares one counter between case and width variants of a name', async () => {
+    const f = await fixture({ maxFailedAttempts: 3 });
+    const variants = ['Jane.Doe', 'jane.doe', ' JANE.DOE', 'Ｊａｎｅ．Ｄｏｅ'];
+    const outcomes = [];
+    for (const name of variants) outcomes.push(await attempt(() => f.preAuth(unknownUserPreAuthEvent(name))));
+    expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'refused']);
+  });
+
+  it('limits unknown user names exactly like known ones', async () => {
+    const f = await fixture({ maxFailedAttempts: 3 });
+    const run = async (make: () => ReturnType<typeof preAuthEvent>) => {
+      const outcomes = [];
+      for (let i = 0; i < 5; i++) outcomes.push(await attempt(() => f.preAuth(make())));
+      return outcomes;
+    };
+    const known = await run(() => preAuthEvent('known-user'));
+    const unknown = await run(() => unknownUserPreAuthEvent('ghost-user'));
+    expect(unknown).toEqual(known);
+    const [k, u] = [await f.item(signInIdentity('known-user').key), await f.item(signInIdentity('ghost-user').key)];
+    expect({ ...u, pk: undefined }).toEqual({ ...k, pk: undefined });
+  });
+
+  it('exempts federated users', async () => {
+    const f = await fixture({ maxFailedAttempts: 1 });
+    for (let i = 0; i < 5; i++) await expect(f.preAuth(federatedPreAuthEvent())).resolves.toBeDefined();
+    expect(await f.item(signInIdentity(federatedPreAuthEvent().userName).key)).toBeUndefined();
+  });
+
+  it('limits sign-ups per email, across plus-tag and case variants, under concurrency', async () => {
+    const f = await fixture({ signUpMaxAttempts: 5 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => attempt(() => f.preSignUp(preSignUpEvent({ email: `Target+${i}@Example.com` })))),
+    );
+    expect(admittedCount(outcomes)).toBe(5);
+    expect(await f.item(identityRef('signup-email', 'target@example.com').key)).toMatchObject({ lockouts: 1 });
+    await expect(f.preSignUp(preSignUpEvent({ email: 'someone.else@example.com' }))).resolves.toBeDefined();
+  });
+
+  it('limits sign-up waves per email domain when enabled', async () => {
+    const f = await fixture({ signUpMaxPerEmailDomain: 3 });
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await attempt(() => f.preSignUp(preSignUpEvent({ email: `user${i}@spam.example` }))));
+    expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'refused', 'refused']);
+    await expect(f.preSignUp(preSignUpEvent({ email: 'user@good.example' }))).resolves.toBeDefined();
+  });
+
+  it('limits SMS pumping per phone country code when enabled', async () => {
+    const f = await fixture({ signUpMaxPerPhonePrefix: 2 });
+    const outcomes = [];
+    for (const n of ['+3725000001', '+3725000002', '+3725000003']) outcomes.push(await attempt(() => f.preSignUp(preSignUpEvent({ phone_number: n }))));
+    expect(outcomes).toEqual(['admitted', 'admitted', 'refused']);
+    await expect(f.preSignUp(preSignUpEvent({ phone_number: '+447700900123' }))).resolves.toBeDefined();
+  });
+
+  it('uses the table TTL attribute the store writes', async () => {
+    const f = await fixture();
+    const ttl = await engine.client.send(new DescribeTimeToLiveCommand({ TableName: f.tableName }));
+    expect(ttl.TimeToLiveDescription?.AttributeName).toBe(TTL_ATTRIBUTE);
+    await f.preAuth(preAuthEvent('ttl'));
+    expect((await f.item(signInIdentity('ttl').key))![TTL_ATTRIBUTE]).toBeGreaterThan(f.clock.now() / 1000);
+  });
+});
+
+describe('when the store is unreachable', () => {
+  let sockets: Socket[] = [];
+  let blackHole: Server;
+  let blackHoleEndpoint: string;
+  beforeAll(async () => {
+    // Accepts connections and never answers: the worst case, a store that hangs.
+    blackHole = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    blackHoleEndpoint = `http://127.0.0.1:${(blackHole.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    sockets.forEach((s) => s.destroy());
+    sockets = [];
+    await new Promise((resolve) => blackHole.close(resolve));
+  });
+
+  async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; outcome: Outcome }> {
+    const started = Date.now();
+    const outcome = await attempt(work);
+    return { ms: Date.now() - started, outcome };
+  }
+
+  it.each([
+    ['a hanging store', 'allow', 'admitted'],
+    ['a hanging store', 'deny', 'refused'],
+    ['a closed port', 'allow', 'admitted'],
+    ['a closed port', 'deny', 'refused'],
+  ] as const)('pre-authentication with %s follows the %s policy well within 5 s', async (kind, storeErrorPolicy, expected) => {
+    const endpoint = kind === 'a closed port' ? `http://127.0.0.1:${await freePort()}` : blackHoleEndpoint;
+    const f = await fixture({ storeErrorPolicy, storeTimeoutMs: 1500 }, endpoint);
+    const { ms, outcome } = await timed(() => f.preAuth(preAuthEvent('outage')));
+    expect(outcome).toBe(expected);
+    expect(ms).toBeLessThan(3000);
+    expect(f.metricNames).toContain('StoreErrors');
+  });
+
+  it('post-authentication completes the sign-in when the store hangs', async () => {
+    const f = await fixture({ storeErrorPolicy: 'deny', storeTimeoutMs: 1500 }, blackHoleEndpoint);
+    const { ms, outcome } = await timed(() => f.postAuth(postAuthEvent('outage')));
+    expect(outcome).toBe('admitted');
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('pre-signup follows the deny policy when the store hangs', async () => {
+    const f = await fixture({ storeErrorPolicy: 'deny', storeTimeoutMs: 1500 }, blackHoleEndpoint);
+    const { ms, outcome } = await timed(() => f.preSignUp(preSignUpEvent()));
+    expect(outcome).toBe('refused');
+    expect(ms).toBeLessThan(3000);
+  });
+});

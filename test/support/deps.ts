@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { configFromSettings } from '../../lambdas/engine/config';
+import type { TriggerDeps } from '../../lambdas/engine/runtime';
+import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/engine/settings';
+import { LockoutStore } from '../../lambdas/engine/store';
+
+/** A clock the test moves by hand. */
+export class FakeClock {
+  constructor(public time = Date.UTC(2026, 10, 21, 12, 0, 0)) {}
+  now = (): number => this.time;
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export interface TestDepsOptions {
+  readonly settings?: Partial<LockoutSettings>;
+  readonly client?: DynamoDBDocumentClient;
+  readonly tableName?: string;
+  readonly clock?: FakeClock;
+  readonly logger?: Logger;
+}
+
+export function testDeps(options: TestDepsOptions = {}): TriggerDeps & { clock: FakeClock } {
+  const settings = { ...DEFAULT_SETTINGS, ...options.settings };
+  const tableName = options.tableName ?? 'lockout-test';
+  const clock = options.clock ?? new FakeClock();
+  const client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 1 }));
+  return {
+    config: configFromSettings(tableName, settings),
+    store: new LockoutStore(client, tableName),
+    telemetry: { logger: options.logger ?? new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'Test' }) },
+    now: clock.now,
+    clock,
+  };
+}
