@@ -115,7 +115,7 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     summary: 'Message shown to a refused sign-up.',
   },
   storeTimeoutMs: {
-    env: 'LOCKOUT_STORE_TIMEOUT_MS', type: 'int', min: 100, max: 4000,
+    env: 'LOCKOUT_STORE_TIMEOUT_MS', type: 'int', min: 100, max: 2500,
     summary: 'Time budget for the DynamoDB part of one decision, retries included; then the store-error policy applies.',
   },
 };
@@ -222,11 +222,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LockoutSettings {
 }
 
 /** The environment a trigger function needs for these settings (the inverse of `settingsFromEnv`). */
-export function settingsToEnv(settings: Partial<LockoutSettings>): Record<string, string> {
+export function settingsToEnv(settings: Partial<LockoutSettings>, format: (value: unknown) => string = String): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of SETTING_NAMES) {
     const value = settings[name];
-    if (value !== undefined) env[KNOBS[name].env] = String(value);
+    if (value !== undefined) env[KNOBS[name].env] = format(value);
   }
   return env;
 }

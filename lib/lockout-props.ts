@@ -1,0 +1,165 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import {
+  DEFAULT_SETTINGS,
+  type LockoutMode,
+  type LockoutSettings,
+  type SettingName,
+  type StoreErrorPolicy,
+  checkSetting,
+  checkSettingRelations,
+} from '../lambdas/engine/settings';
+
+/** The lockout policy, in CDK idioms. Shared by the construct and the stack. */
+export interface LockoutPolicyProps {
+  /**
+   * Sign-in attempts admitted per failure window; the next attempt starts a lockout and is refused.
+   * @default 5
+   */
+  readonly maxFailedAttempts?: number;
+  /**
+   * Duration of the first lockout.
+   * @default Duration.minutes(15)
+   */
+  readonly lockoutDuration?: Duration;
+  /**
+   * Counted attempts older than this are forgotten.
+   * @default Duration.minutes(15)
+   */
+  readonly failureWindow?: Duration;
+  /**
+   * Each consecutive lockout lasts this many times the previous one; 1 disables backoff.
+   * @default 2
+   */
+  readonly lockoutBackoffMultiplier?: number;
+  /**
+   * Cap on a backed-off lockout. Also how long the lockout streak is remembered after a lock ends.
+   * @default Duration.hours(24)
+   */
+  readonly maxLockoutDuration?: Duration;
+  /**
+   * Temporary lockouts before the next one is permanent (until an operator unlocks); 0 = never permanent.
+   * @default 0
+   */
+  readonly maxTemporaryLockouts?: number;
+  /**
+   * `enforce` refuses; `monitor` counts, logs and emits metrics for what would be refused, but refuses nothing.
+   * @default 'enforce'
+   */
+  readonly mode?: LockoutMode;
+  /**
+   * What to do when DynamoDB fails or exceeds `storeTimeout`: `allow` lets Cognito check the password
+   * (the outage is logged and counted), `deny` refuses the attempt.
+   * @default 'allow'
+   */
+  readonly storeErrorPolicy?: StoreErrorPolicy;
+  /**
+   * Message shown to a refused sign-in. Identical for known and unknown users.
+   * @default 'Too many failed sign-in attempts. Try again later.'
+   */
+  readonly refusalMessage?: string;
+  /**
+   * Self-service sign-ups admitted per window for one email address, phone number or user name.
+   * @default 5
+   */
+  readonly signUpMaxAttempts?: number;
+  /**
+   * Sign-up counting window.
+   * @default Duration.hours(1)
+   */
+  readonly signUpWindow?: Duration;
+  /**
+   * How long sign-ups stay refused for a key that went over its limit.
+   * @default Duration.hours(1)
+   */
+  readonly signUpLockoutDuration?: Duration;
+  /**
+   * Sign-ups admitted per window for one email domain (sign-up waves); 0 = no domain limit.
+   * @default 0
+   */
+  readonly signUpMaxPerEmailDomain?: number;
+  /**
+   * Sign-ups admitted per window for one phone country calling code (SMS pumping); 0 = no such limit.
+   * @default 0
+   */
+  readonly signUpMaxPerPhonePrefix?: number;
+  /**
+   * Message shown to a refused sign-up.
+   * @default 'Too many sign-up attempts. Try again later.'
+   */
+  readonly signUpRefusalMessage?: string;
+  /**
+   * Time budget for the DynamoDB part of one decision, retries included; past it the store-error policy applies.
+   * @default Duration.millis(1500)
+   */
+  readonly storeTimeout?: Duration;
+}
+
+type Unit = 'seconds' | 'millis';
+/** Each prop and the setting it feeds; durations name the unit the setting holds. */
+const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingName, Unit?]> = [
+  ['maxFailedAttempts', 'maxFailedAttempts'],
+  ['lockoutDuration', 'lockoutDurationSeconds', 'seconds'],
+  ['failureWindow', 'failureWindowSeconds', 'seconds'],
+  ['lockoutBackoffMultiplier', 'lockoutBackoffMultiplier'],
+  ['maxLockoutDuration', 'maxLockoutDurationSeconds', 'seconds'],
+  ['maxTemporaryLockouts', 'maxTemporaryLockouts'],
+  ['mode', 'lockoutMode'],
+  ['storeErrorPolicy', 'storeErrorPolicy'],
+  ['refusalMessage', 'refusalMessage'],
+  ['signUpMaxAttempts', 'signUpMaxAttempts'],
+  ['signUpWindow', 'signUpWindowSeconds', 'seconds'],
+  ['signUpLockoutDuration', 'signUpLockoutSeconds', 'seconds'],
+  ['signUpMaxPerEmailDomain', 'signUpMaxPerEmailDomain'],
+  ['signUpMaxPerPhonePrefix', 'signUpMaxPerPhonePrefix'],
+  ['signUpRefusalMessage', 'signUpRefusalMessage'],
+  ['storeTimeout', 'storeTimeoutMs', 'millis'],
+];
+
+/** The prop that feeds a setting, for messages. */
+export function propNameOf(setting: SettingName): keyof LockoutPolicyProps {
+  return PROP_SETTINGS.find(([, name]) => name === setting)![0];
+}
+
+/**
+ * Props to settings, validated at synth with messages that name the prop. Values that are unresolved tokens
+ * are passed through unvalidated (they are only known at deploy time); the trigger validates them again at
+ * cold start.
+ */
+export function settingsFromProps(props: LockoutPolicyProps, owner: string): LockoutSettings {
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  let hasTokens = false;
+  for (const [prop, name, unit] of PROP_SETTINGS) {
+    const raw = props[prop];
+    if (raw === undefined) continue;
+    const label = `${owner}: ${prop}${unit === undefined ? '' : ` (in ${unit === 'seconds' ? 'whole seconds' : 'milliseconds'})`}`;
+    const value = raw instanceof Duration ? durationValue(raw, unit!, label) : raw;
+    if (Token.isUnresolved(value)) {
+      hasTokens = true;
+      settings[name] = value;
+      continue;
+    }
+    settings[name] = checkSetting(name, value, label);
+  }
+  const result = settings as unknown as LockoutSettings;
+  if (!hasTokens) checkSettingRelations(result, (name) => `${owner}: ${propNameOf(name)}`);
+  return result;
+}
+
+function durationValue(duration: Duration, unit: Unit, label: string): number {
+  try {
+    return unit === 'seconds' ? duration.toSeconds({ integral: true }) : duration.toMilliseconds({ integral: true });
+  } catch {
+    throw new Error(`${label} must be a whole number of ${unit === 'seconds' ? 'seconds' : 'milliseconds'}, got ${duration.toHumanString()}`);
+  }
+}
+
+/** The inverse of `settingsFromProps`, for the app's context: every setting as its prop, durations as `Duration`. */
+export function propsFromSettings(settings: Partial<LockoutSettings>): LockoutPolicyProps {
+  const props: Record<string, unknown> = {};
+  for (const [prop, name, unit] of PROP_SETTINGS) {
+    const value = settings[name];
+    if (value === undefined) continue;
+    props[prop] = unit === 'seconds' ? Duration.seconds(value as number) : unit === 'millis' ? Duration.millis(value as number) : value;
+  }
+  return props as LockoutPolicyProps;
+}
