@@ -1,0 +1,346 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { UserPool } from 'aws-cdk-lib/aws-cognito';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readAppConfig } from '../lib/app-config';
+import { CognitoLockout, type CognitoLockoutProps } from '../lib/cognito-lockout';
+import { CognitoLockoutStack, type CognitoLockoutStackProps } from '../lib/cognito-lockout-stack';
+
+/** Synth without bundling: these tests read the template, not the code. */
+const noBundling = () => new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
+
+function stackTemplate(props: CognitoLockoutStackProps = {}): Template {
+  return Template.fromStack(new CognitoLockoutStack(noBundling(), 'Test', props));
+}
+
+function ref(template: Template, type: string, pathSuffix: string): string {
+  const found = Object.entries(template.findResources(type)).find(([, r]) => (r.Metadata?.['aws:cdk:path'] as string)?.endsWith(pathSuffix));
+  if (!found) throw new Error(`no ${type} at ${pathSuffix}`);
+  return found[0];
+}
+
+describe('CognitoLockoutStack template', () => {
+  const template = stackTemplate();
+  const table = ref(template, 'AWS::DynamoDB::Table', 'Lockout/Table/Resource');
+  const fn = (name: string) => ref(template, 'AWS::Lambda::Function', `Lockout/${name}/Resource`);
+
+  it('creates a user pool with device remembering off and case-insensitive sign-in', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      DeviceConfiguration: Match.absent(),
+      UsernameConfiguration: { CaseSensitive: false },
+      UsernameAttributes: ['email'],
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: false },
+      AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] },
+      Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true, TemporaryPasswordValidityDays: 3 } },
+      UserPoolTier: 'ESSENTIALS',
+      DeletionProtection: 'ACTIVE',
+    });
+  });
+
+  it('wires each trigger to its operation', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      LambdaConfig: {
+        PreAuthentication: { 'Fn::GetAtt': [fn('preAuthentication'), 'Arn'] },
+        PostAuthentication: { 'Fn::GetAtt': [fn('postAuthentication'), 'Arn'] },
+        PreSignUp: { 'Fn::GetAtt': [fn('preSignUp'), 'Arn'] },
+      },
+    });
+    for (const name of ['preAuthentication', 'postAuthentication', 'preSignUp']) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'cognito-idp.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [fn(name), 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UserPool'), 'Arn'] },
+      });
+    }
+  });
+
+  it('creates a public app client with SRP and password flows only, and no existence errors', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      PreventUserExistenceErrors: 'ENABLED',
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: ['openid', 'email', 'profile'],
+      CallbackURLs: ['http://localhost:3000/'],
+      LogoutURLs: ['http://localhost:3000/'],
+      SupportedIdentityProviders: ['COGNITO'],
+    });
+  });
+
+  it('creates a Cognito prefix domain, by default from the stack id', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', {
+      Domain: { 'Fn::Join': ['', ['lockout-', Match.anyValue()]] },
+    });
+    stackTemplate({ domainPrefix: 'my-app-login' }).hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'my-app-login' });
+  });
+
+  it('creates an on-demand, encrypted table with TTL and point-in-time recovery, retained by default', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TableName: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('destroys table and logs only when asked', () => {
+    const dev = stackTemplate({ removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false });
+    dev.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    dev.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+    dev.hasResourceProperties('AWS::Cognito::UserPool', { DeletionProtection: 'INACTIVE' });
+  });
+
+  it('runs ARM64 functions on a current Node.js runtime, under Cognito\'s 5 s limit, with their own log groups', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 3,
+      FunctionName: Match.absent(),
+      LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+      Environment: {
+        Variables: Match.objectLike({
+          LOCKOUT_TABLE_NAME: { Ref: table },
+          LOCKOUT_MAX_FAILED_ATTEMPTS: '5',
+          LOCKOUT_STORE_TIMEOUT_MS: '1500',
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.absent() });
+    template.resourceCountIs('AWS::Logs::LogGroup', 3);
+  });
+
+  it('gives each function exactly its own writes on its own keys of its own table, and nothing else', () => {
+    const expected: Record<string, [string[], string[]]> = {
+      preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
+      postAuthentication: [['dynamodb:DeleteItem'], ['signin#*']],
+      preSignUp: [
+        ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
+        ['signup-username#*', 'signup-email#*', 'signup-phone#*', 'signup-email-domain#*', 'signup-phone-prefix#*'],
+      ],
+    };
+    const policies = template.findResources('AWS::IAM::Policy');
+    expect(Object.keys(policies)).toHaveLength(3);
+    template.resourceCountIs('AWS::IAM::Role', 3);
+    template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    for (const [name, [actions, keys]] of Object.entries(expected)) {
+      const role = ref(template, 'AWS::IAM::Role', `Lockout/${name}Role/Resource`);
+      const logs = ref(template, 'AWS::Logs::LogGroup', `Lockout/${name}Logs/Resource`);
+      const policy = Object.values(policies).find((p) => p.Properties.Roles[0].Ref === role)!;
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logs, 'Arn'] } },
+        {
+          Effect: 'Allow',
+          // CloudFormation output collapses a one-element list to its element.
+          Action: actions.length === 1 ? actions[0] : actions,
+          Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
+        },
+      ]);
+    }
+  });
+
+  it('outputs what a front end and an operator need', () => {
+    for (const name of ['UserPoolId', 'UserPoolClientId', 'Region', 'DomainUrl', 'ManagedLoginUrl', 'LockoutTableName', 'AmplifyConfig']) {
+      template.hasOutput(name, { Value: Match.anyValue() });
+    }
+    const amplify = JSON.stringify(template.findOutputs('AmplifyConfig'));
+    for (const field of ['"Auth', 'Cognito', 'userPoolId', 'userPoolClientId', 'loginWith', 'redirectSignIn', 'responseType', 'code']) {
+      expect(amplify).toContain(field);
+    }
+  });
+
+  it('has no circular dependency between the pool and its triggers', () => {
+    // Template.fromStack would throw on a cycle; also check no function refers to the pool.
+    const functions = JSON.stringify(template.findResources('AWS::Lambda::Function'));
+    const pool = ref(template, 'AWS::Cognito::UserPool', 'UserPool/Resource');
+    expect(functions).not.toContain(pool);
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain(pool);
+  });
+});
+
+describe('CognitoLockout construct', () => {
+  function construct(props: Partial<CognitoLockoutProps> = {}, pool?: (stack: Stack) => CognitoLockoutProps['userPool']) {
+    const stack = new Stack(noBundling(), 'Host');
+    const userPool = pool?.(stack) ?? new UserPool(stack, 'Pool');
+    const lockout = new CognitoLockout(stack, 'Lockout', { userPool, ...props });
+    return { lockout, template: Template.fromStack(stack) };
+  }
+
+  it('turns Duration props into the functions\' environment', () => {
+    const { template } = construct({
+      maxFailedAttempts: 3,
+      lockoutDuration: Duration.hours(1),
+      failureWindow: Duration.minutes(30),
+      maxLockoutDuration: Duration.days(2),
+      mode: 'monitor',
+      storeErrorPolicy: 'deny',
+      storeTimeout: Duration.millis(800),
+      signUpMaxPerEmailDomain: 100,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          LOCKOUT_MAX_FAILED_ATTEMPTS: '3',
+          LOCKOUT_DURATION_SECONDS: '3600',
+          LOCKOUT_FAILURE_WINDOW_SECONDS: '1800',
+          LOCKOUT_MAX_DURATION_SECONDS: '172800',
+          LOCKOUT_MODE: 'monitor',
+          LOCKOUT_STORE_ERROR_POLICY: 'deny',
+          LOCKOUT_STORE_TIMEOUT_MS: '800',
+          SIGNUP_MAX_PER_EMAIL_DOMAIN: '100',
+        }),
+      },
+    });
+  });
+
+  it('exposes the table and functions', () => {
+    const { lockout } = construct();
+    expect(lockout.table).toBeDefined();
+    expect(lockout.preAuthenticationFunction).toBeDefined();
+    expect(lockout.postAuthenticationFunction).toBeDefined();
+    expect(lockout.preSignUpFunction).toBeDefined();
+  });
+
+  it('omits the pre-signup trigger when sign-up limits are off', () => {
+    const { lockout, template } = construct({ signUpLimits: false });
+    expect(lockout.preSignUpFunction).toBeUndefined();
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: { PreSignUp: Match.absent() } });
+  });
+
+  it('grants an imported pool permission to invoke the triggers, since it cannot wire them', () => {
+    const { template } = construct({}, (stack) => UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'));
+    template.resourceCountIs('AWS::Cognito::UserPool', 0);
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 3);
+  });
+
+  it('passes unresolved tokens through without validating them', () => {
+    const stack = new Stack(noBundling(), 'Tokens');
+    const attempts = new CfnParameter(stack, 'Attempts', { type: 'Number' });
+    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), maxFailedAttempts: attempts.valueAsNumber });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LOCKOUT_MAX_FAILED_ATTEMPTS: { Ref: 'Attempts' } }) },
+    });
+  });
+
+  it.each<[string, Partial<CognitoLockoutProps>, string]>([
+    ['zero attempts', { maxFailedAttempts: 0 }, 'CognitoLockout: maxFailedAttempts must be a whole number from 1 to 1000, got 0'],
+    ['negative attempts', { maxFailedAttempts: -3 }, 'CognitoLockout: maxFailedAttempts must be a whole number from 1 to 1000, got -3'],
+    ['fractional attempts', { maxFailedAttempts: 2.5 }, 'CognitoLockout: maxFailedAttempts must be a whole number from 1 to 1000, got 2.5'],
+    ['a zero window', { failureWindow: Duration.seconds(0) }, 'CognitoLockout: failureWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0'],
+    ['a sub-second lockout', { lockoutDuration: Duration.millis(1500) }, 'CognitoLockout: lockoutDuration (in whole seconds) must be a whole number of seconds, got 1 second 500 millis'],
+    [
+      'a lockout longer than the maximum',
+      { lockoutDuration: Duration.hours(2), maxLockoutDuration: Duration.hours(1) },
+      'CognitoLockout: lockoutDuration (7200) must not exceed CognitoLockout: maxLockoutDuration (3600)',
+    ],
+    ['an unknown mode', { mode: 'audit' as never }, 'CognitoLockout: mode must be one of "enforce", "monitor", got "audit"'],
+    ['an unknown store-error policy', { storeErrorPolicy: 'open' as never }, 'CognitoLockout: storeErrorPolicy must be one of "allow", "deny", got "open"'],
+    ['a backoff below 1', { lockoutBackoffMultiplier: 0.5 }, 'CognitoLockout: lockoutBackoffMultiplier must be a number from 1 to 100, got 0.5'],
+    ['negative permanent threshold', { maxTemporaryLockouts: -1 }, 'CognitoLockout: maxTemporaryLockouts must be a whole number from 0 to 1000, got -1'],
+    ['an empty message', { refusalMessage: ' ' }, 'CognitoLockout: refusalMessage must be non-empty text of at most 200 characters without control characters, got " "'],
+    ['a store budget beyond Cognito\'s limit', { storeTimeout: Duration.seconds(4) }, 'CognitoLockout: storeTimeout (in milliseconds) must be a whole number from 100 to 2500, got 4000'],
+    ['zero sign-ups', { signUpMaxAttempts: 0 }, 'CognitoLockout: signUpMaxAttempts must be a whole number from 1 to 100000, got 0'],
+    ['a zero sign-up window', { signUpWindow: Duration.seconds(0) }, 'CognitoLockout: signUpWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0'],
+    ['an unknown log level', { logLevel: 'TRACE' as never }, 'CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got "TRACE"'],
+  ])('fails at synth on %s, naming the prop', (_, props, message) => {
+    expect(() => construct(props)).toThrow(message);
+  });
+});
+
+describe('CognitoLockoutStack props', () => {
+  it.each<[string, CognitoLockoutStackProps, string]>([
+    ['an upper-case domain prefix', { domainPrefix: 'MyApp' }, 'domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "MyApp"'],
+    ['a trailing hyphen', { domainPrefix: 'my-app-' }, 'domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "my-app-"'],
+    ['a 64-character prefix', { domainPrefix: 'a'.repeat(64) }, `domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "${'a'.repeat(64)}"`],
+    ['a reserved word', { domainPrefix: 'my-cognito-login' }, 'domainPrefix must not contain the reserved word "cognito", got "my-cognito-login"'],
+    ['an http callback', { callbackUrls: ['http://app.example.com/'] }, 'callbackUrls must use https (http is allowed only for localhost), got "http://app.example.com/"'],
+    ['a relative logout URL', { logoutUrls: ['/signed-out'] }, 'logoutUrls must contain absolute URLs, got "/signed-out"'],
+    ['no callback URL', { callbackUrls: [] }, 'callbackUrls must list at least one URL'],
+  ])('fails at synth on %s', (_, props, message) => {
+    expect(() => new CognitoLockoutStack(noBundling(), 'Bad', props)).toThrow(message);
+  });
+});
+
+describe('app configuration from context', () => {
+  const read = (context: Record<string, unknown>) => readAppConfig(new App({ context }).node);
+
+  it('parses command-line strings like props', () => {
+    const config = read({ maxFailedAttempts: '3', lockoutDurationSeconds: '3600', lockoutMode: 'monitor', callbackUrls: 'https://a.example/cb,https://b.example/cb', deletionProtection: 'false' });
+    expect(config.lockout).toMatchObject({ maxFailedAttempts: 3, mode: 'monitor' });
+    expect(config.lockout?.lockoutDuration?.toSeconds()).toBe(3600);
+    expect(config.callbackUrls).toEqual(['https://a.example/cb', 'https://b.example/cb']);
+    expect(config.deletionProtection).toBe(false);
+  });
+
+  it('accepts cdk.json JSON values', () => {
+    const config = read({ maxFailedAttempts: 4, callbackUrls: ['https://a.example/'], removalPolicy: 'destroy' });
+    expect(config.lockout?.maxFailedAttempts).toBe(4);
+    expect(config.removalPolicy).toBe(RemovalPolicy.DESTROY);
+  });
+
+  it.each<[Record<string, unknown>, string]>([
+    [{ maxFailedAttempts: 'many' }, 'context key "maxFailedAttempts" must be a whole number from 1 to 1000, got "many"'],
+    [{ lockoutMode: 'strict' }, 'context key "lockoutMode" must be one of "enforce", "monitor", got "strict"'],
+    [{ lockoutDurationSeconds: '7200', maxLockoutDurationSeconds: '3600' }, 'context key "lockoutDurationSeconds" (7200) must not exceed context key "maxLockoutDurationSeconds" (3600)'],
+    [{ deletionProtection: 'yes' }, 'context key "deletionProtection" must be true or false, got "yes"'],
+    [{ removalPolicy: 'snapshot' }, 'context key "removalPolicy" must be "retain" or "destroy", got "snapshot"'],
+    [{ callbackUrls: [] }, 'context key "callbackUrls" must be a non-empty list of URLs (a JSON array, or comma-separated text), got []'],
+  ])('rejects %j naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+
+  it('reads the committed cdk.json without error', () => {
+    const { context } = JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
+    expect(() => read(context)).not.toThrow();
+  });
+});
+
+describe('cdk-nag AwsSolutions checks', () => {
+  type Report = { pluginReports: Array<{ violations: unknown[]; suppressedViolations: Array<{ ruleName: string; reason: string; acknowledgedId: string }> }> };
+  function nagReport(app: App): Report {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const assembly = app.synth();
+    return JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
+  }
+
+  it('finds nothing unacknowledged in the stack, and every acknowledgement has a reason', () => {
+    const app = noBundling();
+    new CognitoLockoutStack(app, 'Nagged');
+    const [report] = nagReport(app).pluginReports;
+    expect(report.violations).toEqual([]);
+    expect(report.suppressedViolations.map((s) => s.ruleName).sort()).toEqual(['AwsSolutions-COG2', 'AwsSolutions-COG8']);
+    for (const s of report.suppressedViolations) expect(s.reason.length).toBeGreaterThan(60);
+  });
+
+  it('fails synth on findings that are not acknowledged (the check is live)', () => {
+    const app = noBundling();
+    const stack = new Stack(app, 'Bare');
+    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool') });
+    const message = (() => {
+      try {
+        nagReport(app);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('AwsSolutions-COG8');
+    // Only the bare pool is at fault: the construct itself (table, roles, functions, logs) raises nothing.
+    expect(message).not.toMatch(/AwsSolutions-(IAM|L1|DDB|CW|SNS)/);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * The real app, through the pinned CDK CLI with bundling on, as `npm run synth` runs it (offline). Then the
+ * built bundles themselves: what SDK code they carry, and that one answers a Cognito event against DynamoDB Local.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { createLockoutTable, type DynamoDbLocal, startDynamoDbLocal, LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { preAuthEvent } from './support/events';
+
+const run = promisify(execFile);
+const root = path.join(__dirname, '..');
+const outdir = mkdtempSync(path.join(tmpdir(), 'lockout-synth-'));
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }> };
+
+/** The SDK packages a trigger needs to talk to DynamoDB; anything else is dead weight on every cold start. */
+const NEEDED_SDK = new Set([
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/lib-dynamodb',
+  '@aws-sdk/util-dynamodb',
+  '@aws-sdk/dynamodb-codec',
+  '@aws-sdk/core',
+  '@aws-sdk/credential-provider-env',
+  '@aws-sdk/endpoint-cache',
+  '@aws-sdk/middleware-endpoint-discovery',
+  '@aws-sdk/xml-builder',
+]);
+
+let bundles: Record<string, string>;
+beforeAll(async () => {
+  await run(path.join(root, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
+    cwd: root,
+    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', npm_config_update_notifier: 'false' },
+    timeout: 120_000,
+  });
+  const template: Template = JSON.parse(readFileSync(path.join(outdir, 'CognitoLockout.template.json'), 'utf8'));
+  bundles = {};
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const asset = resource.Metadata?.['aws:asset:path'];
+    const name = resource.Metadata?.['aws:cdk:path']?.split('/').at(-2);
+    if (asset && name) bundles[name] = path.join(outdir, asset);
+  }
+}, 180_000);
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+function packagesIn(bundleDir: string): string[] {
+  const map = JSON.parse(readFileSync(path.join(bundleDir, 'index.js.map'), 'utf8')) as { sources: string[] };
+  const names = map.sources.map((source) => source.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1]).filter((n): n is string => n !== undefined);
+  return [...new Set(names)].sort();
+}
+
+describe('the synthesized app', () => {
+  it('bundles all three triggers, minified with source maps', () => {
+    expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'preAuthentication', 'preSignUp']);
+    for (const dir of Object.values(bundles)) {
+      expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
+      expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
+      const code = readFileSync(path.join(dir, 'index.js'), 'utf8');
+      // Minified: long lines (unminified code averages well under 100 characters a line).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(2000);
+      expect(statSync(path.join(dir, 'index.js')).size).toBeLessThan(700_000);
+    }
+  });
+
+  it('carries only the SDK code a DynamoDB caller needs: no other clients, no credential chain', () => {
+    for (const [name, dir] of Object.entries(bundles)) {
+      const sdk = packagesIn(dir).filter((p) => p.startsWith('@aws-sdk/'));
+      expect({ name, unneeded: sdk.filter((p) => !NEEDED_SDK.has(p)) }).toEqual({ name, unneeded: [] });
+      expect(sdk).toContain('@aws-sdk/client-dynamodb');
+    }
+  });
+
+  it('runs a bundle as Lambda would: it answers a pre-authentication event from DynamoDB Local', async () => {
+    let engine: DynamoDbLocal | undefined;
+    try {
+      engine = await startDynamoDbLocal();
+      await createLockoutTable(engine.client, 'bundle-test', PARTITION_KEY, TTL_ATTRIBUTE);
+      const script = `
+        const { handler } = require(${JSON.stringify(path.join(bundles.preAuthentication, 'index.js'))});
+        const event = JSON.parse(process.argv[1]);
+        (async () => {
+          const out = [];
+          for (let i = 0; i < 3; i++) out.push(await handler(event).then(() => 'admitted', (e) => e.message));
+          console.log(JSON.stringify(out));
+        })();`;
+      const { stdout } = await run(process.execPath, ['-e', script, JSON.stringify(preAuthEvent('bundle-user'))], {
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+          LOCKOUT_TABLE_NAME: 'bundle-test',
+          LOCKOUT_MAX_FAILED_ATTEMPTS: '2',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        },
+        timeout: 30_000,
+      });
+      expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual(['admitted', 'admitted', 'Too many failed sign-in attempts. Try again later.']);
+    } finally {
+      await engine?.stop();
+    }
+  });
+
+  it('fails the bundle\'s cold start with a message naming a missing variable', async () => {
+    const error = await run(process.execPath, ['-e', `require(${JSON.stringify(path.join(bundles.preAuthentication, 'index.js'))})`], {
+      env: { PATH: process.env.PATH },
+    }).catch((e: { stderr: string }) => e);
+    expect((error as { stderr: string }).stderr).toContain('LOCKOUT_TABLE_NAME must name the lockout DynamoDB table, but it is not set');
+  });
+});
