@@ -4,7 +4,7 @@ import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cog
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TABLE_NAME_ENV } from '../lambdas/engine/config';
@@ -166,6 +166,7 @@ export class CognitoLockout extends Construct {
         externalModules: [],
         esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': ENV_CREDENTIALS_MODULE },
         forceDockerBundling: false,
+        logLevel: BundlingLogLevel.WARNING,
       },
     });
   }

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// `npm start`: a local user pool with the project's lockout, on this machine, no AWS account.
+// Options: --port N (9229), --dynamodb-port N (8000), --persist DIR, and any lockout setting
+// (--maxFailedAttempts 3 ...), the same keys as `cdk deploy -c`.
+import * as path from 'node:path';
+import { parseArgs, portFlag } from '../lib/local/cli-args';
+import { formatDecision } from '../lib/local/decision-log';
+import { type SandboxStatus, startSandbox } from '../lib/local/sandbox';
+
+const DEFAULT_PORT = 9229;
+const DEFAULT_DYNAMODB_PORT = 8000;
+
+async function main(): Promise<void> {
+  // The SDK warns that releases after January 2027 need Node 22; this project supports Node 20 until then.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { flags, context } = parseArgs(process.argv.slice(2), ['port', 'dynamodb-port', 'persist']);
+  let maxAttempts = Number(context.maxFailedAttempts ?? 5);
+  const sandbox = await startSandbox({
+    projectRoot: path.join(__dirname, '..'),
+    port: portFlag(flags, 'port', DEFAULT_PORT),
+    dynamodbPort: portFlag(flags, 'dynamodb-port', DEFAULT_DYNAMODB_PORT),
+    persistDir: flags.persist,
+    context,
+    onProgress: (message) => console.log(`… ${message}`),
+    onLog: (line) => {
+      const text = formatDecision(line, maxAttempts);
+      if (text !== undefined) console.log(text);
+    },
+  });
+  maxAttempts = sandbox.status.settings.maxFailedAttempts;
+  console.log(banner(sandbox.status, flags.persist));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the sandbox…`);
+    sandbox.stop().then(
+      () => {
+        console.log('stopped; ports freed.');
+        process.exit(0);
+      },
+      (error: Error) => {
+        console.error(`error while stopping: ${error.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('Ctrl-C'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+function banner(s: SandboxStatus, persist: string | undefined): string {
+  const p = s.settings;
+  const permanent = p.maxTemporaryLockouts > 0 ? `permanent after ${p.maxTemporaryLockouts} lockouts` : 'never permanent';
+  const cli = `aws --endpoint-url ${s.endpoint} cognito-idp`;
+  return `
+cognito-lockout sandbox is ready. Ctrl-C stops it${persist ? ` (data kept in ${persist})` : ' (data kept in memory only)'}.
+
+  Cognito endpoint  ${s.endpoint}
+  User pool id      ${s.userPoolId}
+  App client id     ${s.userPoolClientId}
+  DynamoDB Local    ${s.dynamodbEndpoint}  table "${s.tableName}"
+  Sign-in policy    ${p.maxFailedAttempts} attempts per ${p.failureWindowSeconds} s window, then locked ${p.lockoutDurationSeconds} s
+                    (x${p.lockoutBackoffMultiplier} per consecutive lockout, up to ${p.maxLockoutDurationSeconds} s, ${permanent});
+                    mode ${p.lockoutMode}, store errors: ${p.storeErrorPolicy}
+  Sign-up limits    ${p.signUpMaxAttempts} per ${p.signUpWindowSeconds} s per email, phone and user name
+
+With the aws CLI (any credentials work locally; sign-in is USER_PASSWORD_AUTH: the sandbox has no SRP):
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${s.region}
+  ${cli} sign-up --client-id ${s.userPoolClientId} --username you@example.com --password 'Correct-Horse-42'
+  ${cli} admin-confirm-sign-up --user-pool-id ${s.userPoolId} --username you@example.com
+  ${cli} initiate-auth --client-id ${s.userPoolClientId} --auth-flow USER_PASSWORD_AUTH \\
+      --auth-parameters USERNAME=you@example.com,PASSWORD=Correct-Horse-42
+
+With Amplify v6:
+  Amplify.configure({ Auth: { Cognito: { userPoolId: '${s.userPoolId}', userPoolClientId: '${s.userPoolClientId}',
+                                         userPoolEndpoint: '${s.endpoint}' } } });
+  await signIn({ username, password, options: { authFlowType: 'USER_PASSWORD_AUTH' } });
+
+Admin (lockout state lives in DynamoDB Local; keys are "signin#" + sha256 of the lower-cased user name):
+  ${cli} admin-get-user --user-pool-id ${s.userPoolId} --username you@example.com      # the user name (sub) to hash
+  aws --endpoint-url ${s.dynamodbEndpoint} dynamodb scan --table-name ${s.tableName}
+  aws --endpoint-url ${s.dynamodbEndpoint} dynamodb delete-item --table-name ${s.tableName} \\
+      --key "{\\"${s.partitionKey}\\":{\\"S\\":\\"signin#$(printf %s "<user name>" | sha256sum | cut -c1-64)\\"}}"   # unlock
+  npm run demo -- --endpoint ${s.endpoint}                                   # the scripted lockout story
+
+Decisions (identities are hashed, as in CloudWatch):`;
+}
+
+main().catch((error: Error) => {
+  console.error(`npm start: ${error.message}`);
+  process.exit(1);
+});

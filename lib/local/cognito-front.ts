@@ -1,0 +1,168 @@
+/**
+ * The sandbox's public endpoint: a thin loopback front in front of cognito-local that closes the gaps that
+ * matter to a lockout. cognito-local has no PreAuthentication trigger, matches sign-in names case-sensitively
+ * and reports wrong passwords as InvalidPasswordException; real Cognito runs pre-authentication before the
+ * password check (also for unknown names when existence errors are prevented), signs in case-insensitively
+ * and answers every failure with NotAuthorizedException "Incorrect username or password.". So for password
+ * sign-ins (InitiateAuth, AdminInitiateAuth) the front resolves the user, runs the project's pre-authentication
+ * bundle through the local Lambda endpoint, and only then forwards; everything else passes through untouched.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import { type AttributeType, CognitoIdentityProviderClient, ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
+
+export interface FrontOptions {
+  /** cognito-local's own URL. */
+  readonly cognitoUrl: string;
+  /** The local Lambda Invoke endpoint. */
+  readonly lambdaUrl: string;
+  readonly userPoolId: string;
+  /** Served as JSON at GET /__sandbox, for the demo and tests. */
+  readonly status: () => Record<string, unknown>;
+}
+
+const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH']);
+const UNSUPPORTED_FLOWS = new Set(['USER_SRP_AUTH', 'CUSTOM_AUTH', 'USER_AUTH']);
+export const STATUS_PATH = '/__sandbox';
+
+export function startFront(port: number, options: FrontOptions): Promise<Server> {
+  const admin = new CognitoIdentityProviderClient({
+    endpoint: options.cognitoUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const server = createServer((req, res) => {
+    handle(req, res, options, admin).catch((error: Error) => sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: FrontOptions, admin: CognitoIdentityProviderClient): Promise<void> {
+  if (req.method === 'GET' && req.url === STATUS_PATH) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(options.status()));
+    return;
+  }
+  const body = await readBody(req);
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const operation = target.split('.').pop();
+  if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') return forward(req, body, res, options.cognitoUrl);
+
+  const input = JSON.parse(body.toString('utf8') || '{}') as { AuthFlow?: string; AuthParameters?: Record<string, string>; ClientId?: string; ClientMetadata?: Record<string, string> };
+  const flow = input.AuthFlow ?? '';
+  if (UNSUPPORTED_FLOWS.has(flow)) {
+    return sendError(res, 400, 'InvalidParameterException', `The local sandbox supports USER_PASSWORD_AUTH, not ${flow} (cognito-local has no SRP). In Amplify v6 pass options: { authFlowType: 'USER_PASSWORD_AUTH' }.`);
+  }
+  if (!PASSWORD_FLOWS.has(flow) || typeof input.AuthParameters?.USERNAME !== 'string') return forward(req, body, res, options.cognitoUrl);
+
+  const typed = input.AuthParameters.USERNAME;
+  const user = await findUser(admin, options.userPoolId, typed);
+  const refusal = await runPreAuthentication(options, {
+    version: '1',
+    triggerSource: 'PreAuthentication_Authentication',
+    region: 'local',
+    userPoolId: options.userPoolId,
+    // Like Cognito: the user's own user name when the name is known, the typed text when it is not.
+    userName: user?.Username ?? typed,
+    callerContext: { awsSdkVersion: 'sandbox', clientId: input.ClientId ?? 'CLIENT_ID_NOT_APPLICABLE' },
+    request: {
+      userAttributes: user ? { ...attributesOf(user.Attributes), 'cognito:user_status': user.UserStatus } : {},
+      validationData: input.ClientMetadata ?? {},
+      ...(user ? {} : { userNotFound: true }),
+    },
+    response: {},
+  });
+  if (refusal !== undefined) return sendError(res, 400, 'UserLambdaValidationException', `PreAuthentication failed with error ${refusal}.`);
+
+  // Sign in as the resolved user, which makes the name case-insensitive as in the stack's pool.
+  const forwarded = user ? { ...input, AuthParameters: { ...input.AuthParameters, USERNAME: user.Username } } : input;
+  const answer = await send(req, Buffer.from(JSON.stringify(forwarded)), options.cognitoUrl);
+  const type = errorType(answer.body);
+  if (answer.status === 400 && (type === 'InvalidPasswordException' || type === 'NotAuthorizedException' || type === 'UserNotFoundException')) {
+    return sendError(res, 400, 'NotAuthorizedException', 'Incorrect username or password.');
+  }
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}
+
+/** Cognito's lookup: user name, then email or phone alias; case-insensitive, as the stack's pool is configured. */
+async function findUser(admin: CognitoIdentityProviderClient, userPoolId: string, typed: string): Promise<UserType | undefined> {
+  const wanted = typed.trim().toLowerCase();
+  let token: string | undefined;
+  do {
+    const page = await admin.send(new ListUsersCommand({ UserPoolId: userPoolId, PaginationToken: token }));
+    const match = page.Users?.find((u) => {
+      const attributes = attributesOf(u.Attributes);
+      return [u.Username, attributes.email, attributes.phone_number].some((v) => typeof v === 'string' && v.toLowerCase() === wanted);
+    });
+    if (match) return match;
+    token = page.PaginationToken;
+  } while (token);
+  return undefined;
+}
+
+/** Invokes the pre-authentication bundle; returns the refusal message, or undefined when admitted. */
+async function runPreAuthentication(options: FrontOptions, event: unknown): Promise<string | undefined> {
+  const response = await fetch(`${options.lambdaUrl}/2015-03-31/functions/PreAuthentication/invocations`, { method: 'POST', body: JSON.stringify(event) });
+  const payload = (await response.json()) as { errorMessage?: string };
+  if (response.headers.get('x-amz-function-error')) return payload.errorMessage ?? 'Lambda threw an exception';
+  if (!response.ok) throw new Error(`local Lambda answered ${response.status}`);
+  return undefined;
+}
+
+function attributesOf(attributes: AttributeType[] | undefined): Record<string, string> {
+  return Object.fromEntries((attributes ?? []).map((a) => [a.Name ?? '', a.Value ?? '']));
+}
+
+function errorType(body: Buffer): string | undefined {
+  try {
+    const type = (JSON.parse(body.toString('utf8')) as { __type?: string }).__type;
+    return type?.split('#').pop();
+  } catch {
+    return undefined;
+  }
+}
+
+function sendError(res: ServerResponse, status: number, type: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': `${type}:` });
+  res.end(JSON.stringify({ __type: type, message }));
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+function send(req: IncomingMessage, body: Buffer, base: string): Promise<Answer> {
+  const url = new URL(req.url ?? '/', base);
+  const headers = { ...req.headers, host: url.host, 'content-length': String(body.length) };
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest(url, { method: req.method, headers }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => {
+        const passed: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding') passed[k] = v;
+        resolve({ status: answer.statusCode ?? 502, headers: passed, body: Buffer.concat(chunks) });
+      });
+      answer.on('error', reject);
+    });
+    upstream.on('error', reject);
+    upstream.end(body);
+  });
+}
+
+async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, base: string): Promise<void> {
+  const answer = await send(req, body, base);
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}

@@ -1,0 +1,125 @@
+/**
+ * The scripted lockout story behind `npm run demo`: real Cognito API calls (the AWS SDK) against a sandbox,
+ * each step checked against what the policy promises. Returns the timeline; the caller prints it.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  AdminConfirmSignUpCommand,
+  AdminGetUserCommand,
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+  SignUpCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { signInIdentity } from '../../lambdas/engine/identity';
+import { LOCAL_CREDENTIALS } from './dynamodb-local';
+import type { SandboxStatus } from './sandbox';
+
+export interface DemoStep {
+  readonly step: string;
+  readonly expected: string;
+  readonly observed: string;
+  readonly ok: boolean;
+  /** Milliseconds since the demo started. */
+  readonly at: number;
+}
+
+/** How one sign-in ended, in the terms a front end sees. */
+export type SignInResult = 'signed-in' | 'wrong-password' | 'refused' | `error: ${string}`;
+
+export interface DemoOptions {
+  /** Concurrent clients in each storm. */
+  readonly stormSize?: number;
+  /** Called as each step completes, for live output. */
+  readonly onStep?: (step: DemoStep) => void;
+}
+
+const PASSWORD = 'Correct-Horse-42!';
+
+export async function runDemo(status: SandboxStatus, options: DemoOptions = {}): Promise<DemoStep[]> {
+  const n = status.settings.maxFailedAttempts;
+  const stormSize = options.stormSize ?? Math.max(20, n * 4);
+  const lockSeconds = status.settings.lockoutDurationSeconds;
+  const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }));
+  const started = Date.now();
+  const steps: DemoStep[] = [];
+  const check = (step: string, expected: string, observed: string, ok = observed === expected) => {
+    const entry = { step, expected, observed, ok, at: Date.now() - started };
+    steps.push(entry);
+    options.onStep?.(entry);
+  };
+
+  const signIn = async (username: string, password: string): Promise<SignInResult> => {
+    try {
+      const out = await cognito.send(new InitiateAuthCommand({ ClientId: status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }));
+      return out.AuthenticationResult?.AccessToken ? 'signed-in' : 'error: no tokens';
+    } catch (error) {
+      const e = error as Error;
+      if (e.name === 'NotAuthorizedException' && e.message === 'Incorrect username or password.') return 'wrong-password';
+      if (e.name === 'UserLambdaValidationException' && e.message === `PreAuthentication failed with error ${status.settings.refusalMessage}.`) return 'refused';
+      return `error: ${e.name}: ${e.message}`;
+    }
+  };
+  const storm = async (username: string) => {
+    const results = await Promise.all(Array.from({ length: stormSize }, (_, i) => signIn(username, `wrong-password-${i}`)));
+    const count = (r: SignInResult) => results.filter((x) => x === r).length;
+    return `${count('wrong-password')} reached the password check, ${count('refused')} refused${results.length === count('wrong-password') + count('refused') ? '' : `, others: ${results.filter((r) => r.startsWith('error')).join('; ')}`}`;
+  };
+  const lockItem = async (userName: string) =>
+    (await table.send(new GetCommand({ TableName: status.tableName, Key: { [status.partitionKey]: signInIdentity(userName).key }, ConsistentRead: true }))).Item;
+
+  try {
+    const email = `demo-${randomUUID().slice(0, 8)}@example.com`;
+    try {
+      await cognito.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email, Password: PASSWORD, UserAttributes: [{ Name: 'email', Value: email }] }));
+      await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
+      check('sign up and confirm a user', 'confirmed', 'confirmed');
+    } catch (error) {
+      check('sign up and confirm a user', 'confirmed', `error: ${(error as Error).name}: ${(error as Error).message}`);
+      return steps;
+    }
+    const userName = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }))).Username!;
+
+    check('sign in with the right password', 'signed-in', await signIn(email, PASSWORD));
+    check(
+      `${stormSize} concurrent wrong-password attempts`,
+      `${n} reached the password check, ${stormSize - n} refused`,
+      await storm(email),
+    );
+    check('the right password while locked', 'refused', await signIn(email, PASSWORD));
+    const locked = await lockItem(userName);
+    check('the table holds an active lock', 'locked', locked && (locked.lockedUntil as number) > Date.now() ? 'locked' : `no active lock: ${JSON.stringify(locked)}`);
+
+    const waitMs = Math.max(0, (locked?.lockedUntil as number | undefined ?? Date.now()) - Date.now()) + 250;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    check(`after the ${lockSeconds} s lock expires, the right password`, 'signed-in', await signIn(email, PASSWORD));
+    const cleared = await lockItem(userName);
+    check('the successful sign-in cleared the counter', 'cleared', cleared === undefined ? 'cleared' : `still stored: ${JSON.stringify(cleared)}`);
+    check('sign in with different case: the pool is case-insensitive', 'signed-in', await signIn(email.toUpperCase(), PASSWORD));
+
+    const stranger = `nobody-${randomUUID().slice(0, 8)}@example.com`;
+    check(
+      `${stormSize} concurrent attempts on an unknown user name`,
+      `${n} reached the password check, ${stormSize - n} refused`,
+      await storm(stranger),
+    );
+    check('the unknown name is refused with the same answer as a real user', 'refused', await signIn(stranger, PASSWORD));
+    return steps;
+  } finally {
+    cognito.destroy();
+    table.destroy();
+  }
+}
+
+export function formatTimeline(steps: readonly DemoStep[]): string {
+  const width = Math.max(...steps.map((s) => s.step.length), 4);
+  const rows = steps.map((s, i) => `${String(i + 1).padStart(2)}  ${(s.at / 1000).toFixed(1).padStart(6)} s  ${s.ok ? 'ok  ' : 'FAIL'}  ${s.step.padEnd(width)}  ${s.observed}${s.ok ? '' : `   (expected: ${s.expected})`}`);
+  return [` #  ${'time'.padStart(8)}  ${'    '}  ${'step'.padEnd(width)}  observed`, ...rows].join('\n');
+}
+
+export function summary(steps: readonly DemoStep[]): string {
+  const passed = steps.filter((s) => s.ok).length;
+  return `demo: ${passed} of ${steps.length} expectations met${passed === steps.length ? '' : ' — FAILED'}`;
+}

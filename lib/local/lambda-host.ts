@@ -1,0 +1,59 @@
+/**
+ * A minimal local Lambda: loads the trigger bundles the CDK app produced and answers the Lambda Invoke API
+ * (`POST /2015-03-31/functions/{name}/invocations`) on loopback, as cognito-local and the sandbox front call it.
+ *
+ * Run as its own process (see sandbox.ts), with the functions' environment variables already set, because the
+ * bundles read their configuration at load time exactly as in Lambda. Protocol on stdout: one JSON line
+ * `{"lambdaHost":"ready","port":N}`, then the functions' own log lines.
+ */
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import * as path from 'node:path';
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+const functions = JSON.parse(process.env.LAMBDA_HOST_FUNCTIONS ?? '{}') as Record<string, string>;
+const handlers = new Map<string, Handler>();
+for (const [name, bundleDir] of Object.entries(functions)) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  handlers.set(name, (require(path.join(bundleDir, 'index.js')) as { handler: Handler }).handler);
+}
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+let requestCounter = 0;
+
+async function invoke(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const match = request.method === 'POST' ? INVOKE_PATH.exec(request.url?.split('?')[0] ?? '') : null;
+  const name = match ? decodeURIComponent(match[1]) : undefined;
+  const handler = name === undefined ? undefined : handlers.get(name.split(':').pop()!);
+  if (!handler) {
+    response.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
+    response.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name ?? request.url}` }));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const requestId = `local-${++requestCounter}`;
+  const context = { awsRequestId: requestId, functionName: name, getRemainingTimeInMillis: () => 3000 };
+  try {
+    const result = await handler(JSON.parse(Buffer.concat(chunks).toString('utf8')), context);
+    response.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
+    response.end(JSON.stringify(result ?? null));
+  } catch (error) {
+    // Lambda reports a thrown error as a 200 with X-Amz-Function-Error; callers read errorMessage.
+    const e = error as Error;
+    response.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' });
+    response.end(JSON.stringify({ errorType: e?.name ?? 'Error', errorMessage: e?.message ?? String(error), trace: [] }));
+  }
+}
+
+const server = createServer((request, response) => {
+  invoke(request, response).catch((error: Error) => {
+    response.writeHead(500, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ message: error.message }));
+  });
+});
+server.listen(Number(process.env.LAMBDA_HOST_PORT ?? 0), '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(`${JSON.stringify({ lambdaHost: 'ready', port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

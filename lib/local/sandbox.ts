@@ -1,0 +1,291 @@
+/**
+ * The local sandbox behind `npm start`: a user pool with the project's lockout on this machine, no AWS account.
+ *
+ *   client ──► front (public port) ──► cognito-local ──► Lambda host ──► trigger bundles ──► DynamoDB Local
+ *                 └── runs PreAuthentication through the Lambda host before forwarding a password sign-in
+ *
+ * Everything the sandbox runs comes from the synthesized CDK app: the bundles, their environment, the table's
+ * key schema and TTL attribute, and the pool and client settings.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CognitoIdentityProviderClient,
+  CreateUserPoolClientCommand,
+  CreateUserPoolCommand,
+  ListUserPoolClientsCommand,
+  ListUserPoolsCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { type LockoutSettings, settingsFromEnv } from '../../lambdas/engine/settings';
+import { STATUS_PATH, startFront } from './cognito-front';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, freePort, startDynamoDbLocal, stopProcess } from './dynamodb-local';
+import { type TriggerName, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
+
+export interface SandboxOptions {
+  /** The project root (holds cdk.json and node_modules). */
+  readonly projectRoot: string;
+  /** The Cognito endpoint clients talk to. */
+  readonly port: number;
+  /** DynamoDB Local's port. */
+  readonly dynamodbPort: number;
+  /** Keep users and lockout state in this directory across restarts; in memory when omitted. */
+  readonly persistDir?: string;
+  /** CDK context overrides (the same keys as `cdk deploy -c`), as given on the command line. */
+  readonly context: Record<string, unknown>;
+  /** Receives each trigger log line (JSON objects) as it happens. */
+  readonly onLog?: (line: Record<string, unknown>) => void;
+  /** Progress messages while starting. */
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface SandboxStatus {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  readonly dynamodbEndpoint: string;
+  readonly tableName: string;
+  readonly partitionKey: string;
+  readonly settings: LockoutSettings;
+}
+
+export interface Sandbox {
+  readonly status: SandboxStatus;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAME = 'lockout';
+const POOL_NAME = 'cognito-lockout-local';
+const CLIENT_NAME = 'web';
+
+export class SandboxError extends Error {
+  override readonly name = 'SandboxError';
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const progress = options.onProgress ?? (() => undefined);
+  await assertPortFree(options.port, '--port');
+  await assertPortFree(options.dynamodbPort, '--dynamodb-port');
+
+  const workDir = options.persistDir ? path.resolve(options.persistDir) : mkdtempSync(path.join(tmpdir(), 'cognito-lockout-sandbox-'));
+  mkdirSync(workDir, { recursive: true });
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    if (!options.persistDir) rmSync(workDir, { recursive: true, force: true });
+  };
+
+  try {
+    progress('synthesizing the CDK app and bundling the triggers');
+    const blueprint = synthesizeBlueprint(appContext(options.projectRoot, options.context), path.join(workDir, 'cdk.out'));
+
+    progress('starting DynamoDB Local');
+    const dataDir = options.persistDir ? path.join(workDir, 'dynamodb') : undefined;
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, dataDir });
+    cleanups.push(() => dynamodb.stop());
+    await createLockoutTable(dynamodb.client, LOCAL_TABLE_NAME, blueprint.table.partitionKey, blueprint.table.ttlAttribute).catch((error: unknown) => {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    });
+
+    progress('starting the trigger functions');
+    const environments = Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME));
+    const environment = environments[0];
+    if (environments.some((e) => JSON.stringify(e) !== JSON.stringify(environment))) {
+      throw new SandboxError('the triggers have different environments; the local Lambda host runs them in one process');
+    }
+    const lambda = await startLambdaHost(options.projectRoot, blueprint.triggers, {
+      ...environment,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    }, options.onLog);
+    cleanups.push(() => stopProcess(lambda.child));
+
+    progress('starting cognito-local');
+    const cognito = await startCognitoLocal(options.projectRoot, path.join(workDir, 'cognito'), lambda.url, blueprint.pool.usernameAttributes);
+    cleanups.push(() => stopProcess(cognito.child));
+
+    const { userPoolId, userPoolClientId } = await ensurePoolAndClient(cognito.url, blueprint);
+    const settings = settingsFromEnv(environment);
+    const status: SandboxStatus = {
+      endpoint: `http://127.0.0.1:${options.port}`,
+      region: LOCAL_REGION,
+      userPoolId,
+      userPoolClientId,
+      dynamodbEndpoint: dynamodb.endpoint,
+      tableName: LOCAL_TABLE_NAME,
+      partitionKey: blueprint.table.partitionKey,
+      settings,
+    };
+    const front: Server = await startFront(options.port, { cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status: () => ({ ...status }) });
+    cleanups.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
+    front.closeIdleConnections?.();
+    return { status, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Reads the status a running sandbox serves, or undefined when nothing answers at `endpoint`. */
+export async function fetchStatus(endpoint: string): Promise<SandboxStatus | undefined> {
+  try {
+    const response = await fetch(`${endpoint}${STATUS_PATH}`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? ((await response.json()) as SandboxStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function assertPortFree(port: number, flag: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new SandboxError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} is already in use (is another sandbox running?): stop that process or choose another port with ${flag} N`
+            : `cannot listen on port ${port}: ${error.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+function startLambdaHost(
+  projectRoot: string,
+  triggers: Record<TriggerName, { bundleDir: string }>,
+  environment: Record<string, string>,
+  onLog?: (line: Record<string, unknown>) => void,
+): Promise<{ child: ChildProcess; url: string }> {
+  const functions = Object.fromEntries(Object.entries(triggers).map(([name, t]) => [name, t.bundleDir]));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lambda-host.ts')], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH, NODE_OPTIONS: environment.NODE_OPTIONS, ...environment, LAMBDA_HOST_FUNCTIONS: JSON.stringify(functions) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let errors = '';
+  // Powertools writes INFO to stdout and WARN/ERROR to stderr: decisions arrive on both.
+  const parse = (text: string): Record<string, unknown> | undefined => {
+    try {
+      const line = JSON.parse(text) as unknown;
+      return typeof line === 'object' && line !== null ? (line as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  createInterface({ input: child.stderr! }).on('line', (text) => {
+    const line = parse(text);
+    if (line) onLog?.(line);
+    else errors = `${errors}${text}\n`.slice(-4000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new SandboxError(`the local Lambda host did not start within 30 s:\n${errors}`)), 30_000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.once('exit', (code) => fail(new SandboxError(`the local Lambda host exited with code ${code}:\n${errors}`)));
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      const line = parse(text);
+      if (line?.lambdaHost === 'ready') {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({ child, url: `http://127.0.0.1:${line.port}` });
+      } else if (line) onLog?.(line);
+    });
+  });
+}
+
+async function startCognitoLocal(projectRoot: string, dir: string, lambdaUrl: string, usernameAttributes: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  mkdirSync(path.join(dir, '.cognito'), { recursive: true });
+  writeFileSync(
+    path.join(dir, '.cognito', 'config.json'),
+    JSON.stringify(
+      {
+        ServerConfig: { hostname: '127.0.0.1', port },
+        LambdaClient: { endpoint: lambdaUrl, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+        // Function names equal to trigger names make cognito-local's error text match Cognito's
+        // ("PreSignUp failed with error ...").
+        TriggerFunctions: { PreSignUp: 'PreSignUp', PostAuthentication: 'PostAuthentication' },
+        UserPoolDefaults: { UsernameAttributes: usernameAttributes },
+        TokenConfig: { IssuerDomain: `http://127.0.0.1:${port}` },
+      },
+      null,
+      2,
+    ),
+  );
+  const child = spawn(process.execPath, [require.resolve('cognito-local/lib/bin/start.js', { paths: [projectRoot] })], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new SandboxError(`cognito-local exited with code ${child.exitCode}:\n${output}`);
+    const up = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (up) return { child, url };
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new SandboxError(`cognito-local did not answer on ${url} within 30 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** Creates the pool and client like the stack's, or finds them when the sandbox keeps its data. */
+async function ensurePoolAndClient(cognitoUrl: string, blueprint: ReturnType<typeof synthesizeBlueprint>): Promise<{ userPoolId: string; userPoolClientId: string }> {
+  const cognito = new CognitoIdentityProviderClient({ endpoint: cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    const pools = await cognito.send(new ListUserPoolsCommand({ MaxResults: 60 }));
+    let userPoolId = pools.UserPools?.find((p) => p.Name === POOL_NAME)?.Id;
+    if (!userPoolId) {
+      const created = await cognito.send(
+        new CreateUserPoolCommand({
+          PoolName: POOL_NAME,
+          UsernameAttributes: blueprint.pool.usernameAttributes as never,
+          UsernameConfiguration: { CaseSensitive: blueprint.pool.caseSensitive },
+          Policies: { PasswordPolicy: blueprint.pool.passwordPolicy },
+          AutoVerifiedAttributes: ['email'],
+        }),
+      );
+      userPoolId = created.UserPool!.Id!;
+    }
+    const clients = await cognito.send(new ListUserPoolClientsCommand({ UserPoolId: userPoolId, MaxResults: 60 }));
+    let userPoolClientId = clients.UserPoolClients?.find((c) => c.ClientName === CLIENT_NAME)?.ClientId;
+    if (!userPoolClientId) {
+      const created = await cognito.send(
+        new CreateUserPoolClientCommand({
+          UserPoolId: userPoolId,
+          ClientName: CLIENT_NAME,
+          GenerateSecret: false,
+          ExplicitAuthFlows: blueprint.client.explicitAuthFlows as never,
+          PreventUserExistenceErrors: blueprint.client.preventUserExistenceErrors as never,
+        }),
+      );
+      userPoolClientId = created.UserPoolClient!.ClientId!;
+    }
+    return { userPoolId, userPoolClientId };
+  } finally {
+    cognito.destroy();
+  }
+}

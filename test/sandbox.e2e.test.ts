@@ -1,0 +1,184 @@
+/**
+ * `npm start` end to end: the sandbox runs as its own process on free ports, the demo story runs against it
+ * through the Cognito API, and the test checks the decisions, the table and that Ctrl-C leaves nothing behind.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { runDemo } from '../lib/local/demo';
+import { LOCAL_CREDENTIALS, freePort } from '../lib/local/dynamodb-local';
+import { type SandboxStatus, fetchStatus } from '../lib/local/sandbox';
+
+const root = path.join(__dirname, '..');
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin', 'sandbox.ts'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForStatus(endpoint: string, running: Running): Promise<SandboxStatus> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const status = await fetchStatus(endpoint);
+    if (status) return status;
+    if (running.child.exitCode !== null) throw new Error(`sandbox exited early:\n${running.output()}`);
+    if (Date.now() > deadline) throw new Error(`sandbox not ready:\n${running.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+
+describe('npm start', () => {
+  let sandbox: Running;
+  let status: SandboxStatus;
+  let port: number;
+  let dynamodbPort: number;
+
+  beforeAll(async () => {
+    [port, dynamodbPort] = [await freePort(), await freePort()];
+    sandbox = startCli(['--port', String(port), '--dynamodb-port', String(dynamodbPort), '--maxFailedAttempts', '3', '--lockoutDurationSeconds=3']);
+    status = await waitForStatus(`http://127.0.0.1:${port}`, sandbox);
+  }, 150_000);
+
+  afterAll(async () => {
+    if (sandbox.child.exitCode === null) {
+      sandbox.child.kill('SIGKILL');
+      await sandbox.exited;
+    }
+  });
+
+  it('prints where it is, the policy in force and how to connect', () => {
+    const out = sandbox.output();
+    expect(out).toContain(`Cognito endpoint  http://127.0.0.1:${port}`);
+    expect(out).toContain(`User pool id      ${status.userPoolId}`);
+    expect(out).toContain(`App client id     ${status.userPoolClientId}`);
+    expect(out).toContain('3 attempts per 900 s window, then locked 3 s');
+    expect(out).toContain('aws --endpoint-url');
+    expect(out).toContain('userPoolEndpoint');
+  });
+
+  it('enforces the lockout through the Cognito API, as the demo story expects', async () => {
+    const steps = await runDemo(status, { stormSize: 15 });
+    expect(steps.filter((s) => !s.ok)).toEqual([]);
+    expect(steps).toHaveLength(10);
+  }, 60_000);
+
+  it('keeps only hashed identities in the table, with the unknown name locked', async () => {
+    const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }));
+    const { Items = [] } = await table.send(new ScanCommand({ TableName: status.tableName, ConsistentRead: true }));
+    table.destroy();
+    expect(Items.length).toBeGreaterThan(0);
+    for (const item of Items) expect(item[status.partitionKey]).toMatch(/^(signin|signup-[a-z-]+)#[0-9a-f]{64}$/);
+    const locks = Items.filter((i) => (i[status.partitionKey] as string).startsWith('signin#') && (i.lockedUntil as number) > 0);
+    expect(locks).toHaveLength(1); // the unknown name's; the real user's lock expired and was cleared
+    expect(JSON.stringify(Items)).not.toMatch(/example\.com/);
+  });
+
+  it('logs one readable line per decision, with hashed identities only', () => {
+    const out = sandbox.output();
+    expect(out).toMatch(/signin\s+[0-9a-f]{16}\s+allowed\s+attempt 1 of 3/);
+    expect(out).toMatch(/signin\s+[0-9a-f]{16}\s+REFUSED\s+lockout #1 starts: locked until \d\d:\d\d:\d\d/);
+    expect(out).toMatch(/REFUSED\s+locked until \d\d:\d\d:\d\d {2}\(unknown user\)/);
+    expect(out).toMatch(/signed in \(failures cleared\)/);
+    expect(out).toMatch(/signup-email\s+[0-9a-f]{16}\s+allowed/);
+    expect(out).not.toMatch(/demo-[0-9a-f]{8}@example\.com|nobody-/);
+  });
+
+  it('refuses to start a second sandbox on a port in use, with a clear message', async () => {
+    const second = startCli(['--port', String(port), '--dynamodb-port', String(await freePort())]);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`port ${port} is already in use (is another sandbox running?): stop that process or choose another port with --port N`);
+  });
+
+  it('rejects unknown options and invalid settings, naming them', async () => {
+    const unknown = startCli(['--maxFailedAtempts', '3']);
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.output()).toContain('unknown option --maxFailedAtempts');
+    const invalid = startCli(['--port', String(await freePort()), '--dynamodb-port', String(await freePort()), '--lockoutMode', 'strict']);
+    expect(await invalid.exited).toBe(1);
+    expect(invalid.output()).toContain('context key "lockoutMode" must be one of "enforce", "monitor", got "strict"');
+  }, 60_000);
+
+  it('stops cleanly on Ctrl-C: children ended, ports freed', async () => {
+    const children = execFileSync('pgrep', ['-P', String(sandbox.child.pid)]).toString().trim().split('\n').map(Number);
+    expect(children.length).toBeGreaterThanOrEqual(3); // the Lambda host, cognito-local and DynamoDB Local's JVM
+    sandbox.child.kill('SIGINT');
+    expect(await sandbox.exited).toBe(0);
+    expect(sandbox.output()).toContain('stopped; ports freed.');
+    expect(await portIsFree(port)).toBe(true);
+    expect(await portIsFree(dynamodbPort)).toBe(true);
+    const alive = children.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
+  });
+});
+
+it('explains that Java is needed when it is missing', async () => {
+  // A PATH with Node's tools and a shell (bundling runs npx) but no java.
+  const noJava = mkdtempSync(path.join(tmpdir(), 'no-java-'));
+  for (const tool of ['node', 'npm', 'npx', 'sh']) symlinkSync(execFileSync('which', [tool]).toString().trim(), path.join(noJava, tool));
+  const running = startCli(['--port', String(await freePort()), '--dynamodb-port', String(await freePort())], { ...process.env, PATH: noJava });
+  expect(await running.exited).toBe(1);
+  expect(running.output()).toContain('DynamoDB Local needs Java 17 or later on the PATH: `java` was not found');
+}, 60_000);
+
+it('keeps users and locks across restarts with --persist', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sandbox-persist-'));
+  const run = async () => {
+    const port = await freePort();
+    const running = startCli(['--port', String(port), '--dynamodb-port', String(await freePort()), '--persist', dir, '--maxFailedAttempts', '1']);
+    return { running, status: await waitForStatus(`http://127.0.0.1:${port}`, running) };
+  };
+  const signIn = async (status: SandboxStatus) => {
+    const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    try {
+      await cognito.send(new InitiateAuthCommand({ ClientId: status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'ghost@example.com', PASSWORD: 'x' } }));
+      return 'signed-in';
+    } catch (error) {
+      return (error as Error).name;
+    } finally {
+      cognito.destroy();
+    }
+  };
+  const first = await run();
+  expect([await signIn(first.status), await signIn(first.status)]).toEqual(['NotAuthorizedException', 'UserLambdaValidationException']);
+  first.running.child.kill('SIGINT');
+  expect(await first.running.exited).toBe(0);
+
+  const second = await run();
+  try {
+    expect(second.status.userPoolId).toBe(first.status.userPoolId);
+    expect(second.status.userPoolClientId).toBe(first.status.userPoolClientId);
+    expect(await signIn(second.status)).toBe('UserLambdaValidationException');
+  } finally {
+    second.running.child.kill('SIGINT');
+    await second.running.exited;
+  }
+}, 120_000);
