@@ -1,0 +1,109 @@
+/**
+ * Random and malformed events for every handler: each either returns the event or throws one of the
+ * documented errors, never leaks anything internal in the message, and never writes an oversized key.
+ */
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { DEFAULT_SETTINGS } from '../../lambdas/engine/settings';
+import { createPostAuthenticationHandler } from '../../lambdas/handlers/post-authentication';
+import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
+import { createPreSignUpHandler } from '../../lambdas/handlers/pre-signup';
+import { testDeps } from '../support/deps';
+import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../support/events';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const MAX_KEY_BYTES = 2048;
+const KEY = /^(signin|signup-username|signup-email|signup-phone|signup-email-domain|signup-phone-prefix)#[0-9a-f]{64}$/;
+/** A documented invalid-event message names the trigger and a field, and nothing from the event. */
+const INVALID_EVENT = /^Invalid (PreAuthentication|PostAuthentication|PreSignUp) trigger event: [A-Za-z_.,: -]+$/;
+const REFUSALS = [DEFAULT_SETTINGS.refusalMessage, DEFAULT_SETTINGS.signUpRefusalMessage];
+
+const confusable = fc.constantFrom('аdmin', 'ＡＤＭＩＮ', 'admin\u200b', 'ﬁnance', 'A\u0301', '\u202eadmin', 'admin\u0000', '\r\n\t', ' ', '');
+const hugeText = fc.string({ unit: 'binary', minLength: 2000, maxLength: 12000 });
+const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), confusable, hugeText);
+const wrongType = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string(), { maxLength: 3 }), fc.object({ maxDepth: 2 }));
+const attributes = fc.oneof(
+  wrongType,
+  fc.dictionary(fc.oneof(fc.constantFrom('email', 'phone_number', 'sub', 'cognito:user_status'), fc.string()), fc.oneof(anyText, wrongType), { maxKeys: 6 }),
+);
+
+/** A structurally plausible event with any field possibly replaced by something hostile. */
+function eventArb(base: Record<string, unknown>, sources: string[]) {
+  return fc.record(
+    {
+      version: fc.oneof(fc.constant(base.version), wrongType),
+      triggerSource: fc.oneof(fc.constantFrom(...sources), anyText, wrongType),
+      region: fc.oneof(fc.constant(base.region), anyText),
+      userPoolId: fc.oneof(fc.constant(base.userPoolId), anyText, wrongType),
+      userName: fc.oneof(anyText, wrongType),
+      callerContext: fc.oneof(fc.constant(base.callerContext), wrongType),
+      request: fc.oneof(
+        wrongType,
+        fc.record({ userAttributes: attributes, userNotFound: fc.oneof(fc.boolean(), wrongType), validationData: fc.oneof(wrongType, fc.object({ maxDepth: 1 })) }, { requiredKeys: [] }),
+      ),
+      response: fc.oneof(fc.constant(base.response), wrongType),
+      extra: fc.anything({ maxDepth: 2 }),
+    },
+    { requiredKeys: [] },
+  );
+}
+
+const anyEvent = (base: Record<string, unknown>, sources: string[]) => fc.oneof({ weight: 1, arbitrary: fc.anything({ maxDepth: 3 }) }, { weight: 6, arbitrary: eventArb(base, sources) });
+
+function writtenKeys(): unknown[] {
+  return [
+    ...ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key?.pk),
+    ...ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk),
+    ...ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key?.pk),
+  ];
+}
+
+async function outcome(handler: (event: never) => Promise<unknown>, event: unknown): Promise<{ returned?: unknown; message?: string }> {
+  try {
+    return { returned: await handler(event as never) };
+  } catch (error) {
+    return { message: (error as Error).message };
+  }
+}
+
+const handlers = {
+  PreAuthentication: { create: createPreAuthenticationHandler, base: preAuthEvent() as unknown as Record<string, unknown>, sources: ['PreAuthentication_Authentication'] },
+  PostAuthentication: { create: createPostAuthenticationHandler, base: postAuthEvent() as unknown as Record<string, unknown>, sources: ['PostAuthentication_Authentication'] },
+  PreSignUp: {
+    create: createPreSignUpHandler,
+    base: preSignUpEvent() as unknown as Record<string, unknown>,
+    sources: ['PreSignUp_SignUp', 'PreSignUp_AdminCreateUser', 'PreSignUp_ExternalProvider'],
+  },
+};
+
+describe.each(Object.entries(handlers))('%s handler under fuzzed events', (name, { create, base, sources }) => {
+  it('returns the event or throws a documented error, with bounded keys', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyEvent(base, sources), fc.boolean(), async (event, storeLocked) => {
+        ddb.reset();
+        const now = Date.now();
+        // Either an open store, or one that reports every identity locked (exercises the refusal path).
+        if (storeLocked) {
+          const error = Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+          ddb.on(UpdateCommand).rejects(error);
+          ddb.on(DeleteCommand).rejects(error);
+        } else {
+          ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 1 } });
+          ddb.on(DeleteCommand).resolves({});
+        }
+        ddb.on(PutCommand).resolves({});
+        const result = await outcome(create(testDeps()) as never, event);
+
+        if (result.message === undefined) {
+          if (result.returned !== event) return false;
+        } else {
+          if (name === 'PostAuthentication') return false; // post-authentication never fails a sign-in
+          if (!REFUSALS.includes(result.message) && !INVALID_EVENT.test(result.message)) return false;
+        }
+        return writtenKeys().every((key) => typeof key === 'string' && KEY.test(key) && Buffer.byteLength(key) <= MAX_KEY_BYTES);
+      }),
+      { numRuns: 250 },
+    );
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * DynamoDB Local keeping its data on disk is stopped in the middle of an attack and started again: the
+ * lockout state survives, no admitted attempt goes uncounted, and the attack never gets more than N through.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDbLocal, createLockoutTable, freePort, startDynamoDbLocal } from '../../lib/local/dynamodb-local';
+import { signInIdentity } from '../../lambdas/engine/identity';
+import { runtimeDeps } from '../../lambdas/engine/runtime';
+import { settingsToEnv } from '../../lambdas/engine/settings';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
+import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
+import { preAuthEvent } from '../support/events';
+
+const N = 50;
+const TABLE = 'restart-test';
+const dataDir = mkdtempSync(path.join(tmpdir(), 'ddb-restart-'));
+let engine: DynamoDbLocal | undefined;
+
+afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  await engine?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it('keeps every admitted attempt counted across a store restart mid-attack', async () => {
+  const port = await freePort();
+  engine = await startDynamoDbLocal({ port, dataDir });
+  await createLockoutTable(engine.client, TABLE, PARTITION_KEY, TTL_ATTRIBUTE);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
+  // deny: while the store is down nothing gets through uncounted.
+  const handler = createPreAuthenticationHandler(
+    runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: TABLE, ...settingsToEnv({ maxFailedAttempts: N, storeErrorPolicy: 'deny', storeTimeoutMs: 1000 }) }),
+  );
+  const attempt = () => handler(preAuthEvent('besieged')).then(() => true, () => false);
+  const counted = async () => {
+    const documents = DynamoDBDocumentClient.from(engine!.client);
+    const item = await documents.send(new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: signInIdentity('besieged').key }, ConsistentRead: true }));
+    return item.Item as { failures: number; lockedUntil: number } | undefined;
+  };
+
+  let admitted = 0;
+  for (let i = 0; i < 8; i++) admitted += Number(await attempt());
+  expect(admitted).toBe(8);
+
+  // A burst spread over ~150 ms, with the engine stopped 40 ms in.
+  const burst = Promise.all(Array.from({ length: 30 }, (_, i) => new Promise((r) => setTimeout(r, i * 5)).then(attempt)));
+  await new Promise((r) => setTimeout(r, 40));
+  await engine.stop();
+  const burstResults = await burst;
+  const admittedInBurst = burstResults.filter(Boolean).length;
+  expect(burstResults.some((ok) => !ok)).toBe(true); // some attempts met the outage, and were refused
+  admitted += admittedInBurst;
+
+  engine = await startDynamoDbLocal({ port, dataDir });
+  const afterRestart = await counted();
+  // Every admitted attempt is in the count; a write whose answer was lost in the outage may add one more.
+  expect(afterRestart!.failures).toBeGreaterThanOrEqual(admitted);
+  expect(afterRestart!.failures).toBeLessThanOrEqual(8 + 30);
+
+  // The attack goes on after the restart: the total admitted never exceeds N, and the lock engages.
+  let refusedInARow = 0;
+  while (refusedInARow < 3) {
+    const ok = await attempt();
+    admitted += Number(ok);
+    refusedInARow = ok ? 0 : refusedInARow + 1;
+  }
+  expect(admitted).toBeLessThanOrEqual(N);
+  expect(admitted).toBeGreaterThanOrEqual(N - (30 - admittedInBurst));
+  expect((await counted())!.lockedUntil).toBeGreaterThan(Date.now());
+}, 90_000);
