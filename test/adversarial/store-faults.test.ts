@@ -3,7 +3,7 @@
  * a fake DynamoDB endpoint throttles, fails, resets connections or hangs. Every handler must decide by its
  * store-error policy within 4 s, and post-authentication must never fail a sign-in.
  */
-import { type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { runtimeDeps } from '../../lambdas/engine/runtime';
 import { DEFAULT_SETTINGS, type StoreErrorPolicy, settingsToEnv } from '../../lambdas/engine/settings';
@@ -18,7 +18,7 @@ function awsError(type: string, status: number) {
   return { status, body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: `${type} injected` }) };
 }
 
-const FAULTS: Record<Fault, (req: { socket: Socket }, res: { writeHead: (s: number, h: object) => void; end: (b: string) => void }) => void> = {
+const FAULTS: Record<Fault, (req: IncomingMessage, res: ServerResponse) => void> = {
   throttling: (_, res) => reply(res, awsError('ThrottlingException', 400)),
   'throughput-exceeded': (_, res) => reply(res, awsError('ProvisionedThroughputExceededException', 400)),
   'internal-error-500': (_, res) => reply(res, awsError('InternalServerError', 500)),
@@ -28,7 +28,7 @@ const FAULTS: Record<Fault, (req: { socket: Socket }, res: { writeHead: (s: numb
   'slow-answer': (_, res) => setTimeout(() => reply(res, { status: 200, body: '{}' }), 6000).unref(),
 };
 
-function reply(res: { writeHead: (s: number, h: object) => void; end: (b: string) => void }, { status, body }: { status: number; body: string }) {
+function reply(res: ServerResponse, { status, body }: { status: number; body: string }) {
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
   res.end(body);
 }
