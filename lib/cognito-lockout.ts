@@ -164,6 +164,8 @@ export class CognitoLockout extends Construct {
         // Bundle the SDK instead of using the runtime's copy: the deadline relies on recent SDK behaviour
         // (throwOnRequestTimeout), and the code that runs is then exactly the code that was tested.
         externalModules: [],
+        // The SDK's ES module builds let esbuild drop the DynamoDB commands the triggers never send.
+        mainFields: ['module', 'main'],
         esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': ENV_CREDENTIALS_MODULE },
         forceDockerBundling: false,
         logLevel: BundlingLogLevel.WARNING,
