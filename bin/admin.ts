@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+// `npx cognito-lockout <command>`: support staff see and clear locks. Run with --help for usage.
+import { hostname, userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type LockoutEventType, lockedUntilText, lockoutEventEntry } from '../lambdas/engine/lockout-events';
+import { PERMANENT_LOCK_UNTIL } from '../lambdas/engine/policy';
+import { AdminStore } from '../lib/admin/admin-store';
+import { AdminError, fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
+
+const USAGE = `Usage: cognito-lockout <command> [options]
+
+Commands:
+  status <username>                        Show whether the name is locked, and its counts
+  unlock <username>                        Lift a lock and clear the counts
+  lock <username> --for 30m|2h|7d          Lock for a time (never shortens a longer lock)
+  lock <username> --permanent              Lock until an operator unlocks
+  list --locked [--limit N]                Locked identities, soonest expiry first
+  reset-all --yes                          Delete all lockout state (audit records stay)
+
+Where:
+  --stack NAME [--region R]     Find the table and user pool from a deployed stack's outputs
+  --table NAME                  Or name the table (with AWS_ENDPOINT_URL_DYNAMODB for a local one)
+  --user-pool-id ID             Pool used to find a user's Cognito user name (set by --stack)
+  --operator NAME               Who is acting, for the audit record (default: COGNITO_LOCKOUT_OPERATOR or user@host)
+  --event-bus NAME              Send AccountLocked/AccountUnlocked events (default with --stack: "default")
+  --json                        Machine-readable output
+`;
+
+interface Output {
+  json: boolean;
+  print(human: string, data: unknown): void;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        stack: { type: 'string' },
+        region: { type: 'string' },
+        table: { type: 'string' },
+        'user-pool-id': { type: 'string' },
+        operator: { type: 'string' },
+        'event-bus': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        for: { type: 'string' },
+        permanent: { type: 'boolean', default: false },
+        locked: { type: 'boolean', default: false },
+        limit: { type: 'string' },
+        yes: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new AdminError(`${(error as Error).message}\n\n${USAGE}`, 2);
+  }
+  const { values: o, positionals } = parsed;
+  const [command, name, ...extra] = positionals;
+  if (o.help || command === undefined) {
+    process.stdout.write(USAGE);
+    if (!o.help) process.exitCode = 2;
+    return;
+  }
+  const needsName = ['status', 'unlock', 'lock'].includes(command);
+  if (!['status', 'unlock', 'lock', 'list', 'reset-all'].includes(command)) throw new AdminError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
+  if (needsName && (name === undefined || extra.length > 0)) throw new AdminError(`${command} takes exactly one user name\n\n${USAGE}`, 2);
+  if (!needsName && name !== undefined) throw new AdminError(`${command} takes no user name`, 2);
+  if (o.stack && o.table) throw new AdminError('pass --stack or --table, not both', 2);
+  if (!o.stack && !o.table) throw new AdminError(`say which table: --stack NAME or --table NAME\n\n${USAGE}`, 2);
+  if (command === 'lock' && (o.for === undefined) === !o.permanent) throw new AdminError('lock needs exactly one of --for DURATION or --permanent', 2);
+  if (command === 'list' && !o.locked) throw new AdminError('list needs --locked (the only listing there is)', 2);
+  if (command === 'reset-all' && !o.yes) throw new AdminError('reset-all deletes every lock and count: confirm with --yes', 2);
+  const limit = o.limit === undefined ? undefined : Number(o.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new AdminError(`--limit takes a positive whole number, got ${JSON.stringify(o.limit)}`, 2);
+  const lockFor = o.for === undefined ? undefined : parseDuration(o.for);
+
+  const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const stack = o.stack ? await fromStack(o.stack, region) : undefined;
+  const tableName = stack?.tableName ?? o.table!;
+  const userPoolId = o['user-pool-id'] ?? stack?.userPoolId;
+  const eventBus = o['event-bus'] ?? (stack ? 'default' : undefined);
+  const operator = o.operator ?? process.env.COGNITO_LOCKOUT_OPERATOR ?? `${userInfo().username}@${hostname()}`;
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region }));
+  const store = new AdminStore(documents, tableName);
+  const out: Output = {
+    json: o.json,
+    print: (human, data) => process.stdout.write(o.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`),
+  };
+  // Every operator action also goes to the log (stderr, so --json output stays clean).
+  const log = (action: string, fields: Record<string, unknown>) =>
+    process.stderr.write(`${JSON.stringify({ level: 'INFO', message: 'operator action', action, operator, table: tableName, at: new Date().toISOString(), ...fields })}\n`);
+  const emit = async (type: LockoutEventType, identity: string, lockedUntil: string | null) => {
+    if (eventBus === undefined) return;
+    const events = new EventBridgeClient({ region });
+    try {
+      await events.send(new PutEventsCommand({ Entries: [lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator }, eventBus)] }));
+    } finally {
+      events.destroy();
+    }
+  };
+
+  try {
+    switch (command) {
+      case 'status': {
+        const who = await resolveSignIn(name!, userPoolId, region);
+        const status = await store.status(who.key);
+        const lines = [`${name}  (${describeResolution(who.resolvedAs)}; identity ${who.logId})`];
+        if (status.locked) lines.push(`  LOCKED ${status.permanent ? 'permanently (until an operator unlocks)' : `until ${iso(status.lockedUntil!)} (${inWords(status.lockedUntil! - Date.now())} from now)`}`);
+        else lines.push('  not locked');
+        if (status.failures > 0) lines.push(`  ${status.failures} attempt(s) counted since ${iso(status.windowStart!)}`);
+        if (status.lockouts > 0) lines.push(`  ${status.lockouts} lockout(s) since the last successful sign-in`);
+        out.print(lines.join('\n'), { name, resolvedAs: who.resolvedAs, identity: who.logId, ...status, lockedUntil: status.locked ? lockedUntilText(status.lockedUntil!, status.permanent) : null });
+        break;
+      }
+      case 'unlock': {
+        const who = await resolveSignIn(name!, userPoolId, region);
+        const previous = await store.unlock(who.key, operator);
+        const wasLocked = previous !== undefined && previous.lockedUntil > Date.now();
+        log('unlock', { identity: who.logId, wasLocked });
+        await emit('AccountUnlocked', who.logId, null);
+        out.print(wasLocked ? `${name}: unlocked, counts cleared` : `${name}: was not locked; counts cleared`, { name, identity: who.logId, unlocked: true, wasLocked });
+        break;
+      }
+      case 'lock': {
+        const who = await resolveSignIn(name!, userPoolId, region);
+        const until = o.permanent ? PERMANENT_LOCK_UNTIL : Date.now() + lockFor!;
+        const result = await store.lock(who.key, until, operator);
+        const text = lockedUntilText(result.lockedUntil, result.lockedUntil >= PERMANENT_LOCK_UNTIL);
+        if (!result.applied) {
+          throw new AdminError(`${name} is already locked until ${text}, longer than asked; unlock first to shorten a lock`);
+        }
+        log('lock', { identity: who.logId, lockedUntil: text });
+        await emit('AccountLocked', who.logId, text);
+        out.print(`${name}: locked ${o.permanent ? 'permanently' : `until ${text}`}`, { name, identity: who.logId, lockedUntil: text });
+        break;
+      }
+      case 'list': {
+        const locked = await store.listLocked();
+        const shown = limit === undefined ? locked : locked.slice(0, limit);
+        const rows = shown.map((l) => `  ${l.key.replace(/^(signin|signup-[a-z-]+)#([0-9a-f]{16})[0-9a-f]+$/, '$1 $2').padEnd(40)} ${l.permanent ? 'permanent' : `until ${iso(l.lockedUntil)}`}   lockout #${l.lockouts}`);
+        const more = locked.length > shown.length ? `\n  … and ${locked.length - shown.length} more (raise --limit)` : '';
+        out.print(locked.length === 0 ? 'no identity is locked' : `${locked.length} locked, soonest expiry first:\n${rows.join('\n')}${more}`, {
+          total: locked.length,
+          locked: shown.map((l) => ({ key: l.key, lockedUntil: lockedUntilText(l.lockedUntil, l.permanent), lockouts: l.lockouts })),
+        });
+        break;
+      }
+      case 'reset-all': {
+        const deleted = await store.resetAll(operator);
+        log('reset-all', { deleted });
+        out.print(`deleted ${deleted} lockout item(s); audit records kept`, { deleted });
+        break;
+      }
+    }
+  } finally {
+    documents.destroy();
+  }
+}
+
+function describeResolution(how: string): string {
+  return how === 'pool-user' ? 'a user of the pool' : how === 'unknown-to-pool' ? 'not a user of the pool: counted as typed' : 'name as typed; pass --stack or --user-pool-id to resolve pool users';
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function inWords(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+/** Turns AWS failures into messages an operator can act on. */
+function explain(error: Error): string {
+  const name = error.name;
+  if (name === 'ResourceNotFoundException') return `the lockout table was not found: ${error.message}. Check --table / --stack and --region.`;
+  if (name === 'CredentialsProviderError' || /Could not load credentials/.test(error.message)) {
+    return 'no AWS credentials found: configure a profile (aws configure, AWS_PROFILE) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+  }
+  if (/Region is missing/.test(error.message)) return 'no AWS region: pass --region or set AWS_REGION';
+  if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') return `AWS refused the request (${name}): ${error.message}`;
+  return error.message;
+}
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+main(process.argv.slice(2)).catch((error: Error) => {
+  process.stderr.write(`cognito-lockout: ${error instanceof AdminError ? error.message : explain(error)}\n`);
+  process.exit(error instanceof AdminError ? error.exitCode : 1);
+});

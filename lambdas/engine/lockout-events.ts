@@ -1,0 +1,28 @@
+/**
+ * EventBridge events about locks, sent to a bus (the default bus unless configured) so teams can e-mail the
+ * user or open a ticket. The same shape comes from the pre-authentication trigger (a lockout started) and from
+ * the admin CLI (an operator locked or unlocked).
+ */
+export const EVENT_SOURCE = 'cognito-lockout';
+export type LockoutEventType = 'AccountLocked' | 'AccountUnlocked';
+
+export interface LockoutEventDetail {
+  /** The hashed identity, as in the logs (first 16 hex digits of the key's SHA-256). */
+  readonly identity: string;
+  readonly userPoolId: string | null;
+  /** ISO time, 'permanent', or null for an unlock. */
+  readonly lockedUntil: string | null;
+  readonly reason: 'failed-attempts' | 'operator';
+  /** Consecutive lockouts, for lockouts the trigger started. */
+  readonly lockouts?: number;
+  /** Who acted, for operator actions. */
+  readonly operator?: string;
+}
+
+export function lockoutEventEntry(type: LockoutEventType, detail: LockoutEventDetail, eventBusName: string) {
+  return { Source: EVENT_SOURCE, DetailType: type, Detail: JSON.stringify(detail), EventBusName: eventBusName };
+}
+
+export function lockedUntilText(lockedUntil: number, permanent: boolean): string {
+  return permanent ? 'permanent' : new Date(lockedUntil).toISOString();
+}
