@@ -9,6 +9,8 @@ export default tseslint.config(
   {
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+    // Plain CommonJS files (configs, the bin wrapper) load modules with require().
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     rules: {
