@@ -78,11 +78,11 @@ With Amplify v6:
                                          userPoolEndpoint: '${s.endpoint}' } } });
   await signIn({ username, password, options: { authFlowType: 'USER_PASSWORD_AUTH' } });
 
-Admin (lockout state lives in DynamoDB Local; keys are "signin#" + sha256 of the lower-cased user name):
-  ${cli} admin-get-user --user-pool-id ${s.userPoolId} --username you@example.com      # the user name (sub) to hash
-  aws --endpoint-url ${s.dynamodbEndpoint} dynamodb scan --table-name ${s.tableName}
-  aws --endpoint-url ${s.dynamodbEndpoint} dynamodb delete-item --table-name ${s.tableName} \\
-      --key "{\\"${s.partitionKey}\\":{\\"S\\":\\"signin#$(printf %s "<user name>" | sha256sum | cut -c1-64)\\"}}"   # unlock
+Admin CLI (finds a user's lock by email through the pool; identities are hashed in the table):
+  export AWS_ENDPOINT_URL_DYNAMODB=${s.dynamodbEndpoint} AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=${s.endpoint}
+  npx cognito-lockout status you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
+  npx cognito-lockout unlock you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
+  npx cognito-lockout list --locked --table ${s.tableName}
   npm run demo -- --endpoint ${s.endpoint}                                   # the scripted lockout story
 
 Decisions (identities are hashed, as in CloudWatch):`;

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,7 +13,9 @@ import type { KeyScope } from '../lambdas/engine/identity';
 import { settingsToEnv } from '../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/engine/telemetry';
+import { EVENT_BUS_ENV } from '../lambdas/engine/event-publisher';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
+import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -44,6 +47,18 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
+  /**
+   * Send an `AccountLocked` event (source `cognito-lockout`) to an EventBridge bus whenever a sign-in lockout
+   * starts; `false` sends none. The admin CLI sends `AccountLocked` / `AccountUnlocked` for operator actions.
+   * @default - the account's default event bus
+   */
+  readonly lockoutEvents?: IEventBus | false;
+  /**
+   * CloudWatch alarms (credential stuffing, store errors, trigger failures, latency) and a dashboard; `false`
+   * creates none.
+   * @default - alarms and a dashboard with the defaults of LockoutMonitoringProps
+   */
+  readonly monitoring?: LockoutMonitoringProps | false;
 }
 
 /** Cognito waits 5 s for a trigger. The store budget is at most 2.5 s, so this leaves room for a cold start. */
@@ -70,6 +85,10 @@ export class CognitoLockout extends Construct {
   readonly postAuthenticationFunction: NodejsFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
   readonly preSignUpFunction?: NodejsFunction;
+  /** The bus AccountLocked events go to; undefined when events are off. */
+  readonly eventBus?: IEventBus;
+  /** Alarms and dashboard; undefined when `monitoring` is false. */
+  readonly monitoring?: LockoutMonitoring;
 
   constructor(scope: Construct, id: string, props: CognitoLockoutProps) {
     super(scope, id);
@@ -101,7 +120,12 @@ export class CognitoLockout extends Construct {
     const make = (name: keyof typeof KEY_SCOPES, entry: string, actions: string[]) =>
       this.triggerFunction(name, entry, actions, KEY_SCOPES[name], environment, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
 
+    this.eventBus = props.lockoutEvents === false ? undefined : (props.lockoutEvents ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
     this.preAuthenticationFunction = make('preAuthentication', 'pre-authentication', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    if (this.eventBus) {
+      this.preAuthenticationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
+      this.eventBus.grantPutEventsTo(this.preAuthenticationFunction);
+    }
     this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
 
@@ -110,6 +134,15 @@ export class CognitoLockout extends Construct {
       [UserPoolOperation.POST_AUTHENTICATION, this.postAuthenticationFunction],
       [UserPoolOperation.PRE_SIGN_UP, this.preSignUpFunction],
     ];
+    if (props.monitoring !== false) {
+      this.monitoring = new LockoutMonitoring(
+        this,
+        'Monitoring',
+        { PreAuthentication: this.preAuthenticationFunction, PostAuthentication: this.postAuthenticationFunction, PreSignUp: this.preSignUpFunction },
+        props.monitoring,
+      );
+    }
+
     for (const [operation, fn] of triggers) {
       if (fn === undefined) continue;
       if (props.userPool instanceof UserPool) {

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { App, CfnParameter, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { UserPool } from 'aws-cdk-lib/aws-cognito';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readAppConfig } from '../lib/app-config';
 import { CognitoLockout, type CognitoLockoutProps } from '../lib/cognito-lockout';
@@ -140,6 +142,17 @@ describe('CognitoLockoutStack template', () => {
       const role = ref(template, 'AWS::IAM::Role', `Lockout/${name}Role/Resource`);
       const logs = ref(template, 'AWS::Logs::LogGroup', `Lockout/${name}Logs/Resource`);
       const policy = Object.values(policies).find((p) => p.Properties.Roles[0].Ref === role)!;
+      // Pre-authentication alone may also announce lockouts, on the default event bus only.
+      const events =
+        name === 'preAuthentication'
+          ? [
+              {
+                Effect: 'Allow',
+                Action: 'events:PutEvents',
+                Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] },
+              },
+            ]
+          : [];
       expect(policy.Properties.PolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logs, 'Arn'] } },
         {
@@ -149,6 +162,7 @@ describe('CognitoLockoutStack template', () => {
           Resource: { 'Fn::GetAtt': [table, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
         },
+        ...events,
       ]);
     }
   });
@@ -258,6 +272,103 @@ describe('CognitoLockout construct', () => {
     ['a zero sign-up window', { signUpWindow: Duration.seconds(0) }, 'CognitoLockout: signUpWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0'],
     ['an unknown log level', { logLevel: 'TRACE' as never }, 'CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got "TRACE"'],
   ])('fails at synth on %s, naming the prop', (_, props, message) => {
+    expect(() => construct(props)).toThrow(message);
+  });
+});
+
+describe('alarms, dashboard and lockout events', () => {
+  function construct(props: Partial<CognitoLockoutProps> = {}) {
+    const stack = new Stack(noBundling(), 'Host');
+    const lockout = new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), ...props });
+    return { stack, lockout, template: Template.fromStack(stack) };
+  }
+  const lockoutDimensions = (trigger: string) => Match.arrayWith([{ Name: 'service', Value: 'cognito-lockout' }, { Name: 'trigger', Value: trigger }]);
+
+  it('alarms on credential stuffing: lockouts started per 5 minutes over the threshold', () => {
+    construct({ monitoring: { lockoutsPerFiveMinutes: 50 } }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        Match.objectLike({
+          MetricStat: { Metric: { Namespace: 'CognitoLockout', MetricName: 'LockoutsStarted', Dimensions: lockoutDimensions('PreAuthentication') }, Period: 300, Stat: 'Sum' },
+        }),
+      ],
+      Threshold: 50,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on any store error, summed over the triggers', () => {
+    construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(s0, 0) + FILL(s1, 0) + FILL(s2, 0)' }),
+        Match.objectLike({ Id: 's0', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'StoreErrors', Dimensions: lockoutDimensions('PreAuthentication') }) }) }),
+      ]),
+    });
+  });
+
+  it('alarms on trigger failures other than refusals, and on slow triggers', () => {
+    const { template } = construct();
+    for (const trigger of ['PreAuthentication', 'PreSignUp']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Threshold: 0,
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'errors - FILL(refused, 0)' }),
+          Match.objectLike({ Id: 'errors', MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/Lambda', MetricName: 'Errors' }) }) }),
+          Match.objectLike({ Id: 'refused', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'AttemptsRefused', Dimensions: lockoutDimensions(trigger) }) }) }),
+        ]),
+      });
+    }
+    // Post-authentication never refuses: any error is unexpected.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 });
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 }, 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  });
+
+  it('notifies an SNS topic of every alarm when one is given', () => {
+    const stack = new Stack(noBundling(), 'WithTopic');
+    const topic = new Topic(stack, 'Alerts');
+    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
+    const template = Template.fromStack(stack);
+    const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 8);
+  });
+
+  it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {
+    const { template } = construct();
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const text of ['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted', 'WouldRefuse', 'StoreErrors', 'Duration', 'Lockout alarms']) expect(body).toContain(text);
+  });
+
+  it('creates no alarms or dashboard when monitoring is off', () => {
+    const { template, lockout } = construct({ monitoring: false });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(lockout.monitoring).toBeUndefined();
+  });
+
+  it('tells only the pre-authentication function which bus to announce lockouts on', () => {
+    const { template } = construct();
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default' }) } }, 1);
+  });
+
+  it('uses a given bus, or none when events are off', () => {
+    const stack = new Stack(noBundling(), 'Bus');
+    const bus = new EventBus(stack, 'Security');
+    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), lockoutEvents: bus });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [ref(template, 'AWS::Events::EventBus', 'Security/Resource'), 'Arn'] } }]) },
+    });
+    const off = construct({ lockoutEvents: false }).template;
+    expect(JSON.stringify(off.toJSON())).not.toMatch(/events:PutEvents|LOCKOUT_EVENT_BUS/);
+  });
+
+  it.each<[string, Partial<CognitoLockoutProps>, string]>([
+    ['a negative lockout threshold', { monitoring: { lockoutsPerFiveMinutes: -1 } }, 'CognitoLockout: monitoring.lockoutsPerFiveMinutes must be a whole number of 0 or more, got -1'],
+    ['a duration threshold past Cognito\'s limit', { monitoring: { durationThreshold: Duration.seconds(6) } }, "CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got 6000 ms"],
+  ])('fails at synth on %s', (_, props, message) => {
     expect(() => construct(props)).toThrow(message);
   });
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, InitiateAuthCommand, SignUpCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { runDemo } from '../lib/local/demo';
@@ -102,8 +102,36 @@ describe('npm start', () => {
     expect(out).toMatch(/REFUSED\s+locked until \d\d:\d\d:\d\d {2}\(unknown user\)/);
     expect(out).toMatch(/signed in \(failures cleared\)/);
     expect(out).toMatch(/signup-email\s+[0-9a-f]{16}\s+allowed/);
+    expect(out).toMatch(/event\s+[0-9a-f]{16}\s+AccountLocked \(until \d{4}-[\d-]+T[\d:.]+Z\) sent to EventBridge/);
+    expect(out).not.toContain('ERROR');
     expect(out).not.toMatch(/demo-[0-9a-f]{8}@example\.com|nobody-/);
   });
+
+  it('lets an operator find, and lift, a real user\'s lock by email with the admin CLI', async () => {
+    const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const email = 'Locked.Out@Example.com';
+    const signIn = (password: string) =>
+      cognito.send(new InitiateAuthCommand({ ClientId: status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } })).then(() => 'signed-in', (e: Error) => e.name);
+    await cognito.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email.toLowerCase(), Password: 'Correct-Horse-42!' }));
+    await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email.toLowerCase() }));
+    for (let i = 0; i < 4; i++) await signIn('wrong');
+    expect(await signIn('Correct-Horse-42!')).toBe('UserLambdaValidationException');
+
+    const env = {
+      ...process.env,
+      AWS_REGION: status.region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: status.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: status.endpoint,
+    };
+    const admin = (...args: string[]) =>
+      JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin', 'cli.js'), ...args, '--table', status.tableName, '--user-pool-id', status.userPoolId, '--json'], { env }).toString());
+    expect(admin('status', email)).toMatchObject({ resolvedAs: 'pool-user', locked: true });
+    expect(admin('unlock', email)).toMatchObject({ unlocked: true, wasLocked: true });
+    expect(await signIn('Correct-Horse-42!')).toBe('signed-in');
+    cognito.destroy();
+  }, 60_000);
 
   it('refuses to start a second sandbox on a port in use, with a clear message', async () => {
     const second = startCli(['--port', String(port), '--dynamodb-port', String(await freePort())]);

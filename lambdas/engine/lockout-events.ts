@@ -17,6 +17,8 @@ export interface LockoutEventDetail {
   readonly lockouts?: number;
   /** Who acted, for operator actions. */
   readonly operator?: string;
+  /** The trigger's mode: in `monitor` mode the lock is recorded but not enforced. */
+  readonly mode?: 'enforce' | 'monitor';
 }
 
 export function lockoutEventEntry(type: LockoutEventType, detail: LockoutEventDetail, eventBusName: string) {

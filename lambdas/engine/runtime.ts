@@ -7,12 +7,19 @@ import { LockoutStore, createDocumentClient } from './store';
 import { type Telemetry, type TriggerName, count, createTelemetry } from './telemetry';
 import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './verdict';
 
+/** Sends lockout events (EventBridge in Lambda); absent when events are off. */
+export interface EventPublisher {
+  readonly busName: string;
+  publish(entry: { Source: string; DetailType: string; Detail: string; EventBusName: string }, abortSignal: AbortSignal): Promise<void>;
+}
+
 /** Everything a handler depends on; tests pass their own, Lambda builds the default once per cold start. */
 export interface TriggerDeps {
   readonly config: TriggerConfig;
   readonly store: LockoutStore;
   readonly telemetry: Telemetry;
   readonly now: () => number;
+  readonly events?: EventPublisher;
 }
 
 /** Parses configuration from the environment; throws naming the variable when it is missing or malformed. */
@@ -41,7 +48,13 @@ export interface KeyCheck {
  * Counts one attempt against every key (in parallel, within one time budget) and applies the mode and the
  * store-error policy. Logs one line per key with hashed identities only, and records the metrics.
  */
-export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[], context: Record<string, unknown> = {}): Promise<Verdict> {
+export interface Decision {
+  readonly verdict: Verdict;
+  /** Each key's result, in the order of the checks; undefined where the store failed. */
+  readonly results: ReadonlyArray<AttemptResult | undefined>;
+}
+
+export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[], context: Record<string, unknown> = {}): Promise<Decision> {
   const { config, store, telemetry } = deps;
   const { logger, metrics } = telemetry;
   const now = deps.now();
@@ -70,7 +83,7 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
     count(metrics, 'WouldRefuse');
     logger.warn('monitor mode: attempt would have been refused', { ...context, scopes: checks.map((c) => c.scope) });
   }
-  return verdict;
+  return { verdict, results: settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined)) };
 }
 
 function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown>, result: AttemptResult): void {

@@ -11,7 +11,8 @@ export type MetricName =
   | 'WouldRefuse'
   | 'StoreErrors'
   | 'FailuresCleared'
-  | 'InvalidEvents';
+  | 'InvalidEvents'
+  | 'EventErrors';
 
 export interface Telemetry {
   readonly logger: Logger;

@@ -1,6 +1,9 @@
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { InvalidTriggerEventError, checkTriggerEvent, isFederated } from '../engine/events';
+import { withDeadline } from '../engine/deadline';
 import { signInIdentity } from '../engine/identity';
+import type { AttemptResult } from '../engine/limiter';
+import { lockedUntilText, lockoutEventEntry } from '../engine/lockout-events';
 import { RefusalError, type TriggerDeps, decideKeys } from '../engine/runtime';
 import { count, flush } from '../engine/telemetry';
 
@@ -18,9 +21,11 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
         logger.debug('federated user: not counted');
         return event;
       }
-      const verdict = await decideKeys(deps, [{ scope: 'signin', identity: signInIdentity(checked.userName), policy: deps.config.signIn }], {
+      const identity = signInIdentity(checked.userName);
+      const { verdict, results } = await decideKeys(deps, [{ scope: 'signin', identity, policy: deps.config.signIn }], {
         userNotFound: checked.request.userNotFound === true,
       });
+      if (results[0]?.outcome === 'lockout-started') await announceLockout(deps, identity.logId, checked.userPoolId, results[0]);
       if (!verdict.allow) throw new RefusalError(deps.config.settings.refusalMessage);
       return event;
     } catch (error) {
@@ -33,4 +38,34 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
       flush(metrics);
     }
   };
+}
+
+/** Time allowed for the AccountLocked event; the lock itself is already stored, so this never delays a decision much. */
+const EVENT_BUDGET_MS = 1000;
+
+/**
+ * Sends AccountLocked when this attempt started a lockout. Awaited (a frozen Lambda would lose it) but
+ * bounded, and a failure is logged and counted: the decision never depends on it.
+ */
+async function announceLockout(deps: TriggerDeps, identity: string, userPoolId: string | undefined, result: AttemptResult): Promise<void> {
+  const { events, telemetry } = deps;
+  if (events === undefined) return;
+  const entry = lockoutEventEntry(
+    'AccountLocked',
+    {
+      identity,
+      userPoolId: userPoolId ?? null,
+      lockedUntil: lockedUntilText(result.lockedUntil, result.permanent),
+      reason: 'failed-attempts',
+      lockouts: result.lockouts,
+      mode: deps.config.settings.lockoutMode,
+    },
+    events.busName,
+  );
+  try {
+    await withDeadline(EVENT_BUDGET_MS, (abortSignal) => events.publish(entry, abortSignal));
+  } catch (error) {
+    count(telemetry.metrics, 'EventErrors');
+    telemetry.logger.error('AccountLocked event not sent', { identity, error: { name: (error as Error)?.name, message: (error as Error)?.message } });
+  }
 }

@@ -17,7 +17,7 @@ export function createPreSignUpHandler(deps: TriggerDeps) {
     try {
       const checked = checkTriggerEvent(event, 'PreSignUp', SOURCES);
       if (checked.triggerSource !== 'PreSignUp_SignUp') return event;
-      const verdict = await decideKeys(deps, signUpChecks(checked, deps.config));
+      const { verdict } = await decideKeys(deps, signUpChecks(checked, deps.config));
       if (!verdict.allow) throw new RefusalError(deps.config.settings.signUpRefusalMessage);
       return event;
     } catch (error) {

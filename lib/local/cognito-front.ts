@@ -48,7 +48,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: FrontO
   const body = await readBody(req);
   const target = String(req.headers['x-amz-target'] ?? '');
   const operation = target.split('.').pop();
-  if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') return forward(req, body, res, options.cognitoUrl);
+  if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') {
+    return forward(req, await caseInsensitiveUsername(body, admin, options.userPoolId), res, options.cognitoUrl);
+  }
 
   const input = JSON.parse(body.toString('utf8') || '{}') as { AuthFlow?: string; AuthParameters?: Record<string, string>; ClientId?: string; ClientMetadata?: Record<string, string> };
   const flow = input.AuthFlow ?? '';
@@ -85,6 +87,22 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: FrontO
   }
   res.writeHead(answer.status, answer.headers);
   res.end(answer.body);
+}
+
+/**
+ * Admin calls name a user (`AdminGetUser`, `AdminConfirmSignUp`, ...): resolve the name as the stack's
+ * case-insensitive pool would, since cognito-local matches it exactly.
+ */
+async function caseInsensitiveUsername(body: Buffer, admin: CognitoIdentityProviderClient, userPoolId: string): Promise<Buffer> {
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return body;
+  }
+  if (input.UserPoolId !== userPoolId || typeof input.Username !== 'string') return body;
+  const user = await findUser(admin, userPoolId, input.Username);
+  return user?.Username ? Buffer.from(JSON.stringify({ ...input, Username: user.Username })) : body;
 }
 
 /** Cognito's lookup: user name, then email or phone alias; case-insensitive, as the stack's pool is configured. */

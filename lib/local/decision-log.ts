@@ -3,6 +3,10 @@ export function formatDecision(line: Record<string, unknown>, maxAttempts: numbe
   const time = typeof line.timestamp === 'string' ? line.timestamp.slice(11, 19) : new Date().toISOString().slice(11, 19);
   const scope = String(line.scope ?? 'signin');
   const who = `${scope.padEnd(19)} ${String(line.identity ?? '').padEnd(16)}`;
+  if (typeof line.localEvent === 'object' && line.localEvent !== null) {
+    const { type, detail } = line.localEvent as { type: string; detail: { identity?: string; lockedUntil?: string } };
+    return `${new Date().toISOString().slice(11, 19)}  ${'event'.padEnd(19)} ${String(detail.identity ?? '').padEnd(16)}  ${type} (until ${detail.lockedUntil ?? '-'}) sent to EventBridge`;
+  }
   if (line.level === 'ERROR') return `${time}  ${String(line.trigger ?? '')} ERROR: ${String(line.message)}`;
   if (line.trigger === 'PostAuthentication' && line.identity !== undefined) {
     return `${time}  ${who}  signed in ${line.outcome === 'locked' ? '(while locked: the lock stays)' : line.outcome === 'cleared' ? '(failures cleared)' : ''}`;

@@ -21,7 +21,21 @@ for (const [name, bundleDir] of Object.entries(functions)) {
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 let requestCounter = 0;
 
+/**
+ * A stand-in for EventBridge's PutEvents: the functions' events (AccountLocked) are printed as log lines
+ * `{"localEvent": {...}}` instead of being sent anywhere.
+ */
+async function putEvents(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: Array<{ DetailType?: string; Detail?: string }> };
+  for (const entry of Entries) process.stdout.write(`${JSON.stringify({ localEvent: { type: entry.DetailType, detail: JSON.parse(entry.Detail ?? '{}') } })}\n`);
+  response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+  response.end(JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map((_, i) => ({ EventId: `local-event-${++requestCounter}-${i}` })) }));
+}
+
 async function invoke(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.headers['x-amz-target'] === 'AWSEvents.PutEvents') return putEvents(request, response);
   const match = request.method === 'POST' ? INVOKE_PATH.exec(request.url?.split('?')[0] ?? '') : null;
   const name = match ? decodeURIComponent(match[1]) : undefined;
   const handler = name === undefined ? undefined : handlers.get(name.split(':').pop()!);
@@ -54,6 +68,8 @@ const server = createServer((request, response) => {
 });
 server.listen(Number(process.env.LAMBDA_HOST_PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
+  // The SDK resolves endpoints at the first request, so this still reaches the functions' EventBridge client.
+  if (typeof address === 'object' && address) process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = `http://127.0.0.1:${address.port}`;
   process.stdout.write(`${JSON.stringify({ lambdaHost: 'ready', port: typeof address === 'object' && address ? address.port : 0 })}\n`);
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

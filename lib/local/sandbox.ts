@@ -95,11 +95,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
 
     progress('starting the trigger functions');
-    const environments = Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME));
-    const environment = environments[0];
-    if (environments.some((e) => JSON.stringify(e) !== JSON.stringify(environment))) {
-      throw new SandboxError('the triggers have different environments; the local Lambda host runs them in one process');
-    }
+    const environment = mergeEnvironments(
+      Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME)),
+    );
     const lambda = await startLambdaHost(options.projectRoot, blueprint.triggers, {
       ...environment,
       AWS_REGION: LOCAL_REGION,
@@ -136,6 +134,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await stop();
     throw error;
   }
+}
+
+/**
+ * One environment for the one process that hosts all three functions: a variable set for only some of them
+ * (LOCKOUT_EVENT_BUS, for pre-authentication) is harmless to the others; one set differently is an error.
+ */
+export function mergeEnvironments(environments: ReadonlyArray<Record<string, string>>): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const environment of environments) {
+    for (const [key, value] of Object.entries(environment)) {
+      if (key in merged && merged[key] !== value) throw new SandboxError(`the triggers set ${key} differently; the local Lambda host runs them in one process`);
+      merged[key] = value;
+    }
+  }
+  return merged;
 }
 
 /** Reads the status a running sandbox serves, or undefined when nothing answers at `endpoint`. */

@@ -1,0 +1,22 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventPublisher } from './runtime';
+
+/** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
+export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
+
+/**
+ * An EventBridge publisher when LOCKOUT_EVENT_BUS names a bus. Imported only by the pre-authentication entry
+ * point, so the other bundles carry no EventBridge code.
+ */
+export function eventPublisherFromEnv(env: NodeJS.ProcessEnv): EventPublisher | undefined {
+  const busName = env[EVENT_BUS_ENV]?.trim();
+  if (!busName) return undefined;
+  const client = new EventBridgeClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 800, throwOnRequestTimeout: true } });
+  return {
+    busName,
+    async publish(entry, abortSignal) {
+      const output = await client.send(new PutEventsCommand({ Entries: [entry] }), { abortSignal });
+      if (output.FailedEntryCount) throw new Error(`EventBridge rejected the event: ${output.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/telemetry';
+
+export interface LockoutMonitoringProps {
+  /**
+   * Raise the credential-stuffing alarm when more lockouts than this start within 5 minutes.
+   * @default 20
+   */
+  readonly lockoutsPerFiveMinutes?: number;
+  /**
+   * Raise the latency alarm when a trigger's slowest invocation in 5 minutes exceeds this. Cognito gives a
+   * trigger 5 s; the functions time out at 3 s.
+   * @default Duration.millis(2500)
+   */
+  readonly durationThreshold?: Duration;
+  /**
+   * Where alarms send their notifications (ALARM and OK).
+   * @default - no notifications; the alarms are visible in CloudWatch
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * Create a CloudWatch dashboard of attempts, refusals, lockouts, store errors and latency.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+}
+
+export interface MonitoredTriggers {
+  readonly PreAuthentication: IFunction;
+  readonly PostAuthentication: IFunction;
+  readonly PreSignUp?: IFunction;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/** Alarms and a dashboard over the lockout's own metrics (Embedded Metric Format) and its functions' metrics. */
+export class LockoutMonitoring extends Construct {
+  readonly alarms: Alarm[] = [];
+  readonly credentialStuffingAlarm: Alarm;
+  readonly storeErrorsAlarm: Alarm;
+  readonly dashboard?: Dashboard;
+
+  constructor(scope: Construct, id: string, triggers: MonitoredTriggers, props: LockoutMonitoringProps = {}) {
+    super(scope, id);
+    const threshold = props.lockoutsPerFiveMinutes ?? 20;
+    if (!Number.isInteger(threshold) || threshold < 0) {
+      throw new Error(`CognitoLockout: monitoring.lockoutsPerFiveMinutes must be a whole number of 0 or more, got ${threshold}`);
+    }
+    const durationMs = (props.durationThreshold ?? Duration.millis(2500)).toMilliseconds();
+    if (durationMs <= 0 || durationMs >= 5000) {
+      throw new Error(`CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got ${durationMs} ms`);
+    }
+    const functions = Object.entries(triggers).filter((entry): entry is [TriggerName, IFunction] => entry[1] !== undefined);
+
+    this.credentialStuffingAlarm = this.alarm('CredentialStuffing', lockoutMetric('LockoutsStarted', 'PreAuthentication'), threshold, {
+      description: `More than ${threshold} sign-in lockouts started within 5 minutes: possible credential stuffing.`,
+    });
+    this.storeErrorsAlarm = this.alarm(
+      'StoreErrors',
+      sum(Object.fromEntries(functions.map(([trigger], i) => [`s${i}`, lockoutMetric('StoreErrors', trigger)]))),
+      0,
+      { description: 'The lockout could not reach DynamoDB: decisions followed the store-error policy.' },
+    );
+    for (const [trigger, fn] of functions) {
+      // A refusal is an exception thrown to Cognito, so Lambda counts every refusal as an error. What is left
+      // after subtracting the refusals the trigger reported is a real failure (a crash, a bad configuration).
+      const errors = fn.metricErrors({ period: PERIOD, statistic: 'Sum' });
+      const unexpected =
+        trigger === 'PostAuthentication'
+          ? errors
+          : new MathExpression({ expression: 'errors - FILL(refused, 0)', usingMetrics: { errors, refused: lockoutMetric('AttemptsRefused', trigger) }, period: PERIOD, label: `${trigger} unexpected errors` });
+      this.alarm(`${trigger}UnexpectedErrors`, unexpected, 0, { description: `The ${trigger} trigger failed for a reason other than a lockout refusal.` });
+      this.alarm(`${trigger}Duration`, fn.metricDuration({ period: PERIOD, statistic: 'Maximum' }), durationMs, {
+        description: `The ${trigger} trigger took over ${durationMs} ms; Cognito fails triggers that take 5 s.`,
+      });
+    }
+    if (props.alarmTopic) {
+      const action = new SnsAction(props.alarmTopic);
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
+    if (props.dashboard ?? true) {
+      this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+      const signIn = (['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted', 'WouldRefuse'] as const).map((m) => lockoutMetric(m, 'PreAuthentication'));
+      const signUp = (['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted'] as const).map((m) => lockoutMetric(m, 'PreSignUp'));
+      this.dashboard.addWidgets(
+        new GraphWidget({ title: 'Sign-in attempts (per 5 min)', left: signIn, width: 12 }),
+        new GraphWidget({ title: 'Sign-up attempts (per 5 min)', left: signUp, width: 12 }),
+      );
+      this.dashboard.addWidgets(
+        new GraphWidget({ title: 'Store errors (per 5 min)', left: functions.map(([trigger]) => lockoutMetric('StoreErrors', trigger)), width: 12 }),
+        new GraphWidget({
+          title: 'Trigger duration (ms): p50 and max',
+          left: functions.flatMap(([trigger, fn]) => [
+            fn.metricDuration({ period: PERIOD, statistic: 'p50', label: `${trigger} p50` }),
+            fn.metricDuration({ period: PERIOD, statistic: 'Maximum', label: `${trigger} max` }),
+          ]),
+          width: 12,
+        }),
+      );
+      this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Lockout alarms', alarms: this.alarms, width: 24 }));
+    }
+  }
+
+  private alarm(id: string, metric: IMetric, threshold: number, options: { description: string }): Alarm {
+    const alarm = new Alarm(this, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: options.description,
+    });
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}
+
+/** One of the triggers' own metrics, with the dimensions Powertools gives them. */
+export function lockoutMetric(name: MetricName, trigger: TriggerName): Metric {
+  return new Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME, trigger }, statistic: 'Sum', period: PERIOD, label: `${trigger} ${name}` });
+}
+
+function sum(metrics: Record<string, IMetric>): MathExpression {
+  return new MathExpression({ expression: Object.keys(metrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: metrics, period: PERIOD, label: 'total' });
+}

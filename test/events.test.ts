@@ -1,0 +1,98 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { eventPublisherFromEnv } from '../lambdas/engine/event-publisher';
+import { signInIdentity } from '../lambdas/engine/identity';
+import type { EventPublisher } from '../lambdas/engine/runtime';
+import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { testDeps } from './support/deps';
+import { preAuthEvent } from './support/events';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const eventBridge = mockClient(EventBridgeClient);
+beforeEach(() => {
+  ddb.reset();
+  eventBridge.reset();
+});
+
+const fullWindow = (now: number) =>
+  new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item: marshall({ pk: 'k', failures: 5, windowStart: now - 1000, lockedUntil: 0, lockouts: 0, rev: 5 }) });
+
+function recorder(behaviour: 'ok' | 'fail' | 'hang' = 'ok') {
+  const entries: unknown[] = [];
+  const publisher: EventPublisher = {
+    busName: 'default',
+    publish: async (entry) => {
+      entries.push(entry);
+      if (behaviour === 'fail') throw new Error('AccessDenied');
+      if (behaviour === 'hang') await new Promise(() => undefined);
+    },
+  };
+  return { entries, publisher };
+}
+
+describe('AccountLocked events', () => {
+  it('announces a lockout the moment it starts, with the hashed identity and the pool', async () => {
+    const { entries, publisher } = recorder();
+    const deps = { ...testDeps(), events: publisher };
+    ddb.on(UpdateCommand).rejects(fullWindow(deps.clock.time));
+    ddb.on(PutCommand).resolves({});
+    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'))).rejects.toThrow('Too many failed sign-in attempts');
+    expect(entries).toEqual([
+      {
+        Source: 'cognito-lockout',
+        DetailType: 'AccountLocked',
+        EventBusName: 'default',
+        Detail: JSON.stringify({
+          identity: signInIdentity('victim').logId,
+          userPoolId: 'eu-west-1_AbCdEfGhI',
+          lockedUntil: new Date(deps.clock.time + 15 * 60_000).toISOString(),
+          reason: 'failed-attempts',
+          lockouts: 1,
+          mode: 'enforce',
+        }),
+      },
+    ]);
+  });
+
+  it('sends nothing for admitted attempts or attempts refused by an existing lock', async () => {
+    const { entries, publisher } = recorder();
+    const deps = { ...testDeps(), events: publisher };
+    ddb.on(UpdateCommand).resolvesOnce({ Attributes: { failures: 1 } }).rejects(
+      new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item: marshall({ pk: 'k', failures: 0, windowStart: 0, lockedUntil: deps.clock.time + 60_000, lockouts: 1, rev: 2 }) }),
+    );
+    const handler = createPreAuthenticationHandler(deps);
+    await handler(preAuthEvent('a'));
+    await handler(preAuthEvent('a')).catch(() => undefined);
+    expect(entries).toEqual([]);
+  });
+
+  it.each(['fail', 'hang'] as const)('still refuses, promptly, when the bus would %s, and counts the error', async (behaviour) => {
+    const { publisher } = recorder(behaviour);
+    const deps = { ...testDeps(), events: publisher };
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(UpdateCommand).rejects(fullWindow(deps.clock.time));
+    ddb.on(PutCommand).resolves({});
+    const started = Date.now();
+    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'))).rejects.toThrow('Too many failed sign-in attempts');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(addMetric.mock.calls.map((c) => c[0])).toContain('EventErrors');
+  });
+
+  it('publishes through EventBridge PutEvents on the configured bus', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    const publisher = eventPublisherFromEnv({ LOCKOUT_EVENT_BUS: 'security-bus' })!;
+    const entry = { Source: 'cognito-lockout', DetailType: 'AccountLocked', Detail: '{}', EventBusName: 'security-bus' };
+    await publisher.publish(entry, new AbortController().signal);
+    expect(eventBridge.commandCalls(PutEventsCommand)[0].args[0].input).toEqual({ Entries: [entry] });
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException' }] });
+    await expect(publisher.publish(entry, new AbortController().signal)).rejects.toThrow('EventBridge rejected the event: AccessDeniedException');
+  });
+
+  it('is off when no bus is configured', () => {
+    expect(eventPublisherFromEnv({})).toBeUndefined();
+    expect(eventPublisherFromEnv({ LOCKOUT_EVENT_BUS: ' ' })).toBeUndefined();
+  });
+});
