@@ -4,7 +4,8 @@ import type { IdentityRef, KeyScope } from './identity';
 import { type AttemptResult, registerAttempt } from './limiter';
 import type { RateLimitPolicy } from './policy';
 import { LockoutStore, createDocumentClient } from './store';
-import { type Telemetry, type TriggerName, count, createTelemetry } from './telemetry';
+import { InvalidTriggerEventError } from './events';
+import { type Telemetry, type TriggerName, count, createTelemetry, errorFields, flush } from './telemetry';
 import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './verdict';
 
 /** Sends lockout events (EventBridge in Lambda); absent when events are off. */
@@ -69,8 +70,7 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
     const base = { ...context, scope: check.scope, identity: check.identity.logId };
     if (outcome.status === 'rejected') {
       count(metrics, 'StoreErrors');
-      const error = outcome.reason as Error;
-      logger.error('lockout store unavailable', { ...base, error: { name: error?.name, message: error?.message }, storeErrorPolicy: config.settings.storeErrorPolicy });
+      logger.error('lockout store unavailable', { ...base, ...errorFields(outcome.reason), storeErrorPolicy: config.settings.storeErrorPolicy });
       return 'store-error';
     }
     logAttempt(telemetry, base, outcome.value);
@@ -108,5 +108,28 @@ function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown
     case 'contended':
       logger.info('attempt refused', fields);
       break;
+  }
+}
+
+/** Counts and logs a malformed event; true when `error` was one. */
+export function reportInvalidEvent({ logger, metrics }: Telemetry, error: unknown): boolean {
+  if (!(error instanceof InvalidTriggerEventError)) return false;
+  count(metrics, 'InvalidEvents');
+  logger.error(error.message);
+  return true;
+}
+
+/**
+ * The frame of a trigger that refuses by throwing (pre-authentication, pre-signup): every error reaches
+ * Cognito, a malformed event is also counted and logged, and the invocation's metrics are flushed.
+ */
+export async function refusingTrigger<T>(telemetry: Telemetry, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    reportInvalidEvent(telemetry, error);
+    throw error;
+  } finally {
+    flush(telemetry.metrics);
   }
 }

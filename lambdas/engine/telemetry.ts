@@ -38,3 +38,12 @@ export function count(metrics: Metrics, name: MetricName): void {
 export function flush(metrics: Metrics): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }
+
+/**
+ * An error as log fields: its name and message only. The whole error object would also carry SDK request
+ * metadata, and a stack that says nothing an operator can act on.
+ */
+export function errorFields(error: unknown): { error: { name?: string; message?: string } } {
+  const e = error as Error | undefined;
+  return { error: { name: e?.name, message: e?.message } };
+}

@@ -1,9 +1,9 @@
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
 import { withDeadline } from '../engine/deadline';
-import { InvalidTriggerEventError, checkTriggerEvent, isFederated } from '../engine/events';
+import { checkTriggerEvent, isFederated } from '../engine/events';
 import { signInIdentity } from '../engine/identity';
-import type { TriggerDeps } from '../engine/runtime';
-import { count, flush } from '../engine/telemetry';
+import { type TriggerDeps, reportInvalidEvent } from '../engine/runtime';
+import { count, errorFields, flush } from '../engine/telemetry';
 
 /**
  * A successful sign-in forgets the identity's failures and lockout streak, but never lifts an active lock.
@@ -23,12 +23,9 @@ export function createPostAuthenticationHandler(deps: TriggerDeps) {
       if (outcome === 'cleared') count(metrics, 'FailuresCleared');
       logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', { identity: identity.logId, outcome });
     } catch (error) {
-      if (error instanceof InvalidTriggerEventError) {
-        count(metrics, 'InvalidEvents');
-        logger.error(error.message);
-      } else {
+      if (!reportInvalidEvent(deps.telemetry, error)) {
         count(metrics, 'StoreErrors');
-        logger.error('lockout store unavailable: failures not cleared', { error: { name: (error as Error)?.name, message: (error as Error)?.message } });
+        logger.error('lockout store unavailable: failures not cleared', errorFields(error));
       }
     } finally {
       flush(metrics);

@@ -1,11 +1,11 @@
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { InvalidTriggerEventError, checkTriggerEvent, isFederated } from '../engine/events';
+import { checkTriggerEvent, isFederated } from '../engine/events';
 import { withDeadline } from '../engine/deadline';
 import { signInIdentity } from '../engine/identity';
 import type { AttemptResult } from '../engine/limiter';
 import { lockedUntilText, lockoutEventEntry } from '../engine/lockout-events';
-import { RefusalError, type TriggerDeps, decideKeys } from '../engine/runtime';
-import { count, flush } from '../engine/telemetry';
+import { RefusalError, type TriggerDeps, decideKeys, refusingTrigger } from '../engine/runtime';
+import { count, errorFields } from '../engine/telemetry';
 
 /**
  * Runs before Cognito checks the password: refuse while locked, otherwise count the attempt as presumed
@@ -13,12 +13,11 @@ import { count, flush } from '../engine/telemetry';
  * prevents user-existence errors) take exactly the same path, so lockout behaviour never reveals existence.
  */
 export function createPreAuthenticationHandler(deps: TriggerDeps) {
-  return async (event: PreAuthenticationTriggerEvent): Promise<PreAuthenticationTriggerEvent> => {
-    const { logger, metrics } = deps.telemetry;
-    try {
+  return (event: PreAuthenticationTriggerEvent): Promise<PreAuthenticationTriggerEvent> =>
+    refusingTrigger(deps.telemetry, async () => {
       const checked = checkTriggerEvent(event, 'PreAuthentication', ['PreAuthentication_Authentication']);
       if (isFederated(checked)) {
-        logger.debug('federated user: not counted');
+        deps.telemetry.logger.debug('federated user: not counted');
         return event;
       }
       const identity = signInIdentity(checked.userName);
@@ -28,16 +27,7 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
       if (results[0]?.outcome === 'lockout-started') await announceLockout(deps, identity.logId, checked.userPoolId, results[0]);
       if (!verdict.allow) throw new RefusalError(deps.config.settings.refusalMessage);
       return event;
-    } catch (error) {
-      if (error instanceof InvalidTriggerEventError) {
-        count(metrics, 'InvalidEvents');
-        logger.error(error.message);
-      }
-      throw error;
-    } finally {
-      flush(metrics);
-    }
-  };
+    });
 }
 
 /** Time allowed for the AccountLocked event; the lock itself is already stored, so this never delays a decision much. */
@@ -66,6 +56,6 @@ async function announceLockout(deps: TriggerDeps, identity: string, userPoolId: 
     await withDeadline(EVENT_BUDGET_MS, (abortSignal) => events.publish(entry, abortSignal));
   } catch (error) {
     count(telemetry.metrics, 'EventErrors');
-    telemetry.logger.error('AccountLocked event not sent', { identity, error: { name: (error as Error)?.name, message: (error as Error)?.message } });
+    telemetry.logger.error('AccountLocked event not sent', { identity, ...errorFields(error) });
   }
 }
