@@ -121,6 +121,8 @@ export function decideAttempt(state: LockoutState | undefined, now: number, poli
 /**
  * What a successful sign-in does to the state: 'clear' forgets failures and the lockout streak.
  * Never lifts an active lock: an attacker may have locked the account while the user's attempt was in flight.
+ * The store applies this rule atomically as the condition of its DeleteItem (`clearUnlessLocked`); this is the
+ * same rule as a function, for the policy's model-based tests.
  */
 export function decideSuccess(state: LockoutState | undefined, now: number): 'clear' | 'keep' {
   if (state === undefined) return 'keep';

@@ -2,6 +2,7 @@ import { type TriggerConfig, loadConfig } from './config';
 import { withDeadline } from './deadline';
 import type { IdentityRef, KeyScope } from './identity';
 import { type AttemptResult, registerAttempt } from './limiter';
+import { lockedUntilText } from './lockout-events';
 import type { RateLimitPolicy } from './policy';
 import { LockoutStore, createDocumentClient } from './store';
 import { InvalidTriggerEventError } from './events';
@@ -92,7 +93,8 @@ function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown
     outcome: result.outcome,
     failures: result.failures,
     lockouts: result.lockouts,
-    lockedUntil: result.lockedUntil > 0 ? (result.permanent ? 'permanent' : new Date(result.lockedUntil).toISOString()) : undefined,
+    // Only a refusal has a lock to report; an admitted attempt may carry the end of a lock long past.
+    lockedUntil: result.outcome === 'lockout-started' || result.outcome === 'locked' ? lockedUntilText(result.lockedUntil, result.permanent) : undefined,
     requests: result.requests,
   };
   switch (result.outcome) {
