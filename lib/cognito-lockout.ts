@@ -129,11 +129,6 @@ export class CognitoLockout extends Construct {
     this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
 
-    const triggers: Array<[UserPoolOperation, IFunction | undefined]> = [
-      [UserPoolOperation.PRE_AUTHENTICATION, this.preAuthenticationFunction],
-      [UserPoolOperation.POST_AUTHENTICATION, this.postAuthenticationFunction],
-      [UserPoolOperation.PRE_SIGN_UP, this.preSignUpFunction],
-    ];
     if (props.monitoring !== false) {
       this.monitoring = new LockoutMonitoring(
         this,
@@ -143,6 +138,11 @@ export class CognitoLockout extends Construct {
       );
     }
 
+    const triggers: Array<[UserPoolOperation, IFunction | undefined]> = [
+      [UserPoolOperation.PRE_AUTHENTICATION, this.preAuthenticationFunction],
+      [UserPoolOperation.POST_AUTHENTICATION, this.postAuthenticationFunction],
+      [UserPoolOperation.PRE_SIGN_UP, this.preSignUpFunction],
+    ];
     for (const [operation, fn] of triggers) {
       if (fn === undefined) continue;
       if (props.userPool instanceof UserPool) {

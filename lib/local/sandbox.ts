@@ -128,7 +128,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
     const front: Server = await startFront(options.port, { cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status: () => ({ ...status }) });
     cleanups.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
-    front.closeIdleConnections?.();
     return { status, stop };
   } catch (error) {
     await stop();
