@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -130,6 +131,34 @@ describe('cognito-lockout admin CLI', () => {
     const result = await cli(args);
     expect(result.code).toBe(2);
     expect(result.stderr + result.stdout).toContain(message);
+  });
+
+  it('sends AccountLocked and AccountUnlocked events for operator actions when a bus is named', async () => {
+    const received: Array<{ target: string; body: { Entries: Array<{ Source: string; DetailType: string; Detail: string; EventBusName: string }> } }> = [];
+    const bus = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ target: String(req.headers['x-amz-target']), body: JSON.parse(body) });
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve));
+    const events = { AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}` };
+    try {
+      expect((await cli(['lock', 'erin', '--for', '1h', '--table', TABLE, '--event-bus', 'security'], events)).code).toBe(0);
+      expect((await cli(['unlock', 'erin', '--table', TABLE, '--event-bus', 'security'], events)).code).toBe(0);
+    } finally {
+      bus.close();
+    }
+    expect(received.map((r) => r.target)).toEqual(['AWSEvents.PutEvents', 'AWSEvents.PutEvents']);
+    const [locked, unlocked] = received.map((r) => r.body.Entries[0]);
+    expect(locked).toMatchObject({ Source: 'cognito-lockout', DetailType: 'AccountLocked', EventBusName: 'security' });
+    expect(JSON.parse(locked.Detail)).toMatchObject({ identity: signInIdentity('erin').logId, reason: 'operator', operator: 'support-agent-7', userPoolId: null });
+    expect(Date.parse(JSON.parse(locked.Detail).lockedUntil)).toBeGreaterThan(Date.now() + 59 * 60_000);
+    expect(unlocked).toMatchObject({ DetailType: 'AccountUnlocked' });
+    expect(JSON.parse(unlocked.Detail)).toMatchObject({ identity: signInIdentity('erin').logId, lockedUntil: null, reason: 'operator' });
   });
 
   it('says so when the table does not exist', async () => {
