@@ -61,7 +61,10 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
   readonly monitoring?: LockoutMonitoringProps | false;
 }
 
-/** Cognito waits 5 s for a trigger. The store budget is at most 2.5 s, so this leaves room for a cold start. */
+/**
+ * Cognito waits 5 s for a trigger. The store budget is at most 2.5 s; pre-authentication spends what remains
+ * of the 3 s, less a margin, on a lockout event at most; the rest is room for a cold start.
+ */
 const FUNCTION_TIMEOUT = Duration.seconds(3);
 /** Replaces the SDK's default credential chain in the bundles; Lambda supplies credentials in the environment. */
 const ENV_CREDENTIALS_MODULE = path.join(__dirname, '..', 'lambdas', 'engine', 'env-credentials.ts');

@@ -5,8 +5,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { eventPublisherFromEnv } from '../lambdas/engine/event-publisher';
 import { signInIdentity } from '../lambdas/engine/identity';
+import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
 import type { EventPublisher } from '../lambdas/engine/runtime';
-import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { createPreAuthenticationHandler, eventBudget } from '../lambdas/handlers/pre-authentication';
 import { testDeps } from './support/deps';
 import { preAuthEvent } from './support/events';
 
@@ -81,10 +82,39 @@ describe('AccountLocked events', () => {
     expect(addMetric.mock.calls.map((c) => c[0])).toContain('EventErrors');
   });
 
+  it('never lets the event run past the function timeout, whatever the store already used', async () => {
+    const { publisher } = recorder('hang');
+    const deps = { ...testDeps(), events: publisher };
+    ddb.on(UpdateCommand).rejects(fullWindow(deps.clock.time));
+    ddb.on(PutCommand).resolves({});
+    const started = Date.now();
+    // 450 ms left of the invocation: the event gets 200 ms, not its usual 1 s.
+    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'), { getRemainingTimeInMillis: () => 450 })).rejects.toThrow('Too many failed sign-in attempts');
+    expect(Date.now() - started).toBeLessThan(450);
+  });
+
+  it('skips the event, and counts it, when no time is left', async () => {
+    const { entries, publisher } = recorder();
+    const deps = { ...testDeps(), events: publisher };
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(UpdateCommand).rejects(fullWindow(deps.clock.time));
+    ddb.on(PutCommand).resolves({});
+    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'), { getRemainingTimeInMillis: () => 200 })).rejects.toThrow('Too many failed sign-in attempts');
+    expect(entries).toEqual([]);
+    expect(addMetric.mock.calls.map((c) => c[0])).toContain('EventErrors');
+  });
+
+  it('budgets the event at 1 s at most, and by the time the function has left', () => {
+    expect(eventBudget(undefined)).toBe(1000);
+    expect(eventBudget(2900)).toBe(1000);
+    expect(eventBudget(700)).toBe(450);
+    expect(eventBudget(100)).toBeLessThanOrEqual(0);
+  });
+
   it('publishes through EventBridge PutEvents on the configured bus', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
     const publisher = eventPublisherFromEnv({ LOCKOUT_EVENT_BUS: 'security-bus' })!;
-    const entry = { Source: 'cognito-lockout', DetailType: 'AccountLocked', Detail: '{}', EventBusName: 'security-bus' };
+    const entry: LockoutEventEntry = { Source: 'cognito-lockout', DetailType: 'AccountLocked', Detail: '{}', EventBusName: 'security-bus' };
     await publisher.publish(entry, new AbortController().signal);
     expect(eventBridge.commandCalls(PutEventsCommand)[0].args[0].input).toEqual({ Entries: [entry] });
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException' }] });

@@ -21,7 +21,15 @@ export interface LockoutEventDetail {
   readonly mode?: 'enforce' | 'monitor';
 }
 
-export function lockoutEventEntry(type: LockoutEventType, detail: LockoutEventDetail, eventBusName: string) {
+/** One PutEvents entry. */
+export interface LockoutEventEntry {
+  readonly Source: string;
+  readonly DetailType: LockoutEventType;
+  readonly Detail: string;
+  readonly EventBusName: string;
+}
+
+export function lockoutEventEntry(type: LockoutEventType, detail: LockoutEventDetail, eventBusName: string): LockoutEventEntry {
   return { Source: EVENT_SOURCE, DetailType: type, Detail: JSON.stringify(detail), EventBusName: eventBusName };
 }
 

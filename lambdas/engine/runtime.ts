@@ -2,7 +2,7 @@ import { type TriggerConfig, loadConfig } from './config';
 import { withDeadline } from './deadline';
 import type { IdentityRef, KeyScope } from './identity';
 import { type AttemptResult, registerAttempt } from './limiter';
-import { lockedUntilText } from './lockout-events';
+import { type LockoutEventEntry, lockedUntilText } from './lockout-events';
 import type { RateLimitPolicy } from './policy';
 import { LockoutStore, createDocumentClient } from './store';
 import { InvalidTriggerEventError } from './events';
@@ -12,7 +12,7 @@ import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './v
 /** Sends lockout events (EventBridge in Lambda); absent when events are off. */
 export interface EventPublisher {
   readonly busName: string;
-  publish(entry: { Source: string; DetailType: string; Detail: string; EventBusName: string }, abortSignal: AbortSignal): Promise<void>;
+  publish(entry: LockoutEventEntry, abortSignal: AbortSignal): Promise<void>;
 }
 
 /** Everything a handler depends on; tests pass their own, Lambda builds the default once per cold start. */
@@ -46,16 +46,16 @@ export interface KeyCheck {
   readonly policy: RateLimitPolicy;
 }
 
-/**
- * Counts one attempt against every key (in parallel, within one time budget) and applies the mode and the
- * store-error policy. Logs one line per key with hashed identities only, and records the metrics.
- */
 export interface Decision {
   readonly verdict: Verdict;
   /** Each key's result, in the order of the checks; undefined where the store failed. */
   readonly results: ReadonlyArray<AttemptResult | undefined>;
 }
 
+/**
+ * Counts one attempt against every key (in parallel, within one time budget) and applies the mode and the
+ * store-error policy. Logs one line per key with hashed identities only, and records the metrics.
+ */
 export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[], context: Record<string, unknown> = {}): Promise<Decision> {
   const { config, store, telemetry } = deps;
   const { logger, metrics } = telemetry;

@@ -18,6 +18,7 @@ for (const [name, bundleDir] of Object.entries(functions)) {
   handlers.set(name, (require(path.join(bundleDir, 'index.js')) as { handler: Handler }).handler);
 }
 
+const FUNCTION_TIMEOUT_MS = 3000;
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 let requestCounter = 0;
 
@@ -47,7 +48,9 @@ async function invoke(request: IncomingMessage, response: ServerResponse): Promi
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const requestId = `local-${++requestCounter}`;
-  const context = { awsRequestId: requestId, functionName: name, getRemainingTimeInMillis: () => 3000 };
+  // Counts down from the stack's 3 s function timeout, as Lambda's does from the configured one.
+  const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
+  const context = { awsRequestId: requestId, functionName: name, getRemainingTimeInMillis: () => deadline - Date.now() };
   try {
     const result = await handler(JSON.parse(Buffer.concat(chunks).toString('utf8')), context);
     response.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
