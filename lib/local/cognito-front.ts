@@ -5,10 +5,12 @@
  * password check (also for unknown names when existence errors are prevented), signs in case-insensitively
  * and answers every failure with NotAuthorizedException "Incorrect username or password.". So for password
  * sign-ins (InitiateAuth, AdminInitiateAuth) the front resolves the user, runs the project's pre-authentication
- * bundle through the local Lambda endpoint, and only then forwards; everything else passes through untouched.
+ * bundle through the local Lambda endpoint, and only then forwards. Admin calls that name a user have the name
+ * resolved case-insensitively; everything else passes through untouched.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import { type AttributeType, CognitoIdentityProviderClient, ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
 export interface FrontOptions {
   /** cognito-local's own URL. */
@@ -17,7 +19,7 @@ export interface FrontOptions {
   readonly lambdaUrl: string;
   readonly userPoolId: string;
   /** Served as JSON at GET /__sandbox, for the demo and tests. */
-  readonly status: () => Record<string, unknown>;
+  readonly status: object;
 }
 
 const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH']);
@@ -25,11 +27,7 @@ const UNSUPPORTED_FLOWS = new Set(['USER_SRP_AUTH', 'CUSTOM_AUTH', 'USER_AUTH'])
 export const STATUS_PATH = '/__sandbox';
 
 export function startFront(port: number, options: FrontOptions): Promise<Server> {
-  const admin = new CognitoIdentityProviderClient({
-    endpoint: options.cognitoUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const server = createServer((req, res) => {
     handle(req, res, options, admin).catch((error: Error) => sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`));
   });
@@ -42,7 +40,7 @@ export function startFront(port: number, options: FrontOptions): Promise<Server>
 async function handle(req: IncomingMessage, res: ServerResponse, options: FrontOptions, admin: CognitoIdentityProviderClient): Promise<void> {
   if (req.method === 'GET' && req.url === STATUS_PATH) {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(options.status()));
+    res.end(JSON.stringify(options.status));
     return;
   }
   const body = await readBody(req);

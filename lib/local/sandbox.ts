@@ -126,7 +126,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       partitionKey: blueprint.table.partitionKey,
       settings,
     };
-    const front: Server = await startFront(options.port, { cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status: () => ({ ...status }) });
+    const front: Server = await startFront(options.port, { cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status });
     cleanups.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
     return { status, stop };
   } catch (error) {
