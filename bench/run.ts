@@ -15,7 +15,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { buildSync } from 'esbuild';
 import { createDocumentClient } from '../lambdas/engine/store';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
 import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../test/support/events';
 
@@ -25,12 +25,7 @@ type Handler = (event: unknown) => Promise<unknown>;
 const WARM_INVOCATIONS = Number(process.env.BENCH_INVOCATIONS ?? 2000);
 
 async function main(): Promise<void> {
-  Object.assign(process.env, {
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-  });
+  Object.assign(process.env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...localAwsEnv() });
   const work = mkdtempSync(path.join(tmpdir(), 'lockout-bench-'));
   console.log('… synthesizing the app and bundling the triggers');
   const blueprint = synthesizeBlueprint(appContext(root, {}), path.join(work, 'cdk.out'));
@@ -243,10 +238,7 @@ async function measureColdStarts(
   const env = {
     PATH: process.env.PATH,
     LOCKOUT_TABLE_NAME: table,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...localAwsEnv(endpoint),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

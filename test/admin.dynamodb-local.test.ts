@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AdminStore } from '../lib/admin/admin-store';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { type DynamoDbLocal, createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { signInIdentity } from '../lambdas/engine/identity';
 import { runtimeDeps } from '../lambdas/engine/runtime';
 import { settingsToEnv } from '../lambdas/engine/settings';
@@ -33,10 +33,7 @@ beforeAll(async () => {
   env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+    ...localAwsEnv(engine.endpoint),
     COGNITO_LOCKOUT_OPERATOR: 'support-agent-7',
   };
   for (let i = 0; i < 3; i++) await preAuth(preAuthEvent('jane')).catch(() => undefined);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { createLockoutTable, type DynamoDbLocal, startDynamoDbLocal, LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
+import { createLockoutTable, type DynamoDbLocal, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { preAuthEvent } from './support/events';
 
@@ -94,10 +94,7 @@ describe('the synthesized app', () => {
       const { stdout } = await run(process.execPath, ['-e', script, JSON.stringify(preAuthEvent('bundle-user'))], {
         env: {
           PATH: process.env.PATH,
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-          AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+          ...localAwsEnv(engine.endpoint),
           LOCKOUT_TABLE_NAME: 'bundle-test',
           LOCKOUT_MAX_FAILED_ATTEMPTS: '2',
           POWERTOOLS_LOG_LEVEL: 'SILENT',

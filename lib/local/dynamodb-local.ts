@@ -27,6 +27,19 @@ export interface DynamoDbLocalOptions {
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export const LOCAL_REGION = 'us-east-1';
 
+/**
+ * The environment a process needs to reach a local engine through the SDK: a region, dummy credentials and,
+ * when given, DynamoDB Local's endpoint in the standard variable.
+ */
+export function localAwsEnv(dynamodbEndpoint?: string): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...(dynamodbEndpoint === undefined ? {} : { AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint }),
+  };
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
   // sharedDb: one database whatever the credentials and region, as the triggers and the CLI use different ones.

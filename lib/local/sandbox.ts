@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type LockoutSettings, settingsFromEnv } from '../../lambdas/engine/settings';
 import { STATUS_PATH, startFront } from './cognito-front';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, freePort, startDynamoDbLocal, stopProcess } from './dynamodb-local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, freePort, localAwsEnv, startDynamoDbLocal, stopProcess } from './dynamodb-local';
 import { type TriggerName, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
 
 export interface SandboxOptions {
@@ -100,10 +100,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     );
     const lambda = await startLambdaHost(options.projectRoot, blueprint.triggers, {
       ...environment,
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      ...localAwsEnv(dynamodb.endpoint),
       // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
