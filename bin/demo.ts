@@ -5,7 +5,6 @@
 import * as path from 'node:path';
 import { parseArgs } from '../lib/local/cli-args';
 import { formatTimeline, runDemo, summary } from '../lib/local/demo';
-import { freePort } from '../lib/local/dynamodb-local';
 import { type Sandbox, type SandboxStatus, fetchStatus, startSandbox } from '../lib/local/sandbox';
 
 /** Long enough to watch, short enough to wait for. */
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
     }
   } else {
     console.log('… starting a sandbox for the demo (3 attempts, 5 s lockout)');
-    sandbox = await startSandbox({ projectRoot: path.join(__dirname, '..'), port: await freePort(), dynamodbPort: await freePort(), context: DEMO_POLICY });
+    sandbox = await startSandbox({ projectRoot: path.join(__dirname, '..'), port: 0, dynamodbPort: 0, context: DEMO_POLICY });
     status = sandbox.status;
   }
   try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: a local user pool with the project's lockout, on this machine, no AWS account.
-// Options: --port N (9229), --dynamodb-port N (8000), --persist DIR, and any lockout setting
+// Options: --port N (9229), --dynamodb-port N (8000), 0 for any free port, --persist DIR, and any lockout setting
 // (--maxFailedAttempts 3 ...), the same keys as `cdk deploy -c`.
 import * as path from 'node:path';
 import { parseArgs, portFlag } from '../lib/local/cli-args';

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { LOCAL_CREDENTIALS, freePort } from '../lib/local/dynamodb-local';
+import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
 import { type Sandbox, startSandbox } from '../lib/local/sandbox';
 
 const PASSWORD = 'Correct-Horse-42!';
@@ -25,8 +25,8 @@ let sdk: CognitoIdentityProviderClient;
 beforeAll(async () => {
   sandbox = await startSandbox({
     projectRoot: path.join(__dirname, '..'),
-    port: await freePort(),
-    dynamodbPort: await freePort(),
+    port: 0,
+    dynamodbPort: 0,
     context: { maxFailedAttempts: '1', signUpMaxAttempts: '2' },
   });
   sdk = new CognitoIdentityProviderClient({ endpoint: sandbox.status.endpoint, region: sandbox.status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });

@@ -11,7 +11,7 @@ import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, InitiateAuthC
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { runDemo } from '../lib/local/demo';
-import { LOCAL_CREDENTIALS, freePort } from '../lib/local/dynamodb-local';
+import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
 import { type SandboxStatus, fetchStatus } from '../lib/local/sandbox';
 
 const root = path.join(__dirname, '..');
@@ -31,16 +31,22 @@ function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): Running
   return { child, output: () => output, exited };
 }
 
-async function waitForStatus(endpoint: string, running: Running): Promise<SandboxStatus> {
+/** Waits for the banner (the sandbox runs on `--port 0`, so the banner says where), then reads the status. */
+async function waitForStatus(running: Running): Promise<SandboxStatus> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const status = await fetchStatus(endpoint);
+    const endpoint = /Cognito endpoint {2}(http:\/\/\S+)/.exec(running.output())?.[1];
+    const status = endpoint === undefined ? undefined : await fetchStatus(endpoint);
     if (status) return status;
     if (running.child.exitCode !== null) throw new Error(`sandbox exited early:\n${running.output()}`);
     if (Date.now() > deadline) throw new Error(`sandbox not ready:\n${running.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/** Any free ports, chosen by the sandbox: ports picked here could be taken by another process before it binds them. */
+const ANY_PORTS = ['--port', '0', '--dynamodb-port', '0'];
+const portOf = (url: string) => Number(new URL(url).port);
 
 const portIsFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -52,13 +58,10 @@ const portIsFree = (port: number) =>
 describe('npm start', () => {
   let sandbox: Running;
   let status: SandboxStatus;
-  let port: number;
-  let dynamodbPort: number;
 
   beforeAll(async () => {
-    [port, dynamodbPort] = [await freePort(), await freePort()];
-    sandbox = startCli(['--port', String(port), '--dynamodb-port', String(dynamodbPort), '--maxFailedAttempts', '3', '--lockoutDurationSeconds=3']);
-    status = await waitForStatus(`http://127.0.0.1:${port}`, sandbox);
+    sandbox = startCli([...ANY_PORTS, '--maxFailedAttempts', '3', '--lockoutDurationSeconds=3']);
+    status = await waitForStatus(sandbox);
   }, 150_000);
 
   afterAll(async () => {
@@ -70,7 +73,10 @@ describe('npm start', () => {
 
   it('prints where it is, the policy in force and how to connect', () => {
     const out = sandbox.output();
-    expect(out).toContain(`Cognito endpoint  http://127.0.0.1:${port}`);
+    expect(status.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(portOf(status.endpoint)).toBeGreaterThan(0);
+    expect(out).toContain(`Cognito endpoint  ${status.endpoint}`);
+    expect(out).toContain(`DynamoDB Local    ${status.dynamodbEndpoint}`);
     expect(out).toContain(`User pool id      ${status.userPoolId}`);
     expect(out).toContain(`App client id     ${status.userPoolClientId}`);
     expect(out).toContain('3 attempts per 900 s window, then locked 3 s');
@@ -134,7 +140,8 @@ describe('npm start', () => {
   }, 60_000);
 
   it('refuses to start a second sandbox on a port in use, with a clear message', async () => {
-    const second = startCli(['--port', String(port), '--dynamodb-port', String(await freePort())]);
+    const port = portOf(status.endpoint);
+    const second = startCli(['--port', String(port), '--dynamodb-port', '0']);
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain(`port ${port} is already in use (is another sandbox running?): stop that process or choose another port with --port N`);
   });
@@ -143,7 +150,7 @@ describe('npm start', () => {
     const unknown = startCli(['--maxFailedAtempts', '3']);
     expect(await unknown.exited).toBe(1);
     expect(unknown.output()).toContain('unknown option --maxFailedAtempts');
-    const invalid = startCli(['--port', String(await freePort()), '--dynamodb-port', String(await freePort()), '--lockoutMode', 'strict']);
+    const invalid = startCli([...ANY_PORTS, '--lockoutMode', 'strict']);
     expect(await invalid.exited).toBe(1);
     expect(invalid.output()).toContain('context key "lockoutMode" must be one of "enforce", "monitor", got "strict"');
   }, 60_000);
@@ -161,8 +168,8 @@ describe('npm start', () => {
     sandbox.child.kill('SIGINT');
     expect(await sandbox.exited).toBe(0);
     expect(sandbox.output()).toContain('stopped; ports freed.');
-    expect(await portIsFree(port)).toBe(true);
-    expect(await portIsFree(dynamodbPort)).toBe(true);
+    expect(await portIsFree(portOf(status.endpoint))).toBe(true);
+    expect(await portIsFree(portOf(status.dynamodbEndpoint))).toBe(true);
     const alive = children.filter((pid) => {
       try {
         process.kill(pid, 0);
@@ -179,7 +186,7 @@ it('explains that Java is needed when it is missing', async () => {
   // A PATH with Node's tools and a shell (bundling runs npx) but no java.
   const noJava = mkdtempSync(path.join(tmpdir(), 'no-java-'));
   for (const tool of ['node', 'npm', 'npx', 'sh']) symlinkSync(execFileSync('which', [tool]).toString().trim(), path.join(noJava, tool));
-  const running = startCli(['--port', String(await freePort()), '--dynamodb-port', String(await freePort())], { ...process.env, PATH: noJava });
+  const running = startCli(ANY_PORTS, { ...process.env, PATH: noJava });
   expect(await running.exited).toBe(1);
   expect(running.output()).toContain('DynamoDB Local needs Java 17 or later on the PATH: `java` was not found');
 }, 60_000);
@@ -187,9 +194,8 @@ it('explains that Java is needed when it is missing', async () => {
 it('keeps users and locks across restarts with --persist', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sandbox-persist-'));
   const run = async () => {
-    const port = await freePort();
-    const running = startCli(['--port', String(port), '--dynamodb-port', String(await freePort()), '--persist', dir, '--maxFailedAttempts', '1']);
-    return { running, status: await waitForStatus(`http://127.0.0.1:${port}`, running) };
+    const running = startCli([...ANY_PORTS, '--persist', dir, '--maxFailedAttempts', '1']);
+    return { running, status: await waitForStatus(running) };
   };
   const signIn = async (status: SandboxStatus) => {
     const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });

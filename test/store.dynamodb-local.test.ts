@@ -5,7 +5,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDbLocal, createLockoutTable, freePort, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { PortTakenError, freePort } from '../lib/local/ports';
 import { identityRef, signInIdentity } from '../lambdas/engine/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/runtime';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
@@ -284,4 +285,20 @@ describe('when the store is unreachable', () => {
     expect(outcome).toBe('refused');
     expect(ms).toBeLessThan(3000);
   });
+});
+
+describe('starting DynamoDB Local', () => {
+  it('reports a port another process holds as taken (what a start on a chosen port retries on)', async () => {
+    // The engine binds 0.0.0.0, so the holder does too; it hangs up on the readiness probes it receives.
+    const holder = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const failure = await startDynamoDbLocal({ port }).then(() => undefined, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(PortTakenError);
+      expect((failure as Error).message).toBe(`port ${port} is already in use: DynamoDB Local could not listen on it`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  }, 30_000);
 });

@@ -39,6 +39,6 @@ export function portFlag(flags: Record<string, string>, name: string, fallback: 
   const raw = flags[name];
   if (raw === undefined) return fallback;
   const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) throw new Error(`--${name} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || port > 65535) throw new Error(`--${name} must be a port number from 0 (any free port) to 65535, got ${JSON.stringify(raw)}`);
   return port;
 }

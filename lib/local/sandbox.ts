@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -23,16 +22,17 @@ import {
   ListUserPoolsCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type LockoutSettings, settingsFromEnv } from '../../lambdas/engine/settings';
-import { STATUS_PATH, startFront } from './cognito-front';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, freePort, localAwsEnv, startDynamoDbLocal, stopProcess } from './dynamodb-local';
+import { STATUS_PATH, openFront } from './cognito-front';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, localAwsEnv, startDynamoDbLocal, stopProcess } from './dynamodb-local';
+import { PortTakenError, onFreePort } from './ports';
 import { type TriggerName, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
 
 export interface SandboxOptions {
   /** The project root (holds cdk.json and node_modules). */
   readonly projectRoot: string;
-  /** The Cognito endpoint clients talk to. */
+  /** The port of the Cognito endpoint clients talk to; 0 for any free port (the status tells which). */
   readonly port: number;
-  /** DynamoDB Local's port. */
+  /** DynamoDB Local's port; 0 for any free port. */
   readonly dynamodbPort: number;
   /** Keep users and lockout state in this directory across restarts; in memory when omitted. */
   readonly persistDir?: string;
@@ -70,12 +70,14 @@ export class SandboxError extends Error {
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const progress = options.onProgress ?? (() => undefined);
-  await assertPortFree(options.port, '--port');
-  await assertPortFree(options.dynamodbPort, '--dynamodb-port');
+  if (options.dynamodbPort) await assertPortFree(options.dynamodbPort, '--dynamodb-port');
+  const front = await openFront(options.port).catch((error: NodeJS.ErrnoException) => {
+    throw portError(error, options.port, '--port');
+  });
 
   const workDir = options.persistDir ? path.resolve(options.persistDir) : mkdtempSync(path.join(tmpdir(), 'cognito-lockout-sandbox-'));
   mkdirSync(workDir, { recursive: true });
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanups: Array<() => Promise<void> | void> = [() => front.close()];
   const stop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     if (!options.persistDir) rmSync(workDir, { recursive: true, force: true });
@@ -114,7 +116,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const { userPoolId, userPoolClientId } = await ensurePoolAndClient(cognito.url, blueprint);
     const settings = settingsFromEnv(environment);
     const status: SandboxStatus = {
-      endpoint: `http://127.0.0.1:${options.port}`,
+      endpoint: `http://127.0.0.1:${front.port}`,
       region: LOCAL_REGION,
       userPoolId,
       userPoolClientId,
@@ -123,8 +125,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       partitionKey: blueprint.table.partitionKey,
       settings,
     };
-    const front: Server = await startFront(options.port, { cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status });
-    cleanups.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
+    front.serve({ cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status });
     return { status, stop };
   } catch (error) {
     await stop();
@@ -160,17 +161,17 @@ export async function fetchStatus(endpoint: string): Promise<SandboxStatus | und
 async function assertPortFree(port: number, flag: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new SandboxError(
-          error.code === 'EADDRINUSE'
-            ? `port ${port} is already in use (is another sandbox running?): stop that process or choose another port with ${flag} N`
-            : `cannot listen on port ${port}: ${error.message}`,
-        ),
-      ),
-    );
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(portError(error, port, flag)));
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
+}
+
+function portError(error: NodeJS.ErrnoException, port: number, flag: string): SandboxError {
+  return new SandboxError(
+    error.code === 'EADDRINUSE'
+      ? `port ${port} is already in use (is another sandbox running?): stop that process or choose another port with ${flag} N (0: any free port)`
+      : `cannot listen on port ${port}: ${error.message}`,
+  );
 }
 
 function startLambdaHost(
@@ -219,8 +220,11 @@ function startLambdaHost(
   });
 }
 
-async function startCognitoLocal(projectRoot: string, dir: string, lambdaUrl: string, usernameAttributes: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
+function startCognitoLocal(projectRoot: string, dir: string, lambdaUrl: string, usernameAttributes: string[]): Promise<{ child: ChildProcess; url: string }> {
+  return onFreePort((port) => launchCognitoLocal(port, projectRoot, dir, lambdaUrl, usernameAttributes));
+}
+
+async function launchCognitoLocal(port: number, projectRoot: string, dir: string, lambdaUrl: string, usernameAttributes: string[]): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync(path.join(dir, '.cognito'), { recursive: true });
   writeFileSync(
     path.join(dir, '.cognito', 'config.json'),
@@ -250,7 +254,10 @@ async function startCognitoLocal(projectRoot: string, dir: string, lambdaUrl: st
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new SandboxError(`cognito-local exited with code ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) {
+      if (output.includes('EADDRINUSE')) throw new PortTakenError(port, 'cognito-local could not listen on it');
+      throw new SandboxError(`cognito-local exited with code ${child.exitCode}:\n${output}`);
+    }
     const up = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
     if (up) return { child, url };
     if (Date.now() > deadline) {

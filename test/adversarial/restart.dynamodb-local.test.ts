@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type DynamoDbLocal, createLockoutTable, freePort, startDynamoDbLocal } from '../../lib/local/dynamodb-local';
+import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../lib/local/dynamodb-local';
 import { signInIdentity } from '../../lambdas/engine/identity';
 import { runtimeDeps } from '../../lambdas/engine/runtime';
 import { settingsToEnv } from '../../lambdas/engine/settings';
@@ -26,8 +26,8 @@ afterAll(async () => {
 });
 
 it('keeps every admitted attempt counted across a store restart mid-attack', async () => {
-  const port = await freePort();
-  engine = await startDynamoDbLocal({ port, dataDir });
+  engine = await startDynamoDbLocal({ dataDir });
+  const port = engine.port; // the restart reuses it, as a restarted service keeps its address
   await createLockoutTable(engine.client, TABLE, PARTITION_KEY, TTL_ATTRIBUTE);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
   // deny: while the store is down nothing gets through uncounted.
