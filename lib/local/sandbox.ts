@@ -77,8 +77,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const workDir = options.persistDir ? path.resolve(options.persistDir) : mkdtempSync(path.join(tmpdir(), 'cognito-lockout-sandbox-'));
   mkdirSync(workDir, { recursive: true });
-  const cleanups: Array<() => Promise<void> | void> = [() => front.close()];
+  const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {
+    // The public endpoint first, so no client is forwarded to a process already stopped.
+    await front.close();
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     if (!options.persistDir) rmSync(workDir, { recursive: true, force: true });
   };
