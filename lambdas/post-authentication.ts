@@ -1,6 +1,7 @@
-// Lambda entry point: configuration is parsed once here, at cold start; a missing or malformed variable
-// fails the init with a message naming it.
+// Lambda entry point: configuration is parsed once here, at cold start; a missing or malformed variable is
+// logged naming it, and sign-ins still complete (see triggerEntry).
+import { triggerEntry } from './engine/entry';
 import { runtimeDeps } from './engine/runtime';
 import { createPostAuthenticationHandler } from './handlers/post-authentication';
 
-export const handler = createPostAuthenticationHandler(runtimeDeps('PostAuthentication'));
+export const handler = triggerEntry('PostAuthentication', () => createPostAuthenticationHandler(runtimeDeps('PostAuthentication')), 'pass');

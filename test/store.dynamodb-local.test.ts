@@ -5,13 +5,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { PortTakenError, freePort } from '../lib/local/ports';
 import { identityRef, signInIdentity } from '../lambdas/engine/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/runtime';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
-import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE, createDocumentClient } from '../lambdas/engine/store';
-import { configFromSettings } from '../lambdas/engine/config';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
@@ -26,6 +25,7 @@ let tableCount = 0;
 
 beforeAll(async () => {
   engine = await startDynamoDbLocal();
+  await warmUp(engine);
   documents = DynamoDBDocumentClient.from(engine.client);
 });
 afterAll(async () => {
@@ -34,9 +34,8 @@ afterAll(async () => {
 });
 
 /**
- * A fresh table and handlers wired as in Lambda (configuration and endpoint from the environment), with a clock
- * the test controls. Counting tests get a generous store budget: the 200-way tests queue on one process's
- * sockets, which a Lambda fleet does not, and a timeout would show up as a StoreErrors metric, asserted absent.
+ * A fresh table and handlers wired as in Lambda (configuration and endpoint from the environment, the shipped
+ * defaults for every setting a test does not name), with a clock the test controls.
  */
 async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: string) {
   const tableName = `lockout-${++tableCount}`;
@@ -44,16 +43,7 @@ async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: strin
   // The SDK resolves this lazily, at the first request: it stays set until the next fixture replaces it.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? engine.endpoint;
   const clock = new FakeClock(Date.now());
-  const lambdaDeps = runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, ...settingsToEnv(settings) });
-  const generous = settings.storeTimeoutMs === undefined;
-  const deps: TriggerDeps = {
-    ...lambdaDeps,
-    now: clock.now,
-    ...(generous && {
-      config: configFromSettings(tableName, { ...lambdaDeps.config.settings, storeTimeoutMs: 20_000 }),
-      store: new LockoutStore(createDocumentClient(20_000), tableName),
-    }),
-  };
+  const deps: TriggerDeps = { ...runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, ...settingsToEnv(settings) }), now: clock.now };
   const metricNames: string[] = [];
   jest.spyOn(deps.telemetry.metrics, 'addMetric').mockImplementation((name) => {
     metricNames.push(name);
@@ -116,9 +106,9 @@ describe('lockout engine on DynamoDB Local', () => {
   it('makes one request in the steady state and two when a window expires', async () => {
     const f = await fixture();
     const requests = async () => {
-      const before = f.deps.store.requestCount;
+      const before = f.deps.guard.store.requestCount;
       await f.preAuth(preAuthEvent('steady'));
-      return f.deps.store.requestCount - before;
+      return f.deps.guard.store.requestCount - before;
     };
     expect(await requests()).toBe(1); // first attempt creates the item
     expect(await requests()).toBe(1); // inside the window

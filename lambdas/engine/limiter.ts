@@ -1,5 +1,5 @@
 import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from './policy';
-import type { LockoutStore, RequestOptions } from './store';
+import type { LockoutStore, RequestOptions, WriteResult } from './store';
 
 /**
  * - admitted:        counted; Cognito goes on to check the password
@@ -20,11 +20,37 @@ export interface AttemptResult {
   readonly lockedUntil: number;
   readonly permanent: boolean;
   readonly lockouts: number;
-  /** DynamoDB requests this decision made: 1 in the steady state, never more than 2. */
+  /** DynamoDB requests this decision made: 1 in the steady state, never more than 2; 0 when decided without the store. */
   readonly requests: number;
+  /** The state the decision saw or wrote, for the instance's record. */
+  readonly state: LockoutState;
+  /** Who decided: the store, or this instance from its own record because the store failed. */
+  readonly source: 'store' | 'instance';
 }
 
-const NO_STATE: LockoutState = { failures: 0, windowStart: 0, lockedUntil: 0, lockouts: 0, rev: 0 };
+export const NO_STATE: LockoutState = { failures: 0, windowStart: 0, lockedUntil: 0, lockouts: 0, rev: 0 };
+
+/**
+ * Lets concurrent attempts on one identity in one instance share a compare-and-set: while one is under way, the
+ * others wait for it instead of sending their own, which would lose the race against it anyway (they were decided
+ * from the same revision). A storm in one process then costs the store one slow-path request, not one per attempt.
+ */
+export class SlowPathGate {
+  private readonly pending = new Map<string, Promise<WriteResult>>();
+
+  /** Runs `write` unless one for `key` is under way; `shared` is true when this attempt waited for another's. */
+  async run(key: string, write: () => Promise<WriteResult>): Promise<{ written: WriteResult; shared: boolean }> {
+    const running = this.pending.get(key);
+    if (running !== undefined) return { written: await running, shared: true };
+    const own = write();
+    this.pending.set(key, own);
+    try {
+      return { written: await own, shared: false };
+    } finally {
+      this.pending.delete(key);
+    }
+  }
+}
 
 /** Counts one attempt for `key` under `policy`. Throws only on store errors (the caller applies its policy). */
 export async function registerAttempt(
@@ -32,7 +58,7 @@ export async function registerAttempt(
   key: string,
   now: number,
   policy: RateLimitPolicy,
-  options: RequestOptions = {},
+  options: RequestOptions & { readonly gate?: SlowPathGate } = {},
 ): Promise<AttemptResult> {
   const fast = await store.countAttempt(key, now, policy, options);
   if (fast.ok) return result('admitted', fast.value, 1);
@@ -40,14 +66,18 @@ export async function registerAttempt(
   const transition = decideAttempt(fast.observed, now, policy);
   if (transition.kind === 'refuse-locked') return result('locked', transition.state, 1);
 
-  const slow = await store.compareAndSet(key, fast.observed, transition.next, policy, options);
-  if (slow.ok) return result(transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted', slow.value, 2);
-  const seen = slow.observed ?? NO_STATE;
-  return result(isLocked(seen, now) ? 'locked' : 'contended', seen, 2);
+  const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, options);
+  const { written, shared } = options.gate ? await options.gate.run(key, cas) : { written: await cas(), shared: false };
+  if (written.ok && !shared) return result(transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted', written.value, 2);
+  // Lost the race, or waited for another attempt's write: this attempt was not counted, so it is refused.
+  const seen = written.ok ? written.value : (written.observed ?? NO_STATE);
+  return result(isLocked(seen, now) ? 'locked' : 'contended', seen, shared ? 1 : 2);
 }
 
-function result(outcome: AttemptOutcome, state: LockoutState, requests: number): AttemptResult {
+export function result(outcome: AttemptOutcome, state: LockoutState, requests: number, source: AttemptResult['source'] = 'store'): AttemptResult {
   return {
+    state,
+    source,
     outcome,
     failures: state.failures,
     lockedUntil: state.lockedUntil,

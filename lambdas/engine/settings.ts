@@ -5,7 +5,14 @@
  */
 
 export type LockoutMode = 'enforce' | 'monitor';
-export type StoreErrorPolicy = 'allow' | 'deny';
+/**
+ * What a decision does when the store fails or runs out of time (see store-guard.ts):
+ * - `local` (default): this instance decides from its own record of recent decisions, with the same policy: at
+ *   most N admissions per identity per window per instance, and identities it knows are locked stay refused.
+ * - `allow`: admit as if the lockout were absent (the behaviour before `local` existed; an outage turns it off).
+ * - `deny`: refuse every attempt the store cannot decide (no sign-in at all during an outage).
+ */
+export type StoreErrorPolicy = 'local' | 'allow' | 'deny';
 
 export interface LockoutSettings {
   readonly maxFailedAttempts: number;
@@ -83,8 +90,8 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     summary: '`monitor` counts, logs and emits metrics for what would be refused, but refuses nothing.',
   },
   storeErrorPolicy: {
-    env: 'LOCKOUT_STORE_ERROR_POLICY', type: 'enum', values: ['allow', 'deny'],
-    summary: 'When DynamoDB fails or is too slow: `allow` lets Cognito check the password, `deny` refuses.',
+    env: 'LOCKOUT_STORE_ERROR_POLICY', type: 'enum', values: ['local', 'allow', 'deny'],
+    summary: 'When DynamoDB fails or is too slow: `local` decides from the instance\'s own record (at most N per identity per window per instance), `allow` admits, `deny` refuses.',
   },
   refusalMessage: {
     env: 'LOCKOUT_REFUSAL_MESSAGE', type: 'text', maxLength: 200,
@@ -128,7 +135,7 @@ export const DEFAULT_SETTINGS: LockoutSettings = {
   maxLockoutDurationSeconds: 24 * 3600,
   maxTemporaryLockouts: 0,
   lockoutMode: 'enforce',
-  storeErrorPolicy: 'allow',
+  storeErrorPolicy: 'local',
   refusalMessage: 'Too many failed sign-in attempts. Try again later.',
   signUpMaxAttempts: 5,
   signUpWindowSeconds: 3600,

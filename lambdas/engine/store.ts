@@ -168,15 +168,35 @@ export function parseState(item: Record<string, unknown>): LockoutState {
 }
 
 /**
- * A DynamoDB client whose every request fits the decision budget: two tries at most, each bounded by
- * socket timeouts; the caller's abort signal bounds the whole decision. The endpoint comes from the SDK's
- * own resolution, so `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+ * Sockets one process keeps open to DynamoDB. A Lambda instance handles one invocation at a time and needs one;
+ * the local sandbox runs every invocation in one process. Measured there (200 concurrent decisions on one
+ * identity, DynamoDB Local): 16 sockets finished in 0.7-0.8 s without an error, 50 (the SDK's default) or 1,024
+ * took 1.2-1.5 s and timed some requests out, because opening many connections at once costs more than queueing
+ * on a few kept-alive ones: the store serves them one by one anyway.
+ */
+export const MAX_SOCKETS = 16;
+
+/**
+ * A DynamoDB client whose every request fits the decision budget; the caller's abort signal bounds the whole
+ * decision. The SDK starts a try's connection and request timers when the request is created, so the time a
+ * request waits for a socket counts against them: each try gets two thirds of the budget, enough to wait out
+ * a queue, and a fast failure (throttling, a reset connection) leaves time for one retry. Sockets are kept
+ * alive between invocations (no TLS handshake on a warm sign-in). The endpoint comes from the SDK's own
+ * resolution, so `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
  */
 export function createDocumentClient(budgetMs: number): DynamoDBDocumentClient {
+  const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+  const tryMs = Math.ceil((budgetMs * 2) / 3);
   const client = new DynamoDBClient({
     maxAttempts: 2,
-    // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting.
-    requestHandler: { connectionTimeout: Math.ceil(budgetMs / 2), requestTimeout: Math.ceil(budgetMs / 2), throwOnRequestTimeout: true },
+    requestHandler: {
+      connectionTimeout: tryMs,
+      requestTimeout: tryMs,
+      // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting.
+      throwOnRequestTimeout: true,
+      httpAgent: agent,
+      httpsAgent: agent,
+    },
   });
   return DynamoDBDocumentClient.from(client);
 }

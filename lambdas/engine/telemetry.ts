@@ -12,7 +12,11 @@ export type MetricName =
   | 'StoreErrors'
   | 'FailuresCleared'
   | 'InvalidEvents'
-  | 'EventErrors';
+  | 'EventErrors'
+  | 'InternalErrors'
+  | 'StoreBypassed'
+  | 'StoreCircuitOpened'
+  | 'StoreCircuitClosed';
 
 export interface Telemetry {
   readonly logger: Logger;

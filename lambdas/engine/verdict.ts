@@ -9,6 +9,7 @@ export interface Verdict {
   readonly wouldRefuse: boolean;
 }
 
+/** 'store-error': the store failed and nobody decided (store-error policy `allow` or `deny`). */
 export type DecisionInput = AttemptOutcome | 'store-error';
 
 export function verdictFor(input: DecisionInput, mode: LockoutMode, storeErrorPolicy: StoreErrorPolicy): Verdict {

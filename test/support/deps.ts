@@ -6,6 +6,7 @@ import { configFromSettings } from '../../lambdas/engine/config';
 import type { TriggerDeps } from '../../lambdas/engine/runtime';
 import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/engine/settings';
 import { LockoutStore } from '../../lambdas/engine/store';
+import { guardFor } from '../../lambdas/engine/runtime';
 
 /** A clock the test moves by hand. */
 export class FakeClock {
@@ -29,11 +30,7 @@ export function testDeps(options: TestDepsOptions = {}): TriggerDeps & { clock: 
   const tableName = options.tableName ?? 'lockout-test';
   const clock = options.clock ?? new FakeClock();
   const client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 1 }));
-  return {
-    config: configFromSettings(tableName, settings),
-    store: new LockoutStore(client, tableName),
-    telemetry: { logger: options.logger ?? new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'Test' }) },
-    now: clock.now,
-    clock,
-  };
+  const config = configFromSettings(tableName, settings);
+  const telemetry = { logger: options.logger ?? new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'Test' }) };
+  return { config, guard: guardFor(new LockoutStore(client, tableName), config, telemetry, clock.now), telemetry, now: clock.now, clock };
 }

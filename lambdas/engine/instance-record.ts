@@ -1,0 +1,206 @@
+import { type LockoutState, type RateLimitPolicy, type Transition, decideAttempt, isLocked, windowCutoff } from './policy';
+
+/**
+ * What one function instance remembers about an identity it decided recently, so that it can keep deciding
+ * when the store fails instead of admitting blindly.
+ *
+ * With the store up, the store decides and this record only mirrors what it answered. With the store failing,
+ * the instance decides with the same pure policy (`decideAttempt`) from this record, counting:
+ *   - the state the store last reported (other instances' attempts included, so the bound only tightens),
+ *   - the attempts it admitted itself without the store (`unsynced`), which the store never counted, and
+ *   - the attempts whose store requests are still in flight, as if each will be admitted.
+ * Hence at most N admissions per identity per window in one instance while the store fails, however many
+ * concurrent attempts a storm brings, and however often the store flaps: admissions the store never saw stay
+ * counted until their window ends, and are added to what the store reports when it comes back.
+ */
+export interface InstanceEntry {
+  /** The identity's state as the store last reported it, or the lock this instance started without it. */
+  readonly state: LockoutState | undefined;
+  /** Admissions this instance made without the store, in the window that began at `unsyncedSince`. */
+  readonly unsynced: number;
+  readonly unsyncedSince: number;
+  /** `state` holds a lock this instance started without the store; it is written to the store when it answers. */
+  readonly unsyncedLock: boolean;
+  /** Store requests for this identity still under way in this instance. */
+  readonly inFlight: number;
+  /** The instance's sequence number of the request whose answer set `state`: answers arrive out of order. */
+  readonly stateSeq: number;
+}
+
+export const EMPTY_ENTRY: InstanceEntry = { state: undefined, unsynced: 0, unsyncedSince: 0, unsyncedLock: false, inFlight: 0, stateSeq: 0 };
+
+/** Drops what has expired at `now`: unsynced admissions whose window ended, a local lock that ended. */
+export function pruneEntry(entry: InstanceEntry, now: number, policy: RateLimitPolicy): InstanceEntry {
+  let next = entry;
+  if (next.unsynced > 0 && next.unsyncedSince <= windowCutoff(now, policy)) next = { ...next, unsynced: 0, unsyncedSince: 0 };
+  if (next.unsyncedLock && !isLocked(next.state, now)) next = { ...next, unsyncedLock: false };
+  return next;
+}
+
+export interface LocalDecision {
+  readonly transition: Transition;
+  /** True when the attempt is admitted. */
+  readonly admitted: boolean;
+  readonly entry: InstanceEntry;
+}
+
+/**
+ * Decides one attempt without the store, from the instance's record. Attempts in flight are counted as
+ * admitted: any of them may still be admitted by the store, and a storm must not slip between them.
+ */
+export function decideWithoutStore(entry: InstanceEntry, now: number, policy: RateLimitPolicy): LocalDecision {
+  const current = pruneEntry(entry, now, policy);
+  const transition = decideAttempt(effectiveState(current, now, policy), now, policy);
+  switch (transition.kind) {
+    case 'refuse-locked':
+      return { transition, admitted: false, entry: current };
+    case 'start-lockout':
+      // The lock subsumes the window's admissions, as in the store.
+      return { transition, admitted: false, entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true } };
+    case 'count':
+    case 'reset-window':
+      return {
+        transition,
+        admitted: true,
+        entry: { ...current, unsynced: current.unsynced + 1, unsyncedSince: current.unsynced === 0 ? now : current.unsyncedSince },
+      };
+  }
+}
+
+/**
+ * The state a decision without the store starts from: the store's last word (or the instance's own lock), with
+ * the unsynced admissions and the attempts in flight counted into the current window.
+ */
+export function effectiveState(entry: InstanceEntry, now: number, policy: RateLimitPolicy): LockoutState | undefined {
+  const { state } = entry;
+  const pending = entry.unsynced + entry.inFlight;
+  if (pending === 0 || isLocked(state, now)) return state;
+  const base = state ?? { failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0 };
+  const open = state !== undefined && base.windowStart > windowCutoff(now, policy);
+  // A window opened by the pending attempts alone is dated by the oldest unsynced one, so it expires with them.
+  const windowStart = entry.unsynced > 0 ? entry.unsyncedSince : now;
+  return open ? { ...base, failures: base.failures + pending } : { ...base, failures: pending, windowStart };
+}
+
+/**
+ * What the instance must add to an admission the store granted: its own unsynced admissions, or a lock it
+ * started while the store was failing. Returns the transition to write through the store (the store's state
+ * `stored`, which already counts this attempt, is the compare-and-set base), or undefined when the store's
+ * admission stands.
+ */
+export function overrideAdmission(entry: InstanceEntry, stored: LockoutState, now: number, policy: RateLimitPolicy): Transition | undefined {
+  const current = pruneEntry(entry, now, policy);
+  if (current.unsyncedLock && current.state !== undefined) {
+    const lock = current.state;
+    return {
+      kind: 'start-lockout',
+      next: { ...stored, failures: 0, windowStart: lock.lockedUntil, lockedUntil: lock.lockedUntil, lockouts: Math.max(lock.lockouts, stored.lockouts), rev: stored.rev + 1 },
+      permanent: false,
+    };
+  }
+  if (current.unsynced === 0) return undefined;
+  // `stored` counts this attempt; before it the identity had stored.failures - 1 plus the unsynced admissions.
+  const before: LockoutState = { ...stored, failures: stored.failures - 1 + current.unsynced };
+  const transition = decideAttempt(before, now, policy);
+  return transition.kind === 'start-lockout' ? transition : undefined;
+}
+
+/**
+ * The record after the store reported `stored` to the request numbered `seq` (admitted, refused or contended).
+ * Answers arrive out of order under concurrency, so a lock is never replaced by the unlocked state a request
+ * sent before it saw: that request reached the store before the lock (after it, it would have been refused).
+ */
+export function afterStoreAnswer(entry: InstanceEntry, stored: LockoutState | undefined, now: number, policy: RateLimitPolicy, seq: number): InstanceEntry {
+  const current = pruneEntry(entry, now, policy);
+  if (stored !== undefined && isLocked(stored, now)) {
+    // A stored lock subsumes the unsynced admissions, unless this instance holds a longer lock of its own.
+    if (current.unsyncedLock && current.state !== undefined && current.state.lockedUntil > stored.lockedUntil) return current;
+    return { ...current, state: stored, unsynced: 0, unsyncedSince: 0, unsyncedLock: false, stateSeq: Math.max(seq, current.stateSeq) };
+  }
+  if (current.unsyncedLock) return current;
+  if (isLocked(current.state, now) && seq < current.stateSeq) return current;
+  return { ...current, state: stored, stateSeq: Math.max(seq, current.stateSeq) };
+}
+
+/**
+ * The record after a successful sign-in in this instance (post-authentication sharing the process, as in the
+ * sandbox): the same rule as the store's, it forgets failures unless locked.
+ */
+export function afterSuccess(entry: InstanceEntry, now: number): InstanceEntry {
+  if (isLocked(entry.state, now)) return entry;
+  return { ...EMPTY_ENTRY, inFlight: entry.inFlight };
+}
+
+export interface InstanceRecordLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
+/**
+ * 10,000 identities, 2 MiB: enough for every identity a warm instance decides in a window of an attack at
+ * Cognito's default 120 sign-ins per second for over a minute, and small next to a 128 MB function.
+ */
+export const DEFAULT_RECORD_LIMITS: InstanceRecordLimits = { maxEntries: 10_000, maxBytes: 2 * 1024 * 1024 };
+
+/** A measured upper bound of an entry's footprint besides its key: the object, its state, the Map slot. */
+const ENTRY_OVERHEAD_BYTES = 160;
+
+/**
+ * The instance's record of identities, least recently used out, bounded in entries and in bytes. An entry with
+ * requests in flight is never evicted (its in-flight count protects a concurrent fallback decision).
+ */
+export class InstanceRecord {
+  private readonly entries = new Map<string, InstanceEntry>();
+  private bytes = 0;
+
+  constructor(readonly limits: InstanceRecordLimits = DEFAULT_RECORD_LIMITS) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get approximateBytes(): number {
+    return this.bytes;
+  }
+
+  /** The entry for `key` (an empty one when unknown), now the most recently used. */
+  get(key: string): InstanceEntry {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return EMPTY_ENTRY;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, entry: InstanceEntry): void {
+    if (this.entries.has(key)) {
+      this.entries.delete(key);
+    } else {
+      this.bytes += footprint(key);
+    }
+    this.entries.set(key, entry);
+    this.evict();
+  }
+
+  update(key: string, change: (entry: InstanceEntry) => InstanceEntry): InstanceEntry {
+    const next = change(this.get(key));
+    this.set(key, next);
+    return next;
+  }
+
+  private evict(): void {
+    const { maxEntries, maxBytes } = this.limits;
+    if (this.entries.size <= maxEntries && this.bytes <= maxBytes) return;
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size <= maxEntries && this.bytes <= maxBytes) return;
+      if (entry.inFlight > 0) continue;
+      this.entries.delete(key);
+      this.bytes -= footprint(key);
+    }
+  }
+}
+
+function footprint(key: string): number {
+  // Keys are ASCII ("signin#" and 64 hex digits); V8 stores them one byte per character.
+  return key.length + ENTRY_OVERHEAD_BYTES;
+}

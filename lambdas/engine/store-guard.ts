@@ -1,0 +1,132 @@
+import { type CircuitChange, CircuitBreaker } from './circuit-breaker';
+import { withDeadline } from './deadline';
+import { InstanceRecord, afterStoreAnswer, afterSuccess, decideWithoutStore, overrideAdmission } from './instance-record';
+import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
+import { type RateLimitPolicy, isLocked } from './policy';
+import type { LockoutStore } from './store';
+
+/**
+ * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
+ * circuit is open, this instance's own record (`instance-record.ts`).
+ */
+export type GuardedAttempt =
+  | { readonly kind: 'decided'; readonly result: AttemptResult; readonly storeError?: unknown; readonly bypassed: boolean }
+  /** The store failed and the instance does not decide alone (store-error policy `allow` or `deny`). */
+  | { readonly kind: 'store-error'; readonly storeError: unknown; readonly bypassed: boolean };
+
+export type ClearOutcome = 'cleared' | 'locked' | 'absent';
+
+/** Raised instead of asking the store while the circuit is open. */
+export class StoreBypassedError extends Error {
+  override readonly name = 'StoreBypassedError';
+  constructor() {
+    super('store not asked: the circuit is open after repeated store failures');
+  }
+}
+
+export interface StoreGuardOptions {
+  /** Decide from the instance's record when the store fails (store-error policy `local`). */
+  readonly decideLocally: boolean;
+  readonly budgetMs: number;
+  /** The clock for the circuit: it must move while a request waits, so it is read again after each one. */
+  readonly clock: () => number;
+  readonly breaker?: CircuitBreaker;
+  readonly record?: InstanceRecord;
+  /** Told of every circuit state change, for the log and metrics. */
+  readonly onCircuitChange?: (change: CircuitChange) => void;
+}
+
+export class StoreGuard {
+  readonly breaker: CircuitBreaker;
+  readonly record: InstanceRecord;
+  private readonly gate = new SlowPathGate();
+  /** Numbers store requests in the order they are sent, to order their answers in the record. */
+  private sent = 0;
+
+  constructor(
+    readonly store: LockoutStore,
+    private readonly options: StoreGuardOptions,
+  ) {
+    this.breaker = options.breaker ?? new CircuitBreaker();
+    this.record = options.record ?? new InstanceRecord();
+  }
+
+  /** Counts one attempt for `key`: by the store when it answers in time, else by this instance. */
+  async attempt(key: string, now: number, policy: RateLimitPolicy): Promise<GuardedAttempt> {
+    const permit = this.breaker.permit(this.options.clock());
+    if (permit === 'bypass') return this.withoutStore(key, now, policy, new StoreBypassedError(), true);
+    this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight + 1 }));
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight - 1 }));
+    };
+    try {
+      const answer = await withDeadline(this.options.budgetMs, (abortSignal) => this.countInStore(key, now, policy, abortSignal, settle));
+      this.circuit(this.breaker.succeeded(permit));
+      return { kind: 'decided', result: answer, bypassed: false };
+    } catch (error) {
+      settle();
+      this.circuit(this.breaker.failed(permit, this.options.clock()));
+      return this.withoutStore(key, now, policy, error, false);
+    }
+  }
+
+  /** A successful sign-in: forgets failures unless locked, in the store and in this instance's record. */
+  async clear(key: string, now: number): Promise<ClearOutcome> {
+    this.record.update(key, (entry) => afterSuccess(entry, now));
+    const permit = this.breaker.permit(this.options.clock());
+    if (permit === 'bypass') throw new StoreBypassedError();
+    try {
+      const outcome = await withDeadline(this.options.budgetMs, (abortSignal) => this.store.clearUnlessLocked(key, now, { abortSignal }));
+      this.circuit(this.breaker.succeeded(permit));
+      return outcome;
+    } catch (error) {
+      this.circuit(this.breaker.failed(permit, this.options.clock()));
+      throw error;
+    }
+  }
+
+  private async countInStore(key: string, now: number, policy: RateLimitPolicy, abortSignal: AbortSignal, settle: () => void): Promise<AttemptResult> {
+    const seq = ++this.sent;
+    const answer = await registerAttempt(this.store, key, now, policy, { abortSignal, gate: this.gate });
+    settle();
+    const override = answer.outcome === 'admitted' && this.options.decideLocally ? overrideAdmission(this.record.get(key), answer.state, now, policy) : undefined;
+    if (override === undefined || override.kind !== 'start-lockout') {
+      this.record.update(key, (entry) => afterStoreAnswer(entry, answer.state, now, policy, seq));
+      return answer;
+    }
+    // The store admitted, but with what this instance admitted alone while the store was failing the identity is
+    // over its limit (or this instance locked it then). Refuse, and write the lock through the store so the
+    // other instances and the admin CLI see it. A decision never makes more than two requests: after two, the
+    // lock stays in this instance's record and is written at the next attempt.
+    const entry = this.record.get(key);
+    const wasLocked = entry.unsyncedLock && isLocked(entry.state, now);
+    const outcome = wasLocked ? 'locked' : 'lockout-started';
+    if (answer.requests >= 2) {
+      this.record.set(key, { ...entry, state: override.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true });
+      return result(outcome, override.next, answer.requests);
+    }
+    const written = await this.store.compareAndSet(key, answer.state, override.next, policy, { abortSignal });
+    const seen = written.ok ? written.value : (written.observed ?? NO_STATE);
+    this.record.update(key, (current) =>
+      written.ok || isLocked(seen, now) ? afterStoreAnswer(current, seen, now, policy, seq) : { ...current, state: override.next, unsyncedLock: true, unsynced: 0, unsyncedSince: 0 },
+    );
+    return result(written.ok ? outcome : isLocked(seen, now) ? 'locked' : 'contended', written.ok ? override.next : seen, 2);
+  }
+
+  private withoutStore(key: string, now: number, policy: RateLimitPolicy, storeError: unknown, bypassed: boolean): GuardedAttempt {
+    if (!this.options.decideLocally) return { kind: 'store-error', storeError, bypassed };
+    const decision = decideWithoutStore(this.record.get(key), now, policy);
+    this.record.set(key, decision.entry);
+    const { transition } = decision;
+    const state = transition.kind === 'refuse-locked' ? transition.state : transition.next;
+    const outcome = transition.kind === 'refuse-locked' ? 'locked' : transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted';
+    return { kind: 'decided', result: result(outcome, state, 0, 'instance'), storeError, bypassed };
+  }
+
+  private circuit(change: CircuitChange | undefined): void {
+    if (change !== undefined) this.options.onCircuitChange?.(change);
+  }
+}
