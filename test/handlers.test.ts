@@ -4,7 +4,8 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { signInIdentity, identityRef } from '../lambdas/engine/identity';
-import { InvalidTriggerEventError } from '../lambdas/engine/events';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { TriggerFailureError } from '../lambdas/engine/runtime';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
@@ -187,12 +188,28 @@ describe('pre-authentication handler', () => {
       ['a wrong triggerSource', { ...valid, triggerSource: 'PreSignUp_SignUp' }, 'triggerSource must be one of PreAuthentication_Authentication'],
       ['non-object attributes', { ...valid, request: { userAttributes: 'x' } }, 'request.userAttributes must be an object'],
       ['a null event', null, 'the event must be an object'],
-    ])('rejects %s with a clear error and no store request', async (_, event, message) => {
-      const { preAuth } = setup();
+    ])('answers %s with the generic message, logs the reason, and makes no store request', async (_, event, message) => {
+      const { preAuth, deps } = setup();
+      const logged = jest.spyOn(deps.telemetry.logger, 'error');
+      const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
       const error = await preAuth(event as never).catch((e: Error) => e);
-      expect(error).toBeInstanceOf(InvalidTriggerEventError);
-      expect((error as Error).message).toBe(`Invalid PreAuthentication trigger event: ${message}`);
+      expect(error).toBeInstanceOf(TriggerFailureError);
+      expect((error as Error).message).toBe(GENERIC_FAILURE_MESSAGE);
+      expect(logged).toHaveBeenCalledWith(`Invalid PreAuthentication trigger event: ${message}`);
+      expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['InvalidEvents']);
       expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('answers a bug with the generic message and logs it as an internal error', async () => {
+      const { preAuth, deps } = setup();
+      const logged = jest.spyOn(deps.telemetry.logger, 'error');
+      const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+      jest.spyOn(deps.guard, 'attempt').mockImplementation(() => {
+        throw new TypeError("Cannot read properties of undefined (reading 'failures')");
+      });
+      await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
+      expect(logged).toHaveBeenCalledWith('internal error: the caller got the generic message', expect.objectContaining({ error: { name: 'TypeError', message: "Cannot read properties of undefined (reading 'failures')" } }));
+      expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['InternalErrors']);
     });
 
     it.each([
@@ -340,10 +357,10 @@ describe('pre-signup handler', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('rejects an unexpected trigger source', async () => {
-    const { preSignUp } = setup();
-    await expect(preSignUp({ ...preSignUpEvent(), triggerSource: 'PostConfirmation_ConfirmSignUp' } as never)).rejects.toThrow(
-      'Invalid PreSignUp trigger event: triggerSource must be one of PreSignUp_SignUp, PreSignUp_AdminCreateUser, PreSignUp_ExternalProvider',
-    );
+  it('answers an unexpected trigger source with the generic message', async () => {
+    const { preSignUp, deps } = setup();
+    const logged = jest.spyOn(deps.telemetry.logger, 'error');
+    await expect(preSignUp({ ...preSignUpEvent(), triggerSource: 'PostConfirmation_ConfirmSignUp' } as never)).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
+    expect(logged).toHaveBeenCalledWith('Invalid PreSignUp trigger event: triggerSource must be one of PreSignUp_SignUp, PreSignUp_AdminCreateUser, PreSignUp_ExternalProvider');
   });
 });

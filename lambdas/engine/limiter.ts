@@ -1,5 +1,5 @@
 import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from './policy';
-import type { LockoutStore, RequestOptions, WriteResult } from './store';
+import type { AttemptStore, RequestOptions, WriteResult } from './store';
 
 /**
  * - admitted:        counted; Cognito goes on to check the password
@@ -54,7 +54,7 @@ export class SlowPathGate {
 
 /** Counts one attempt for `key` under `policy`. Throws only on store errors (the caller applies its policy). */
 export async function registerAttempt(
-  store: LockoutStore,
+  store: AttemptStore,
   key: string,
   now: number,
   policy: RateLimitPolicy,

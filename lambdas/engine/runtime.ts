@@ -4,7 +4,7 @@ import type { IdentityRef, KeyScope } from './identity';
 import type { AttemptResult } from './limiter';
 import { type LockoutEventEntry, lockedUntilText } from './lockout-events';
 import type { RateLimitPolicy } from './policy';
-import { LockoutStore, createDocumentClient } from './store';
+import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
 import { InvalidTriggerEventError } from './events';
 import { GENERIC_FAILURE_MESSAGE } from './messages';
@@ -36,7 +36,7 @@ export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = proce
 }
 
 /** One guard per instance: the circuit and the record live as long as the warm instance. */
-export function guardFor(store: LockoutStore, config: TriggerConfig, telemetry: Telemetry, clock: () => number): StoreGuard {
+export function guardFor(store: AttemptStore, config: TriggerConfig, telemetry: Telemetry, clock: () => number): StoreGuard {
   return new StoreGuard(store, {
     decideLocally: config.settings.storeErrorPolicy === 'local',
     budgetMs: config.settings.storeTimeoutMs,

@@ -3,7 +3,7 @@ import { withDeadline } from './deadline';
 import { InstanceRecord, afterStoreAnswer, afterSuccess, decideWithoutStore, overrideAdmission } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from './policy';
-import type { LockoutStore } from './store';
+import type { AttemptStore } from './store';
 
 /**
  * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
@@ -44,7 +44,7 @@ export class StoreGuard {
   private sent = 0;
 
   constructor(
-    readonly store: LockoutStore,
+    readonly store: AttemptStore,
     private readonly options: StoreGuardOptions,
   ) {
     this.breaker = options.breaker ?? new CircuitBreaker();

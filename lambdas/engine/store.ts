@@ -29,6 +29,9 @@ export interface RequestOptions {
   readonly abortSignal?: AbortSignal;
 }
 
+/** The store as the engine uses it; `LockoutStore` on DynamoDB, or a model of it in property tests. */
+export type AttemptStore = Pick<LockoutStore, 'countAttempt' | 'compareAndSet' | 'clearUnlessLocked' | 'requestCount'>;
+
 export class LockoutStore {
   /** DynamoDB requests sent by this store, for benchmarks and the decision log. */
   requestCount = 0;

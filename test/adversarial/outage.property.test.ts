@@ -1,0 +1,87 @@
+/**
+ * The at-most-N guarantee when the store fails, as a property over thousands of schedules: one instance (one
+ * StoreGuard with the shipped defaults: store-error policy `local`, circuit breaker, instance record) against a
+ * model of the store whose requests are answered, fail, or land with their answer lost, in any order, in
+ * concurrent bursts. Whatever happens, the instance admits at most N attempts per identity per window; with every
+ * request answered it admits exactly N.
+ */
+import fc from 'fast-check';
+import { configFromSettings } from '../../lambdas/engine/config';
+import { DEFAULT_SETTINGS } from '../../lambdas/engine/settings';
+import { StoreGuard } from '../../lambdas/engine/store-guard';
+import { FakeClock } from '../support/deps';
+import { MemoryStore, type RequestFate } from '../support/memory-store';
+
+const fate = fc.constantFrom<RequestFate>('answer', 'answer', 'fail', 'lose-answer');
+const schedule = fc.record({
+  maxAttempts: fc.integer({ min: 1, max: 6 }),
+  bursts: fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 12 }),
+  fates: fc.array(fate, { minLength: 1, maxLength: 80 }),
+  delays: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 80 }),
+  /** Time between bursts: the circuit's open period passes, the failure window (15 min) does not. */
+  gapMs: fc.integer({ min: 0, max: 3000 }),
+});
+
+/** Lets `ticks` rounds of pending callbacks run, so answers arrive out of order. */
+const ticks = (n: number) => Array.from({ length: n }).reduce<Promise<void>>((p) => p.then(() => new Promise((r) => setImmediate(r))), Promise.resolve());
+
+async function run(s: { maxAttempts: number; bursts: number[]; fates: RequestFate[]; delays: number[]; gapMs: number }, allAnswered = false) {
+  let f = 0;
+  let d = 0;
+  const store = new MemoryStore(
+    () => (allAnswered ? 'answer' : s.fates[f++ % s.fates.length]),
+    () => ticks(s.delays[d++ % s.delays.length]),
+  );
+  const clock = new FakeClock();
+  const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: s.maxAttempts });
+  const guard = new StoreGuard(store, { decideLocally: true, budgetMs: DEFAULT_SETTINGS.storeTimeoutMs, clock: clock.now });
+  let admitted = 0;
+  for (const size of s.bursts) {
+    const now = clock.now();
+    const outcomes = await Promise.all(Array.from({ length: size }, () => guard.attempt('signin#victim', now, config.signIn)));
+    admitted += outcomes.filter((o) => o.kind === 'decided' && o.result.outcome === 'admitted').length;
+    clock.advance(s.gapMs);
+  }
+  return { admitted, total: s.bursts.reduce((a, b) => a + b, 0), store };
+}
+
+describe('one instance while the store fails, flaps and loses answers', () => {
+  it('admits at most N attempts per identity per window', async () => {
+    await fc.assert(
+      fc.asyncProperty(schedule, async (s) => {
+        const { admitted } = await run(s);
+        expect(admitted).toBeLessThanOrEqual(s.maxAttempts);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('admits exactly N when every request is answered, in any concurrency', async () => {
+    await fc.assert(
+      fc.asyncProperty(schedule, async (s) => {
+        const { admitted, total } = await run(s, true);
+        expect(admitted).toBe(Math.min(s.maxAttempts, total));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes a lock it started alone into the store when the store answers again', async () => {
+    // Three failures open the circuit; the instance then decides alone, locks, and the first probe after the
+    // open period carries the lock to the store, where the other instances and the admin CLI see it.
+    let failing = true;
+    const store = new MemoryStore(() => (failing ? 'fail' : 'answer'));
+    const clock = new FakeClock();
+    const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: 3 });
+    const guard = new StoreGuard(store, { decideLocally: true, budgetMs: 1500, clock: clock.now });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) outcomes.push(((await guard.attempt('signin#x', clock.now(), config.signIn)) as { result: { outcome: string } }).result.outcome);
+    expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'lockout-started', 'locked']);
+    expect(store.items.get('signin#x')).toBeUndefined();
+    failing = false;
+    clock.advance(1000);
+    const probe = await guard.attempt('signin#x', clock.now(), config.signIn);
+    expect(probe).toMatchObject({ kind: 'decided', result: { outcome: 'locked', source: 'store' } });
+    expect(store.items.get('signin#x')).toMatchObject({ lockedUntil: clock.now() - 1000 + 15 * 60_000, lockouts: 1 });
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The parts that keep decisions bounded when the store fails: the circuit breaker, the instance record and the
+ * guard that combines them with the store, through the handlers as Lambda runs them (mocked DynamoDB client).
+ */
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/engine/circuit-breaker';
+import { configFromSettings } from '../lambdas/engine/config';
+import { EMPTY_ENTRY, InstanceRecord, decideWithoutStore } from '../lambdas/engine/instance-record';
+import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
+import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { testDeps } from './support/deps';
+import { postAuthEvent, preAuthEvent, unknownUserPreAuthEvent } from './support/events';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+beforeEach(() => ddb.reset());
+const outage = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException', $fault: 'client' });
+const REFUSAL = DEFAULT_SETTINGS.refusalMessage;
+const policy = configFromSettings('t', DEFAULT_SETTINGS).signIn;
+
+describe('circuit breaker', () => {
+  it('opens after three consecutive failures and lets one probe through when the open period ends', () => {
+    const breaker = new CircuitBreaker();
+    expect([1, 2].map(() => breaker.failed(breaker.permit(0), 0))).toEqual([undefined, undefined]);
+    expect(breaker.failed(breaker.permit(0), 10)).toEqual({ from: 'closed', to: 'open', consecutiveFailures: 3, openUntil: 1010 });
+    expect(breaker.permit(1009)).toBe('bypass');
+    expect(breaker.permit(1010)).toBe('probe');
+    expect(breaker.permit(1011)).toBe('bypass'); // one probe at a time
+    expect(breaker.succeeded('probe')).toEqual({ from: 'half-open', to: 'closed', consecutiveFailures: 0 });
+    expect(breaker.permit(1012)).toBe('request');
+  });
+
+  it('doubles the open period after each failed probe, up to five seconds', () => {
+    const breaker = new CircuitBreaker();
+    let openUntil = 0;
+    for (let i = 0; i < DEFAULT_CIRCUIT.failureThreshold; i++) openUntil = breaker.failed(breaker.permit(0), 0)?.openUntil ?? openUntil;
+    const periods: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const probe = breaker.permit(openUntil);
+      expect(probe).toBe('probe');
+      const reopened = breaker.failed(probe, openUntil)!.openUntil!;
+      periods.push(reopened - openUntil);
+      openUntil = reopened;
+    }
+    expect(periods).toEqual([2000, 4000, 5000, 5000, 5000]);
+  });
+
+  it('a success in between resets the count of consecutive failures', () => {
+    const breaker = new CircuitBreaker();
+    breaker.failed(breaker.permit(0), 0);
+    breaker.failed(breaker.permit(0), 0);
+    breaker.succeeded(breaker.permit(0));
+    expect(breaker.failed(breaker.permit(0), 0)).toBeUndefined();
+    expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('instance record', () => {
+  it('stays within its entry and byte bounds under 50,000 identities, least recently used out', () => {
+    const record = new InstanceRecord();
+    for (let i = 0; i < 50_000; i++) record.set(`signin#${i.toString(16).padStart(64, '0')}`, { ...EMPTY_ENTRY, unsynced: 1 });
+    expect(record.size).toBeLessThanOrEqual(record.limits.maxEntries);
+    expect(record.approximateBytes).toBeLessThanOrEqual(record.limits.maxBytes);
+    expect(record.get(`signin#${(49_999).toString(16).padStart(64, '0')}`).unsynced).toBe(1);
+    expect(record.get(`signin#${(0).toString(16).padStart(64, '0')}`)).toBe(EMPTY_ENTRY);
+  });
+
+  it('evicts by bytes when entries are small in number but the byte bound is lower', () => {
+    const record = new InstanceRecord({ maxEntries: 1000, maxBytes: 10 * 240 });
+    for (let i = 0; i < 100; i++) record.set(`signin#${i.toString(16).padStart(64, '0')}`, EMPTY_ENTRY);
+    expect(record.approximateBytes).toBeLessThanOrEqual(10 * 240);
+    expect(record.size).toBe(10);
+  });
+
+  it('never evicts an entry with requests in flight', () => {
+    const record = new InstanceRecord({ maxEntries: 2, maxBytes: 1 << 20 });
+    record.set('busy', { ...EMPTY_ENTRY, inFlight: 3 });
+    for (let i = 0; i < 10; i++) record.set(`idle-${i}`, EMPTY_ENTRY);
+    expect(record.get('busy').inFlight).toBe(3);
+  });
+
+  it('decides without the store by the same policy: N admitted, then a lock', () => {
+    let entry = EMPTY_ENTRY;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const decision = decideWithoutStore(entry, 1_000_000, policy);
+      entry = decision.entry;
+      outcomes.push(decision.transition.kind);
+    }
+    expect(outcomes).toEqual(['reset-window', 'count', 'count', 'count', 'count', 'start-lockout', 'refuse-locked']);
+  });
+
+  it('counts attempts in flight as admitted', () => {
+    const decision = decideWithoutStore({ ...EMPTY_ENTRY, inFlight: 5 }, 1_000_000, policy);
+    expect(decision.admitted).toBe(false);
+    expect(decision.transition.kind).toBe('start-lockout');
+  });
+
+  it('forgets its own admissions when their window ends', () => {
+    let entry = EMPTY_ENTRY;
+    for (let i = 0; i < 5; i++) entry = decideWithoutStore(entry, 1_000_000, policy).entry;
+    expect(decideWithoutStore(entry, 1_000_000, policy).admitted).toBe(false);
+    expect(decideWithoutStore(entry, 1_000_000 + policy.windowMs, policy).admitted).toBe(true);
+  });
+});
+
+describe('handlers under the default store-error policy (local)', () => {
+  it('keeps refusing after N attempts when the store fails on every request', async () => {
+    const deps = testDeps();
+    const preAuth = createPreAuthenticationHandler(deps);
+    ddb.on(UpdateCommand).rejects(outage);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) outcomes.push(await preAuth(preAuthEvent('victim')).then(() => 'admitted', (e: Error) => e.message));
+    expect(outcomes).toEqual([...Array(5).fill('admitted'), ...Array(3).fill(REFUSAL)]);
+  });
+
+  it('treats unknown names exactly like known ones while the store fails', async () => {
+    const run = async (event: () => ReturnType<typeof preAuthEvent>) => {
+      const preAuth = createPreAuthenticationHandler(testDeps());
+      const outcomes: string[] = [];
+      for (let i = 0; i < 7; i++) outcomes.push(await preAuth(event()).then(() => 'admitted', (e: Error) => e.message));
+      return outcomes;
+    };
+    ddb.on(UpdateCommand).rejects(outage);
+    expect(await run(() => unknownUserPreAuthEvent('ghost'))).toEqual(await run(() => preAuthEvent('known')));
+  });
+
+  it('stops asking a failing store after three failures, then probes once the open period has passed', async () => {
+    const deps = testDeps();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    const preAuth = createPreAuthenticationHandler(deps);
+    ddb.on(UpdateCommand).rejects(outage);
+    for (let i = 0; i < 3; i++) await preAuth(preAuthEvent(`user-${i}`));
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(3); // mocked above the SDK's retries: one call each
+    const before = ddb.calls().length;
+    for (let i = 3; i < 20; i++) await preAuth(preAuthEvent(`user-${i}`));
+    expect(ddb.calls().length).toBe(before); // decided without waiting for the store
+    expect(addMetric.mock.calls.map((c) => c[0])).toContain('StoreCircuitOpened');
+    expect(addMetric.mock.calls.filter((c) => c[0] === 'StoreBypassed')).toHaveLength(17);
+
+    ddb.reset();
+    ddb.on(UpdateCommand).resolves({ Attributes: { failures: 1, windowStart: deps.clock.time, lockedUntil: 0, lockouts: 0, rev: 1 } });
+    deps.clock.advance(DEFAULT_CIRCUIT.openMs);
+    await preAuth(preAuthEvent('after-recovery'));
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(addMetric.mock.calls.map((c) => c[0])).toContain('StoreCircuitClosed');
+  });
+
+  it('post-authentication clears the instance record, so a user signing in again and again is never locked by it', async () => {
+    const deps = testDeps();
+    const preAuth = createPreAuthenticationHandler(deps);
+    const postAuth = createPostAuthenticationHandler(deps);
+    ddb.on(UpdateCommand).rejects(outage);
+    ddb.on(DeleteCommand).rejects(outage);
+    for (let i = 0; i < 12; i++) {
+      await expect(preAuth(preAuthEvent('regular'))).resolves.toBeDefined();
+      await postAuth(postAuthEvent('regular'));
+    }
+  });
+});
