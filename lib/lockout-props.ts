@@ -47,9 +47,11 @@ export interface LockoutPolicyProps {
    */
   readonly mode?: LockoutMode;
   /**
-   * What to do when DynamoDB fails or exceeds `storeTimeout`: `allow` lets Cognito check the password
-   * (the outage is logged and counted), `deny` refuses the attempt.
-   * @default 'allow'
+   * What to do when DynamoDB fails or exceeds `storeTimeout`: `local` decides from the function instance's own
+   * record of recent decisions (at most `maxFailedAttempts` per identity per window per instance, known locks
+   * stay refused); `allow` lets Cognito check the password; `deny` refuses the attempt. Every store error is
+   * logged and counted.
+   * @default 'local'
    */
   readonly storeErrorPolicy?: StoreErrorPolicy;
   /**

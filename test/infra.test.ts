@@ -263,7 +263,7 @@ describe('CognitoLockout construct', () => {
       'CognitoLockout: lockoutDuration (7200) must not exceed CognitoLockout: maxLockoutDuration (3600)',
     ],
     ['an unknown mode', { mode: 'audit' as never }, 'CognitoLockout: mode must be one of "enforce", "monitor", got "audit"'],
-    ['an unknown store-error policy', { storeErrorPolicy: 'open' as never }, 'CognitoLockout: storeErrorPolicy must be one of "allow", "deny", got "open"'],
+    ['an unknown store-error policy', { storeErrorPolicy: 'open' as never }, 'CognitoLockout: storeErrorPolicy must be one of "local", "allow", "deny", got "open"'],
     ['a backoff below 1', { lockoutBackoffMultiplier: 0.5 }, 'CognitoLockout: lockoutBackoffMultiplier must be a number from 1 to 100, got 0.5'],
     ['negative permanent threshold', { maxTemporaryLockouts: -1 }, 'CognitoLockout: maxTemporaryLockouts must be a whole number from 0 to 1000, got -1'],
     ['an empty message', { refusalMessage: ' ' }, 'CognitoLockout: refusalMessage must be non-empty text of at most 200 characters without control characters, got " "'],

@@ -34,7 +34,7 @@ describe('trigger configuration from the environment', () => {
     [{ ...base, LOCKOUT_DURATION_SECONDS: '1.5' }, 'LOCKOUT_DURATION_SECONDS must be a whole number from 1 to 31536000, got "1.5"'],
     [{ ...base, LOCKOUT_BACKOFF_MULTIPLIER: '0.5' }, 'LOCKOUT_BACKOFF_MULTIPLIER must be a number from 1 to 100, got 0.5'],
     [{ ...base, LOCKOUT_MODE: 'Enforce' }, 'LOCKOUT_MODE must be one of "enforce", "monitor", got "Enforce"'],
-    [{ ...base, LOCKOUT_STORE_ERROR_POLICY: 'open' }, 'LOCKOUT_STORE_ERROR_POLICY must be one of "allow", "deny", got "open"'],
+    [{ ...base, LOCKOUT_STORE_ERROR_POLICY: 'open' }, 'LOCKOUT_STORE_ERROR_POLICY must be one of "local", "allow", "deny", got "open"'],
     [{ ...base, LOCKOUT_REFUSAL_MESSAGE: 'two\nlines' }, 'LOCKOUT_REFUSAL_MESSAGE must be non-empty text of at most 200 characters without control characters, got "two\\nlines"'],
     [{ ...base, LOCKOUT_STORE_TIMEOUT_MS: '5000' }, 'LOCKOUT_STORE_TIMEOUT_MS must be a whole number from 100 to 2500, got 5000'],
     [{ ...base, LOCKOUT_DURATION_SECONDS: '7200', LOCKOUT_MAX_DURATION_SECONDS: '3600' }, 'LOCKOUT_DURATION_SECONDS (7200) must not exceed LOCKOUT_MAX_DURATION_SECONDS (3600)'],
