@@ -91,10 +91,11 @@ describe('instance record', () => {
     expect(outcomes).toEqual(['reset-window', 'count', 'count', 'count', 'count', 'start-lockout', 'refuse-locked']);
   });
 
-  it('counts attempts in flight as admitted', () => {
-    const decision = decideWithoutStore({ ...EMPTY_ENTRY, inFlight: 5 }, 1_000_000, policy);
-    expect(decision.admitted).toBe(false);
-    expect(decision.transition.kind).toBe('start-lockout');
+  it('counts attempts in flight as admitted, holding this one back without starting a lock', () => {
+    const decision = decideWithoutStore({ ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: 1_000_000, inFlight: 4 }, 1_000_000, policy);
+    expect(decision).toMatchObject({ admitted: false, contended: true });
+    expect(decision.entry.unsyncedLock).toBe(false);
+    expect(decideWithoutStore({ ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: 1_000_000, inFlight: 3 }, 1_000_000, policy).admitted).toBe(true);
   });
 
   it('forgets its own admissions when their window ends', () => {

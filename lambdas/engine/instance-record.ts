@@ -41,30 +41,40 @@ export interface LocalDecision {
   readonly transition: Transition;
   /** True when the attempt is admitted. */
   readonly admitted: boolean;
+  /** Refused only because attempts in flight may use up the limit; nothing recorded. */
+  readonly contended: boolean;
   readonly entry: InstanceEntry;
 }
 
 /**
  * Decides one attempt without the store, from the instance's record. Attempts in flight are counted as
- * admitted: any of them may still be admitted by the store, and a storm must not slip between them.
+ * admitted, since any of them may still be admitted by the store and a storm must not slip between them; but
+ * they only hold this attempt back ('contended'), they never start a lock: they may all be refused yet.
  */
 export function decideWithoutStore(entry: InstanceEntry, now: number, policy: RateLimitPolicy): LocalDecision {
   const current = pruneEntry(entry, now, policy);
-  const transition = decideAttempt(effectiveState(current, now, policy), now, policy);
+  const settled = decideAttempt(effectiveState({ ...current, inFlight: 0 }, now, policy), now, policy);
+  const transition = current.inFlight > 0 && admits(settled) ? decideAttempt(effectiveState(current, now, policy), now, policy) : settled;
+  if (transition !== settled && !admits(transition)) return { transition, admitted: false, contended: true, entry: current };
   switch (transition.kind) {
     case 'refuse-locked':
-      return { transition, admitted: false, entry: current };
+      return { transition, admitted: false, contended: false, entry: current };
     case 'start-lockout':
       // The lock subsumes the window's admissions, as in the store.
-      return { transition, admitted: false, entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true } };
+      return { transition, admitted: false, contended: false, entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true } };
     case 'count':
     case 'reset-window':
       return {
         transition,
         admitted: true,
+        contended: false,
         entry: { ...current, unsynced: current.unsynced + 1, unsyncedSince: current.unsynced === 0 ? now : current.unsyncedSince },
       };
   }
+}
+
+function admits(transition: Transition): boolean {
+  return transition.kind === 'count' || transition.kind === 'reset-window';
 }
 
 /**

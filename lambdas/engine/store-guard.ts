@@ -122,7 +122,7 @@ export class StoreGuard {
     this.record.set(key, decision.entry);
     const { transition } = decision;
     const state = transition.kind === 'refuse-locked' ? transition.state : transition.next;
-    const outcome = transition.kind === 'refuse-locked' ? 'locked' : transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted';
+    const outcome = decision.contended ? 'contended' : transition.kind === 'refuse-locked' ? 'locked' : transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted';
     return { kind: 'decided', result: result(outcome, state, 0, 'instance'), storeError, bypassed };
   }
 

@@ -1,7 +1,8 @@
 /**
  * Store faults under the real client (retries, socket timeouts and the decision deadline all as in Lambda):
  * a fake DynamoDB endpoint throttles, fails, resets connections or hangs. Every handler must decide by its
- * store-error policy within 4 s, and post-authentication must never fail a sign-in.
+ * store-error policy within 4 s, post-authentication must never fail a sign-in, and under the default policy
+ * (`local`) one instance admits at most N attempts per identity however the store fails.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -75,9 +76,13 @@ describe.each<Fault>(['throttling', 'throughput-exceeded', 'internal-error-500',
   it('gets each handler\'s configured decision within 4 s', async () => {
     fault = kind;
     requests = 0;
+    const local = handlersFor('local');
     const allow = handlersFor('allow');
     const deny = handlersFor('deny');
     const cases = await Promise.all([
+      timed(() => local.pre(preAuthEvent('fault-user'))),
+      timed(() => local.signUp(preSignUpEvent())),
+      timed(() => local.post(postAuthEvent('fault-user'))),
       timed(() => allow.pre(preAuthEvent('fault-user'))),
       timed(() => deny.pre(preAuthEvent('fault-user'))),
       timed(() => allow.signUp(preSignUpEvent())),
@@ -87,6 +92,9 @@ describe.each<Fault>(['throttling', 'throughput-exceeded', 'internal-error-500',
     ]);
     expect(cases.map((c) => c.result)).toEqual([
       'returned the event',
+      'returned the event',
+      'returned the event',
+      'returned the event',
       `threw: ${DEFAULT_SETTINGS.refusalMessage}`,
       'returned the event',
       `threw: ${DEFAULT_SETTINGS.signUpRefusalMessage}`,
@@ -94,6 +102,36 @@ describe.each<Fault>(['throttling', 'throughput-exceeded', 'internal-error-500',
       'returned the event',
     ]);
     for (const c of cases) expect(c.ms).toBeLessThan(4000);
-    expect(requests).toBeGreaterThanOrEqual(6); // the faults really were met on the wire
+    expect(requests).toBeGreaterThanOrEqual(9); // the faults really were met on the wire
+  });
+
+  it('admits at most N of 30 concurrent attempts on one identity, then of 6 sequential ones, under the default policy', async () => {
+    fault = kind;
+    const { pre } = handlersFor(DEFAULT_SETTINGS.storeErrorPolicy);
+    const outcome = (name: string) => pre(preAuthEvent(name)).then(() => 'admitted', (error: Error) => error.message);
+    const burst = await Promise.all(Array.from({ length: 30 }, () => outcome('stormed')));
+    expect(burst.filter((o) => o === 'admitted').length).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxFailedAttempts);
+    expect(burst.filter((o) => o !== 'admitted').every((o) => o === DEFAULT_SETTINGS.refusalMessage)).toBe(true);
+    const sequential: string[] = [];
+    for (let i = 0; i < 6; i++) sequential.push(await outcome('patient'));
+    expect(sequential).toEqual([...Array(5).fill('admitted'), DEFAULT_SETTINGS.refusalMessage]);
+  });
+});
+
+describe('a store that flaps between answering and failing', () => {
+  it('never lets one instance admit more than N per identity per window', async () => {
+    // Alternate: every other request is throttled. The circuit may open and close; the bound must hold.
+    let flip = 0;
+    const kinds: Fault[] = ['throttling', 'hang'];
+    requests = 0;
+    const { pre } = handlersFor(DEFAULT_SETTINGS.storeErrorPolicy);
+    let admitted = 0;
+    for (let round = 0; round < 4; round++) {
+      fault = kinds[flip++ % kinds.length];
+      const burst = await Promise.all(Array.from({ length: 10 }, () => pre(preAuthEvent('flapped')).then(() => 1, () => 0)));
+      admitted += burst.reduce<number>((a, b) => a + b, 0);
+    }
+    expect(admitted).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxFailedAttempts);
+    expect(requests).toBeGreaterThan(0);
   });
 });
