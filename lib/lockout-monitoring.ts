@@ -53,6 +53,8 @@ export class LockoutMonitoring extends Construct {
   readonly alarms: Alarm[] = [];
   readonly credentialStuffingAlarm: Alarm;
   readonly storeErrorsAlarm: Alarm;
+  readonly storeCircuitAlarm: Alarm;
+  readonly internalErrorsAlarm: Alarm;
   readonly dashboard?: Dashboard;
 
   constructor(scope: Construct, id: string, triggers: MonitoredTriggers, props: LockoutMonitoringProps = {}) {
@@ -75,6 +77,22 @@ export class LockoutMonitoring extends Construct {
       sum(Object.fromEntries(functions.map(([trigger], i) => [`s${i}`, lockoutMetric('StoreErrors', trigger)]))),
       0,
       { description: 'The lockout could not reach DynamoDB: decisions followed the store-error policy.' },
+    );
+    this.storeCircuitAlarm = this.alarm(
+      'StoreCircuitOpened',
+      sum(Object.fromEntries(functions.map(([trigger], i) => [`c${i}`, lockoutMetric('StoreCircuitOpened', trigger)]))),
+      0,
+      {
+        description:
+          'A function instance stopped asking DynamoDB after repeated failures: its decisions come from its own record ' +
+          '(store-error policy local), until a probe finds the store back (StoreCircuitClosed).',
+      },
+    );
+    this.internalErrorsAlarm = this.alarm(
+      'InternalErrors',
+      sum(Object.fromEntries(functions.map(([trigger], i) => [`i${i}`, lockoutMetric('InternalErrors', trigger)]))),
+      0,
+      { description: 'A trigger failed on a bug or a configuration error; users got the generic message. See the log for the reason.' },
     );
     for (const [trigger, fn] of functions) {
       // A refusal is an exception thrown to Cognito, so Lambda counts every refusal as an error. What is left
@@ -106,7 +124,11 @@ export class LockoutMonitoring extends Construct {
         new GraphWidget({ title: 'Sign-up attempts (per 5 min)', left: signUp, width: 12 }),
       );
       this.dashboard.addWidgets(
-        new GraphWidget({ title: 'Store errors (per 5 min)', left: functions.map(([trigger]) => lockoutMetric('StoreErrors', trigger)), width: 12 }),
+        new GraphWidget({
+          title: 'Store errors and circuit (per 5 min)',
+          left: functions.flatMap(([trigger]) => (['StoreErrors', 'StoreBypassed', 'StoreCircuitOpened'] as const).map((m) => lockoutMetric(m, trigger))),
+          width: 12,
+        }),
         new GraphWidget({
           title: 'Trigger duration (ms): p50 and max',
           left: functions.flatMap(([trigger, fn]) => [

@@ -307,6 +307,19 @@ describe('alarms, dashboard and lockout events', () => {
     });
   });
 
+  it.each([
+    ['an instance opening its store circuit', 'StoreCircuitOpened', 'c'],
+    ['a bug or configuration error answered with the generic message', 'InternalErrors', 'i'],
+  ])('alarms on %s, summed over the triggers', (_, metricName, id) => {
+    construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: `FILL(${id}0, 0) + FILL(${id}1, 0) + FILL(${id}2, 0)` }),
+        Match.objectLike({ Id: `${id}2`, MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName, Dimensions: lockoutDimensions('PreSignUp') }) }) }),
+      ]),
+    });
+  });
+
   it('alarms on trigger failures other than refusals, and on slow triggers', () => {
     const { template } = construct();
     for (const trigger of ['PreAuthentication', 'PreSignUp']) {
@@ -322,7 +335,7 @@ describe('alarms, dashboard and lockout events', () => {
     // Post-authentication never refuses: any error is unexpected.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 }, 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
   });
 
   it('notifies an SNS topic of every alarm when one is given', () => {
@@ -331,7 +344,7 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 8);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 10);
   });
 
   it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {
