@@ -15,7 +15,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { buildSync } from 'esbuild';
 import { createDocumentClient } from '../lambdas/engine/store';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
-import { createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
+import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
 import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../test/support/events';
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const blueprint = synthesizeBlueprint(appContext(root, {}), path.join(work, 'cdk.out'));
   console.log('… starting DynamoDB Local');
   const engine = await startDynamoDbLocal();
+  await warmUp(engine);
   const proxy = await countingProxy(engine.endpoint);
   let tables = 0;
   const newTable = async () => {
@@ -39,12 +41,12 @@ async function main(): Promise<void> {
     return name;
   };
   /** A fresh instance of a bundle, configured through its environment exactly as in Lambda. */
-  const load = async (trigger: TriggerName, settings: Partial<LockoutSettings>, options: { counted?: boolean } = {}): Promise<Handler> => {
+  const load = async (trigger: TriggerName, settings: Partial<LockoutSettings>, options: { counted?: boolean; endpoint?: string } = {}): Promise<Handler> => {
     const bundle = path.join(blueprint.triggers[trigger].bundleDir, 'index.js');
     Object.assign(process.env, {
       LOCKOUT_TABLE_NAME: await newTable(),
       ...settingsToEnv(settings),
-      AWS_ENDPOINT_URL_DYNAMODB: options.counted ? proxy.endpoint : engine.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: options.endpoint ?? (options.counted ? proxy.endpoint : engine.endpoint),
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
@@ -74,8 +76,10 @@ async function main(): Promise<void> {
     const throughput = await measureThroughput(load);
     console.log('… over-admission under attack');
     const attack = await measureAttack(load);
+    console.log('… over-admission and latency under store faults');
+    const faults = await measureFaults(blueprint.triggers.PreAuthentication.bundleDir, engine.endpoint, newTable, load);
 
-    const results = { machine: machine(), date: new Date().toISOString(), invocations: WARM_INVOCATIONS, latency, requests, coldStart, throughput, attack };
+    const results = { machine: machine(), date: new Date().toISOString(), invocations: WARM_INVOCATIONS, latency, requests, coldStart, throughput, attack, faults };
     writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     const markdown = toMarkdown(results);
     writeFileSync(path.join(__dirname, 'results.md'), markdown);
@@ -107,7 +111,7 @@ async function timeEach(count: number, call: (i: number) => Promise<unknown>): P
   return samples;
 }
 
-type Loader = (trigger: TriggerName, settings: Partial<LockoutSettings>, options?: { counted?: boolean }) => Promise<Handler>;
+type Loader = (trigger: TriggerName, settings: Partial<LockoutSettings>, options?: { counted?: boolean; endpoint?: string }) => Promise<Handler>;
 
 async function measureLatency(load: Loader, floor: () => Promise<unknown>) {
   // Steady state: identities that are counted, unlocked and inside their window (a high maximum keeps them so).
@@ -263,7 +267,8 @@ async function measureColdStarts(
 }
 
 async function measureThroughput(load: Loader) {
-  const pre = await load('PreAuthentication', { maxFailedAttempts: 1000, storeTimeoutMs: 2500 });
+  // A high maximum keeps the 200 identities admitting; every other setting is the default.
+  const pre = await load('PreAuthentication', { maxFailedAttempts: 1000 });
   const result: Record<string, number> = {};
   for (const concurrency of [1, 8, 64]) {
     const total = 3000;
@@ -287,8 +292,8 @@ async function measureAttack(load: Loader) {
   for (const n of [1, 5, 10]) {
     for (const identities of [1, 50]) {
       for (let repeat = 0; repeat < 3; repeat++) {
-        // deny: an attempt that met a store timeout is refused, so a slow store can never inflate the count.
-        const pre = await load('PreAuthentication', { maxFailedAttempts: n, storeErrorPolicy: 'deny', storeTimeoutMs: 2500 });
+        // Only N differs from the shipped defaults (store-error policy local, 1.5 s budget).
+        const pre = await load('PreAuthentication', { maxFailedAttempts: n });
         const names = Array.from({ length: identities }, (_, i) => `attack-${randomUUID()}-${i}`);
         const outcomes = await Promise.all(Array.from({ length: 1000 }, (_, i) => pre(preAuthEvent(names[i % identities])).then(() => 1, () => 0)));
         const admitted = outcomes.reduce<number>((a, b) => a + b, 0);
@@ -297,6 +302,30 @@ async function measureAttack(load: Loader) {
     }
   }
   return rows;
+}
+
+async function measureFaults(bundleDir: string, target: string, newTable: () => Promise<string>, load: Loader) {
+  const proxy = await new FaultProxy(target).start();
+  try {
+    const bundle = path.join(bundleDir, 'index.js');
+    const rows: FaultRow[] = [];
+    for (const scenario of SCENARIOS) {
+      for (const processes of [1, 4]) {
+        for (let repeat = 0; repeat < 3; repeat++) {
+          rows.push(await attackUnderFault({ bundle, proxy, table: await newTable(), scenario, processes, identities: 20, attempts: 30 }));
+        }
+      }
+    }
+    const latency: OutageLatency[] = [];
+    for (const mode of ['hang', 'throttle'] as const) {
+      // Defaults only: a fresh warm instance whose store then fails.
+      const pre = await load('PreAuthentication', {}, { endpoint: proxy.endpoint });
+      latency.push(await outageLatency(pre, proxy, mode, (name) => preAuthEvent(name)));
+    }
+    return { rows, latency };
+  } finally {
+    await proxy.stop();
+  }
 }
 
 function machine() {
@@ -316,6 +345,7 @@ type Results = {
   coldStart: Awaited<ReturnType<typeof measureColdStarts>>;
   throughput: Record<string, number>;
   attack: Awaited<ReturnType<typeof measureAttack>>;
+  faults: Awaited<ReturnType<typeof measureFaults>>;
 };
 
 function toMarkdown(r: Results): string {
@@ -350,7 +380,7 @@ function toMarkdown(r: Results): string {
     '',
     `Throughput of pre-authentication decisions per second, one process: ${Object.entries(r.throughput).map(([k, v]) => `${v} with ${k.replace('concurrency', '')} concurrent callers`).join(', ')}.`,
     '',
-    'Over-admission under attack: 1,000 concurrent attempts (admitted / N per identity; three runs each):',
+    'Over-admission under attack, shipped defaults but N (store-error policy `local`, 1.5 s store budget): 1,000 concurrent attempts in one process (admitted / N per identity; three runs each):',
     '',
     '| N | Identities | Admitted per run | admitted / (N × identities) |',
     '| ---: | ---: | --- | --- |',
@@ -360,6 +390,23 @@ function toMarkdown(r: Results): string {
         return `| ${n} | ${ids} | ${runs.map((a) => a.admitted).join(', ')} | ${runs.map((a) => a.ratio.toFixed(3)).join(', ')} |`;
       }),
     ),
+    '',
+    'Over-admission under store faults, shipped defaults (N = 5, store-error policy `local`, 1.5 s budget): 20 identities, 30 attempts each from every process, 50 concurrent per process; processes share the table as Lambda instances do. Per instance: the most one process admitted for one identity, over N (bound 1.0). Fleet: all admissions over N × identities. Three runs each:',
+    '',
+    '| Store | Processes | Per instance (max admitted / N) | Fleet (admitted / (N × identities)) |',
+    '| --- | ---: | --- | --- |',
+    ...SCENARIOS.flatMap((scenario) =>
+      [1, 4].map((processes) => {
+        const runs = r.faults.rows.filter((row) => row.scenario === scenario.name && row.processes === processes);
+        return `| ${scenario.name} | ${processes} | ${runs.map((row) => row.maxPerInstanceRatio.toFixed(2)).join(', ')} | ${runs.map((row) => row.fleetRatio.toFixed(2)).join(', ')} |`;
+      }),
+    ),
+    '',
+    'Decision latency of a warm instance during a full outage, shipped defaults, one decision every 10 ms for 12 s, after the 3 failures that open the circuit (ms); recovery: time from the store coming back to the first request that reaches it:',
+    '',
+    '| Store | Decisions | p50 | p95 | p99 | max | Waited for the store | Recovery |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.faults.latency.map((l) => `| ${l.scenario} | ${l.decisions} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${l.waitedForStore} | ${l.recoveryMs ?? 'not seen'} ms |`),
     '',
   ];
   return lines.join('\n');
