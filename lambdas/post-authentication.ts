@@ -1,7 +1,5 @@
 // Lambda entry point: configuration is parsed once here, at cold start; a missing or malformed variable is
 // logged naming it, and sign-ins still complete (see triggerEntry).
-import { triggerEntry } from './engine/entry';
-import { runtimeDeps } from './engine/runtime';
-import { createPostAuthenticationHandler } from './handlers/post-authentication';
+import { postAuthenticationHandler } from './triggers';
 
-export const handler = triggerEntry('PostAuthentication', () => createPostAuthenticationHandler(runtimeDeps('PostAuthentication')), 'pass');
+export const handler = postAuthenticationHandler();

@@ -1,23 +1,36 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { TABLE_NAME_ENV } from '../lambdas/engine/config';
-import type { KeyScope } from '../lambdas/engine/identity';
+import { EVENT_BUS_ENV, type KeyScope, METRICS_NAMESPACE, PARTITION_KEY, SERVICE_NAME, TABLE_NAME_ENV, TRIGGER_KEY_SCOPES, TTL_ATTRIBUTE } from '../lambdas/engine/contract';
 import { settingsToEnv } from '../lambdas/engine/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/engine/telemetry';
-import { EVENT_BUS_ENV } from '../lambdas/engine/event-publisher';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Functions you own that run the lockout's logic; see `CognitoLockoutProps.ownFunctions`. */
+export interface OwnTriggerFunctions {
+  /** Calls `preAuthenticationHandler()` from `cognito-lockout/triggers`. */
+  readonly preAuthentication?: LambdaFunction;
+  /** Calls `postAuthenticationHandler()` from `cognito-lockout/triggers`. */
+  readonly postAuthentication?: LambdaFunction;
+  /** Calls `preSignUpHandler()` from `cognito-lockout/triggers`. */
+  readonly preSignUp?: LambdaFunction;
+}
+
+/**
+ * The oldest aws-cdk-lib this construct is tested with (`Runtime.NODEJS_24_X`, `pointInTimeRecoverySpecification`,
+ * the Essentials feature plan, `managedLoginVersion`). Older releases synthesize silently wrong templates (an
+ * older runtime, no point-in-time recovery), so they are refused at synth.
+ */
+export const MIN_AWS_CDK_LIB_VERSION = '2.276.0';
 
 export interface CognitoLockoutProps extends LockoutPolicyProps {
   /**
@@ -31,6 +44,15 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
    * @default true
    */
   readonly signUpLimits?: boolean;
+  /**
+   * Your own trigger functions, for a pool that already has these triggers: each runs the lockout's logic from
+   * `cognito-lockout/triggers` in its handler. For each one given, the construct creates no function and wires
+   * nothing for that trigger; it gives yours the table grants (its own key prefixes only), the environment the
+   * logic reads, and for pre-authentication the right to send lockout events. You keep attaching your function
+   * to the pool as before.
+   * @default - the construct creates and attaches its own functions
+   */
+  readonly ownFunctions?: OwnTriggerFunctions;
   /**
    * What happens to the lockout table and log groups when the stack is deleted. Use `RemovalPolicy.DESTROY`
    * for development stacks only: the table holds active locks.
@@ -66,14 +88,12 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
  * of the 3 s, less a margin, on a lockout event at most; the rest is room for a cold start.
  */
 const FUNCTION_TIMEOUT = Duration.seconds(3);
-/** Replaces the SDK's default credential chain in the bundles; Lambda supplies credentials in the environment. */
-const ENV_CREDENTIALS_MODULE = path.join(__dirname, '..', 'lambdas', 'engine', 'env-credentials.ts');
 /** Every key a trigger writes starts with its scope: the IAM condition confines each function to its own keys. */
 const KEY_SCOPES = {
-  preAuthentication: ['signin'],
-  postAuthentication: ['signin'],
-  preSignUp: ['signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'],
-} as const satisfies Record<string, readonly KeyScope[]>;
+  preAuthentication: TRIGGER_KEY_SCOPES.PreAuthentication,
+  postAuthentication: TRIGGER_KEY_SCOPES.PostAuthentication,
+  preSignUp: TRIGGER_KEY_SCOPES.PreSignUp,
+} as const;
 
 /**
  * Configurable account lockout for a Cognito user pool: a DynamoDB table of lockout state and the
@@ -83,11 +103,11 @@ export class CognitoLockout extends Construct {
   /** The lockout state table. */
   readonly table: Table;
   /** Counts attempts and refuses locked identities. */
-  readonly preAuthenticationFunction: NodejsFunction;
+  readonly preAuthenticationFunction: LambdaFunction;
   /** Clears failures after a successful sign-in. */
-  readonly postAuthenticationFunction: NodejsFunction;
+  readonly postAuthenticationFunction: LambdaFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
-  readonly preSignUpFunction?: NodejsFunction;
+  readonly preSignUpFunction?: LambdaFunction;
   /** The bus AccountLocked events go to; undefined when events are off. */
   readonly eventBus?: IEventBus;
   /** Alarms and dashboard; undefined when `monitoring` is false. */
@@ -95,6 +115,7 @@ export class CognitoLockout extends Construct {
 
   constructor(scope: Construct, id: string, props: CognitoLockoutProps) {
     super(scope, id);
+    checkCdkVersion(cdkLibVersion());
     const settings = settingsFromProps(props, 'CognitoLockout');
     if (props.logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(props.logLevel)) {
       throw new Error(`CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got ${JSON.stringify(props.logLevel)}`);
@@ -120,8 +141,15 @@ export class CognitoLockout extends Construct {
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const make = (name: keyof typeof KEY_SCOPES, entry: string, actions: string[]) =>
-      this.triggerFunction(name, entry, actions, KEY_SCOPES[name], environment, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
+    const own = props.ownFunctions ?? {};
+    const make = (name: keyof typeof KEY_SCOPES, entry: string, actions: string[]): LambdaFunction => {
+      const statement = this.keyStatement(actions, KEY_SCOPES[name]);
+      const theirs = own[name];
+      if (theirs === undefined) return this.triggerFunction(name, entry, statement, environment, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
+      theirs.addToRolePolicy(statement);
+      for (const [key, value] of Object.entries(environment)) theirs.addEnvironment(key, value);
+      return theirs;
+    };
 
     this.eventBus = props.lockoutEvents === false ? undefined : (props.lockoutEvents ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
     this.preAuthenticationFunction = make('preAuthentication', 'pre-authentication', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
@@ -141,50 +169,66 @@ export class CognitoLockout extends Construct {
       );
     }
 
-    const triggers: Array<[UserPoolOperation, IFunction | undefined]> = [
-      [UserPoolOperation.PRE_AUTHENTICATION, this.preAuthenticationFunction],
-      [UserPoolOperation.POST_AUTHENTICATION, this.postAuthenticationFunction],
-      [UserPoolOperation.PRE_SIGN_UP, this.preSignUpFunction],
+    const triggers: Array<[UserPoolOperation, keyof OwnTriggerFunctions, IFunction | undefined]> = [
+      [UserPoolOperation.PRE_AUTHENTICATION, 'preAuthentication', this.preAuthenticationFunction],
+      [UserPoolOperation.POST_AUTHENTICATION, 'postAuthentication', this.postAuthenticationFunction],
+      [UserPoolOperation.PRE_SIGN_UP, 'preSignUp', this.preSignUpFunction],
     ];
-    for (const [operation, fn] of triggers) {
-      if (fn === undefined) continue;
-      if (props.userPool instanceof UserPool) {
+    const title = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
+    const imported = !(props.userPool instanceof UserPool);
+    for (const [operation, key, fn] of triggers) {
+      // Your own function is attached by you, as before.
+      if (fn === undefined || own[key] !== undefined) continue;
+      if (!imported) {
         // Also grants Cognito lambda:InvokeFunction, scoped to this pool.
-        props.userPool.addTrigger(operation, fn);
+        attachTrigger(props.userPool as UserPool, operation, key, title(key), fn);
       } else {
         fn.addPermission(`${operation.operationName}CognitoInvoke`, {
           principal: new ServicePrincipal('cognito-idp.amazonaws.com'),
           sourceArn: props.userPool.userPoolArn,
         });
+        new CfnOutput(this, `${title(key)}FunctionArn`, { value: fn.functionArn, description: `Attach as the pool's ${title(key)} trigger` });
       }
     }
+    if (imported) {
+      Annotations.of(this).addWarningV2(
+        'cognito-lockout:pool-not-attached',
+        'The user pool is not a UserPool defined in this app (imported, or another IUserPool): CloudFormation cannot add triggers to it, ' +
+          'so the lockout is NOT attached. Attach the functions whose ARNs are in this construct\'s outputs ' +
+          `(${triggers.filter(([, key, fn]) => fn !== undefined && own[key] === undefined).map(([, key]) => `${title(key)}FunctionArn`).join(', ')}) ` +
+          'as the pool\'s triggers, in the pool\'s own definition or the console.',
+      );
+    }
+  }
+
+  /** Update rights on the table, confined by an IAM condition to the key prefixes of one trigger. */
+  private keyStatement(actions: string[], scopes: readonly KeyScope[]): PolicyStatement {
+    return new PolicyStatement({
+      actions,
+      resources: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scopes.map((scope) => `${scope}#*`) } },
+    });
   }
 
   private triggerFunction(
     name: string,
     entry: string,
-    actions: string[],
-    scopes: readonly KeyScope[],
+    statement: PolicyStatement,
     environment: Record<string, string>,
     retention: RetentionDays,
     removalPolicy: RemovalPolicy,
-  ): NodejsFunction {
+  ): LambdaFunction {
     const logGroup = new LogGroup(this, `${name}Logs`, { retention, removalPolicy });
     // An explicit role instead of the AWS managed basic-execution policy: it may write to its own log group and
     // touch only its own keys of its own table. It never reads the pool, which would also make a circular
     // dependency between the pool and its triggers.
     const role = new Role(this, `${name}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions,
-        resources: [this.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scopes.map((scope) => `${scope}#*`) } },
-      }),
-    );
-    return new NodejsFunction(this, name, {
-      entry: path.join(__dirname, '..', 'lambdas', `${entry}.ts`),
-      handler: 'handler',
+    role.addToPrincipalPolicy(statement);
+    return new LambdaFunction(this, name, {
+      // Built once by the package build (scripts/build-assets.mjs): no esbuild, Docker or TypeScript at synth.
+      code: Code.fromAsset(triggerAssetDir(entry)),
+      handler: 'index.handler',
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
@@ -192,20 +236,59 @@ export class CognitoLockout extends Construct {
       role,
       logGroup,
       environment,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        // Bundle the SDK instead of using the runtime's copy: the deadline relies on recent SDK behaviour
-        // (throwOnRequestTimeout), and the code that runs is then exactly the code that was tested.
-        externalModules: [],
-        // The SDK's ES module builds let esbuild drop the DynamoDB commands the triggers never send.
-        mainFields: ['module', 'main'],
-        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': ENV_CREDENTIALS_MODULE },
-        forceDockerBundling: false,
-        logLevel: BundlingLogLevel.WARNING,
-      },
     });
+  }
+}
+
+/**
+ * Where the package build put a trigger's bundle: `dist/assets/<name>` under the package root, found from this
+ * file whether it runs as TypeScript (lib/) or compiled (dist/lib/), in this repository or installed. The
+ * bundles carry their own AWS SDK: the code that runs is exactly the code that was tested, whatever the
+ * runtime's copy or the consumer's versions.
+ */
+export function triggerAssetDir(name: string): string {
+  let dir = __dirname;
+  for (;;) {
+    const candidate = path.join(dir, 'dist', 'assets', name);
+    if (existsSync(path.join(candidate, 'index.js'))) return candidate;
+    const compiled = path.join(dir, 'assets', name);
+    if (path.basename(dir) === 'dist' && existsSync(path.join(compiled, 'index.js'))) return compiled;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error(`CognitoLockout: the ${name} bundle is missing (dist/assets/${name}/index.js). In a clone of the repository, run \`npm run build\` first; an installed package always has it.`);
+}
+
+/** CDK refuses a second trigger per operation; say which, and how to run the lockout inside the existing one. */
+function attachTrigger(pool: UserPool, operation: UserPoolOperation, key: keyof OwnTriggerFunctions, title: string, fn: IFunction): void {
+  try {
+    pool.addTrigger(operation, fn);
+  } catch (error) {
+    if (!/already exists/.test((error as Error).message)) throw error;
+    const factory = `${key}Handler`;
+    throw new Error(
+      `CognitoLockout: the user pool already has a ${title} trigger. Run the lockout inside it: call ${factory}() ` +
+        `from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.${key} ` +
+        '(README: "Pools that already have triggers").',
+    );
+  }
+}
+
+/** The aws-cdk-lib version this app loaded. */
+export function cdkLibVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('aws-cdk-lib/package.json') as { version: string }).version;
+}
+
+/** Fails synth on an aws-cdk-lib older than MIN_AWS_CDK_LIB_VERSION, naming the version needed. */
+export function checkCdkVersion(version: string): void {
+  const parse = (v: string) => v.split('-')[0].split('.').map((part) => Number(part));
+  const [have, need] = [parse(version), parse(MIN_AWS_CDK_LIB_VERSION)];
+  for (let i = 0; i < 3; i++) {
+    if ((have[i] ?? 0) > (need[i] ?? 0)) return;
+    if ((have[i] ?? 0) < (need[i] ?? 0)) {
+      throw new Error(`CognitoLockout requires aws-cdk-lib ${MIN_AWS_CDK_LIB_VERSION} or later, but this app loads ${version}: npm install aws-cdk-lib@^${MIN_AWS_CDK_LIB_VERSION}`);
+    }
   }
 }

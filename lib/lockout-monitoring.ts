@@ -14,7 +14,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/telemetry';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/contract';
 
 export interface LockoutMonitoringProps {
   /**

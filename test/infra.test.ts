@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, CfnParameter, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { UserPool } from 'aws-cdk-lib/aws-cognito';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readAppConfig } from '../lib/app-config';
-import { CognitoLockout, type CognitoLockoutProps } from '../lib/cognito-lockout';
+import { CognitoLockout, type CognitoLockoutProps, checkCdkVersion } from '../lib/cognito-lockout';
 import { CognitoLockoutStack, type CognitoLockoutStackProps } from '../lib/cognito-lockout-stack';
 
 /** Synth without bundling: these tests read the template, not the code. */
@@ -236,10 +237,62 @@ describe('CognitoLockout construct', () => {
     template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: { PreSignUp: Match.absent() } });
   });
 
-  it('grants an imported pool permission to invoke the triggers, since it cannot wire them', () => {
-    const { template } = construct({}, (stack) => UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'));
+  it('grants an imported pool permission to invoke the triggers, warns that they are not attached, and outputs their ARNs', () => {
+    const { lockout, template } = construct({}, (stack) => UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'));
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
     template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 3);
+    for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp']) {
+      expect(Object.keys(template.findOutputs('*')).some((id) => id.includes(`${name}FunctionArn`))).toBe(true);
+    }
+    const warnings = Annotations.fromStack(Stack.of(lockout)).findWarning('*', Match.stringLikeRegexp('the lockout is NOT attached'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('PreAuthenticationFunctionArn, PostAuthenticationFunctionArn, PreSignUpFunctionArn');
+  });
+
+  it('names the conflicting trigger and the ownFunctions option when the pool already has one', () => {
+    const stack = new Stack(noBundling(), 'Taken');
+    const pool = new UserPool(stack, 'Pool');
+    pool.addTrigger(UserPoolOperation.POST_AUTHENTICATION, new LambdaFunction(stack, 'Audit', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async (e) => e;') }));
+    expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool })).toThrow(
+      "CognitoLockout: the user pool already has a PostAuthentication trigger. Run the lockout inside it: call postAuthenticationHandler() from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.postAuthentication (README: \"Pools that already have triggers\").",
+    );
+  });
+
+  it('gives a function the user owns the table, its key prefixes and the environment, and wires nothing for it', () => {
+    const stack = new Stack(noBundling(), 'Own');
+    const pool = new UserPool(stack, 'Pool');
+    const mine = new LambdaFunction(stack, 'MyPreAuth', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async (e) => e;') });
+    pool.addTrigger(UserPoolOperation.PRE_AUTHENTICATION, mine);
+    const lockout = new CognitoLockout(stack, 'Lockout', { userPool: pool, maxFailedAttempts: 3, ownFunctions: { preAuthentication: mine } });
+    const template = Template.fromStack(stack);
+    expect(lockout.preAuthenticationFunction).toBe(mine);
+    template.resourceCountIs('AWS::Lambda::Function', 3); // mine, and the construct's post-authentication and pre-signup
+    const myId = ref(template, 'AWS::Lambda::Function', 'MyPreAuth/Resource');
+    template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PreAuthentication: { 'Fn::GetAtt': [myId, 'Arn'] } }) });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: { Variables: Match.objectLike({ LOCKOUT_MAX_FAILED_ATTEMPTS: '3', LOCKOUT_TABLE_NAME: Match.anyValue(), LOCKOUT_EVENT_BUS: Match.anyValue() }) },
+      Code: { ZipFile: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('MyPreAuthServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['dynamodb:UpdateItem', 'dynamodb:PutItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['signin#*'] } } }),
+        ]),
+      },
+    });
+  });
+
+  it.each([
+    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.276.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.276.0'],
+    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.276.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.276.0'],
+  ])('refuses aws-cdk-lib %s at synth, naming the version needed', (version, message) => {
+    expect(() => checkCdkVersion(version)).toThrow(message);
+  });
+
+  it.each(['2.276.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
+    expect(() => checkCdkVersion(version)).not.toThrow();
   });
 
   it('passes unresolved tokens through without validating them', () => {

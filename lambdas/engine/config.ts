@@ -1,8 +1,6 @@
 import { type LockoutSettings, SettingError, settingsFromEnv } from './settings';
 import type { RateLimitPolicy } from './policy';
-
-/** The environment variable that names the lockout table. Required. */
-export const TABLE_NAME_ENV = 'LOCKOUT_TABLE_NAME';
+import { TABLE_NAME_ENV } from './contract';
 
 /** Everything a trigger needs, parsed and validated once at cold start. */
 export interface TriggerConfig {

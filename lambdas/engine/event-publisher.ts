@@ -1,8 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EVENT_BUS_ENV } from './contract';
 import type { EventPublisher } from './runtime';
-
-/** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
-export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
 
 /**
  * An EventBridge publisher when LOCKOUT_EVENT_BUS names a bus. Imported only by the pre-authentication entry

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KeyScope } from './contract';
 
 /**
  * Identities are keyed by a SHA-256 of their normalized text: keys stay a fixed ~80 bytes whatever a
@@ -7,13 +8,7 @@ import { createHash } from 'node:crypto';
  * which is exactly what lets operators and the admin CLI find an identity.
  */
 
-export type KeyScope =
-  | 'signin'
-  | 'signup-username'
-  | 'signup-email'
-  | 'signup-phone'
-  | 'signup-email-domain'
-  | 'signup-phone-prefix';
+export type { KeyScope } from './contract';
 
 /** Trim, Unicode NFKC, lower case: case and width variants of one name share one counter. */
 export function normalizeIdentifier(raw: string): string {

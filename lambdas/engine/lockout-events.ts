@@ -3,7 +3,8 @@
  * user or open a ticket. The same shape comes from the pre-authentication trigger (a lockout started) and from
  * the admin CLI (an operator locked or unlocked).
  */
-export const EVENT_SOURCE = 'cognito-lockout';
+import { EVENT_SOURCE } from './contract';
+
 export type LockoutEventType = 'AccountLocked' | 'AccountUnlocked';
 
 export interface LockoutEventDetail {

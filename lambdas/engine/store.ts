@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
 import { type LockoutState, type RateLimitPolicy, expiryEpochSeconds, windowCutoff } from './policy';
 
 /**
@@ -17,8 +18,7 @@ import { type LockoutState, type RateLimitPolicy, expiryEpochSeconds, windowCuto
  * fails, DynamoDB returns the item it saw (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), and that is
  * what the next decision is made from.
  */
-export const PARTITION_KEY = 'pk';
-export const TTL_ATTRIBUTE = 'expiresAt';
+export { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
 
 type Conditional<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly observed: LockoutState | undefined };
 /** A conditional write either lands (`value` is the state written) or reports the state that refused it. */

@@ -1,30 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from './contract';
 
-export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
-
-/** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
-export type MetricName =
-  | 'AttemptsCounted'
-  | 'AttemptsRefused'
-  | 'LockoutsStarted'
-  | 'WouldRefuse'
-  | 'StoreErrors'
-  | 'FailuresCleared'
-  | 'InvalidEvents'
-  | 'EventErrors'
-  | 'InternalErrors'
-  | 'StoreBypassed'
-  | 'StoreCircuitOpened'
-  | 'StoreCircuitClosed';
+export type { MetricName, TriggerName } from './contract';
 
 export interface Telemetry {
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
-
-export const SERVICE_NAME = 'cognito-lockout';
-export const METRICS_NAMESPACE = 'CognitoLockout';
 
 /** Logger level comes from POWERTOOLS_LOG_LEVEL; the whole event is never logged. */
 export function createTelemetry(trigger: TriggerName): Telemetry {

@@ -1,0 +1,47 @@
+/**
+ * The contract between the CDK construct and the trigger code: names both sides must agree on. It imports
+ * nothing, so the construct (and anything else at synth time) can use it without loading the AWS SDK or
+ * Powertools, which only the Lambda bundles carry.
+ */
+
+/** The environment variable that names the lockout table. Required by every trigger. */
+export const TABLE_NAME_ENV = 'LOCKOUT_TABLE_NAME';
+/** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
+export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
+
+/** The table's partition key and TTL attribute (see store.ts for the item layout). */
+export const PARTITION_KEY = 'pk';
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** Powertools service name and the metrics namespace of every trigger. */
+export const SERVICE_NAME = 'cognito-lockout';
+export const METRICS_NAMESPACE = 'CognitoLockout';
+/** The `source` of the lockout's EventBridge events. */
+export const EVENT_SOURCE = 'cognito-lockout';
+
+export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
+
+/** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
+export type MetricName =
+  | 'AttemptsCounted'
+  | 'AttemptsRefused'
+  | 'LockoutsStarted'
+  | 'WouldRefuse'
+  | 'StoreErrors'
+  | 'FailuresCleared'
+  | 'InvalidEvents'
+  | 'EventErrors'
+  | 'InternalErrors'
+  | 'StoreBypassed'
+  | 'StoreCircuitOpened'
+  | 'StoreCircuitClosed';
+
+/** The prefix of every table key: what the key counts. */
+export type KeyScope = 'signin' | 'signup-username' | 'signup-email' | 'signup-phone' | 'signup-email-domain' | 'signup-phone-prefix';
+
+/** The key scopes each trigger writes: its IAM condition confines it to them. */
+export const TRIGGER_KEY_SCOPES = {
+  PreAuthentication: ['signin'],
+  PostAuthentication: ['signin'],
+  PreSignUp: ['signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'],
+} as const satisfies Record<TriggerName, readonly KeyScope[]>;

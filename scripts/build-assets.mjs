@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * Builds everything the package ships as bundled JavaScript, once, with one set of esbuild options:
+ *   dist/assets/<trigger>/index.js  the three Lambda bundles the construct deploys (Code.fromAsset)
+ *   dist/triggers/index.js          the trigger logic for functions users own (composition), same options
+ *   dist/cli/index.js               the admin CLI (`npx cognito-lockout`)
+ *   dist/client/index.{js,mjs}      the front-end helper, CommonJS and ES module, no dependency
+ * The AWS SDK and Powertools are bundled in, so neither a consumer's versions nor their presence matter, and
+ * the code that runs is exactly the code that was tested. The project's own app, sandbox, benchmark and tests
+ * use these same files: there is no second build path.
+ *
+ * Usage: node scripts/build-assets.mjs
+ */
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+
+/** Node.js code for Lambda (Node.js 24, ARM64 or x86: esbuild output is architecture-independent). */
+export const LAMBDA_OPTIONS = {
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  // The SDK's ES module builds let esbuild drop the commands the code never sends.
+  mainFields: ['module', 'main'],
+  // Lambda supplies credentials in the environment: the SDK's default chain (SSO, INI files, IMDS...) is dead weight.
+  alias: { '@aws-sdk/credential-provider-node': path.join(root, 'lambdas', 'engine', 'env-credentials.ts') },
+  logLevel: 'warning',
+  legalComments: 'linked',
+};
+
+export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup'];
+
+export async function buildAssets() {
+  for (const dir of ['assets', 'triggers', 'cli', 'client']) rmSync(path.join(dist, dir), { recursive: true, force: true });
+  await Promise.all([
+    ...TRIGGERS.map((name) =>
+      build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', `${name}.ts`)], outfile: path.join(dist, 'assets', name, 'index.js') }),
+    ),
+    // Rebundled by the consumer's own tooling: readable, no source map.
+    build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', 'triggers.ts')], outfile: path.join(dist, 'triggers', 'index.js'), minify: false, sourcemap: false }),
+    // The CLI runs on the operator's machine: the SDK's full credential chain (profiles, SSO) is wanted there.
+    build({
+      ...LAMBDA_OPTIONS,
+      alias: {},
+      target: 'node20',
+      minify: false,
+      sourcemap: false,
+      entryPoints: [path.join(root, 'bin', 'admin.ts')],
+      outfile: path.join(dist, 'cli', 'index.js'),
+    }),
+    ...['cjs', 'esm'].map((format) =>
+      build({
+        entryPoints: [path.join(root, 'lib', 'client', 'index.ts')],
+        bundle: true,
+        platform: 'neutral',
+        target: 'es2020',
+        format,
+        outfile: path.join(dist, 'client', format === 'cjs' ? 'index.js' : 'index.mjs'),
+        logLevel: 'warning',
+      }),
+    ),
+  ]);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  buildAssets().catch((error) => {
+    console.error(`build-assets: ${error.message}`);
+    process.exit(1);
+  });
+}
