@@ -13,6 +13,10 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    files: ['**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     rules: {
       // `||` on numbers turns a configured 0 into the default; use `??`.
       'no-restricted-syntax': [

@@ -271,6 +271,7 @@ function attachTrigger(pool: UserPool, operation: UserPoolOperation, key: keyof 
       `CognitoLockout: the user pool already has a ${title} trigger. Run the lockout inside it: call ${factory}() ` +
         `from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.${key} ` +
         '(README: "Pools that already have triggers").',
+      { cause: error },
     );
   }
 }
