@@ -83,7 +83,8 @@ async function main(argv: string[]): Promise<void> {
   const stack = o.stack ? await fromStack(o.stack, region) : undefined;
   const tableName = stack?.tableName ?? o.table!;
   const userPoolId = o['user-pool-id'] ?? stack?.userPoolId;
-  const eventBus = o['event-bus'] ?? (stack ? 'default' : undefined);
+  // The bus the stack's triggers use (none when its events are off); an older stack that does not say: the default bus.
+  const eventBus = o['event-bus'] ?? (stack === undefined ? undefined : stack.eventBus === undefined ? 'default' : (stack.eventBus ?? undefined));
   const operator = o.operator ?? process.env.COGNITO_LOCKOUT_OPERATOR ?? `${userInfo().username}@${hostname()}`;
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region }));
   const store = new AdminStore(documents, tableName);
@@ -98,7 +99,9 @@ async function main(argv: string[]): Promise<void> {
     if (eventBus === undefined) return;
     const events = new EventBridgeClient({ region });
     try {
-      await events.send(new PutEventsCommand({ Entries: [lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator }, eventBus)] }));
+      const sent = await events.send(new PutEventsCommand({ Entries: [lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator }, eventBus)] }));
+      // PutEvents answers 200 even when it drops an entry: the count says so, as the triggers check it.
+      if (sent.FailedEntryCount) throw new AdminError(`the ${type} event was not sent to ${eventBus}: ${sent.Entries?.[0]?.ErrorCode ?? 'unknown error'} (the ${type === 'AccountLocked' ? 'lock' : 'unlock'} itself is done)`);
     } finally {
       events.destroy();
     }

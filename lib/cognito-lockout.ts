@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
@@ -8,7 +8,17 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { EVENT_BUS_ENV, type KeyScope, METRICS_NAMESPACE, PARTITION_KEY, SERVICE_NAME, TABLE_NAME_ENV, TRIGGER_KEY_SCOPES, TTL_ATTRIBUTE } from '../lambdas/engine/contract';
+import {
+  EVENT_BUS_ENV,
+  type KeyScope,
+  METRICS_NAMESPACE,
+  PARTITION_KEY,
+  SERVICE_NAME,
+  TABLE_NAME_ENV,
+  TARGETS_OUTPUT_DESCRIPTION,
+  TRIGGER_KEY_SCOPES,
+  TTL_ATTRIBUTE,
+} from '../lambdas/engine/contract';
 import { settingsToEnv } from '../lambdas/engine/settings';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
@@ -159,6 +169,12 @@ export class CognitoLockout extends Construct {
     }
     this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
+
+    // Where `npx cognito-lockout --stack NAME` acts, found by the output's description in whatever stack holds this.
+    new CfnOutput(this, 'AdminTargets', {
+      description: TARGETS_OUTPUT_DESCRIPTION,
+      value: Stack.of(this).toJsonString({ table: this.table.tableName, userPoolId: props.userPool.userPoolId, eventBus: this.eventBus?.eventBusName ?? null }),
+    });
 
     if (props.monitoring !== false) {
       this.monitoring = new LockoutMonitoring(

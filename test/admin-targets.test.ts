@@ -1,5 +1,6 @@
 import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
 import { fromStack, parseDuration } from '../lib/admin/targets';
 
 const cloudFormation = mockClient(CloudFormationClient);
@@ -30,7 +31,32 @@ describe('finding the lockout table from a stack', () => {
 
   it('refuses a stack that is not a cognito-lockout stack', async () => {
     cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
-    await expect(fromStack('Other', undefined)).rejects.toThrow('stack Other has no LockoutTableName output: is it a cognito-lockout stack?');
+    await expect(fromStack('Other', undefined)).rejects.toThrow('stack Other has no cognito-lockout output: does it contain the CognitoLockout construct?');
+  });
+
+  const stackWith = (outputs: Array<{ OutputKey: string; OutputValue: string; Description?: string }>) => ({
+    Stacks: [{ StackName: 'App', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE' as const, Outputs: outputs }],
+  });
+
+  it('finds the construct in any stack by its output, with the bus its triggers use', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves(
+      stackWith([
+        { OutputKey: 'ApiUrl', OutputValue: 'https://example.com' },
+        { OutputKey: 'AuthLockoutAdminTargets3F2A', Description: TARGETS_OUTPUT_DESCRIPTION, OutputValue: JSON.stringify({ table: 'App-Table-9', userPoolId: 'eu-west-1_X', eventBus: 'security' }) },
+      ]),
+    );
+    await expect(fromStack('App', 'eu-west-1')).resolves.toEqual({ tableName: 'App-Table-9', userPoolId: 'eu-west-1_X', eventBus: 'security' });
+  });
+
+  it('reports events off as a null bus', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves(stackWith([{ OutputKey: 'LockoutAdminTargets', Description: TARGETS_OUTPUT_DESCRIPTION, OutputValue: JSON.stringify({ table: 'T-1', userPoolId: 'p', eventBus: null }) }]));
+    await expect(fromStack('App', undefined)).resolves.toMatchObject({ eventBus: null });
+  });
+
+  it('asks for --table when a stack holds two lockouts', async () => {
+    const output = (key: string) => ({ OutputKey: key, Description: TARGETS_OUTPUT_DESCRIPTION, OutputValue: JSON.stringify({ table: key, userPoolId: 'p', eventBus: null }) });
+    cloudFormation.on(DescribeStacksCommand).resolves(stackWith([output('A'), output('B')]));
+    await expect(fromStack('App', undefined)).rejects.toThrow('stack App holds 2 lockouts: name the table with --table (and --user-pool-id)');
   });
 });
 

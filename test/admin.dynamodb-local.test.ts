@@ -158,6 +158,25 @@ describe('cognito-lockout admin CLI', () => {
     expect(JSON.parse(unlocked.Detail)).toMatchObject({ identity: signInIdentity('erin').logId, lockedUntil: null, reason: 'operator' });
   });
 
+  it('says so, exit code 1, when EventBridge drops the event (FailedEntryCount), and keeps the lock', async () => {
+    const bus = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'no' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await cli(['lock', 'frank', '--for', '1h', '--table', TABLE, '--event-bus', 'security'], { AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}` });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('the AccountLocked event was not sent to security: NotAuthorizedForSourceException (the lock itself is done)');
+    } finally {
+      bus.close();
+    }
+    expect((await cli(['status', 'frank', '--table', TABLE, '--json'])).stdout).toContain('"locked": true');
+  });
+
   it('says so when the table does not exist', async () => {
     const result = await cli(['status', 'x', '--table', 'no-such-table']);
     expect(result.code).toBe(1);

@@ -1,5 +1,5 @@
 /**
- * The package as users get it: `npm pack` (which runs the package build), the tarball installed offline into
+ * The package as users get it: `npm pack` of the package build, the tarball installed offline into
  * throwaway apps, each synthesized with no network. Apps: TypeScript compiled by tsc under the strictest flags,
  * ts-node, plain CommonJS, an ES module, and an app whose own pre-authentication function runs the lockout's
  * logic from `cognito-lockout/triggers`. Then the front-end helper bundled for a browser.
@@ -21,7 +21,9 @@ let contents: string[];
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'lockout-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, env: quiet, maxBuffer: 1 << 26 });
+  // The package build (prepack) already ran once for the whole test run (test/support/global-setup.js): packing
+  // again without scripts keeps other suites from reading bundles while they are rebuilt.
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, env: quiet, maxBuffer: 1 << 26 });
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = path.join(work, packed.filename);
   contents = packed.files.map((f) => f.path);
@@ -49,7 +51,9 @@ async function makeApp(name: string, files: Record<string, string>, links: strin
   return dir;
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }>; Outputs?: Record<string, unknown> };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- template properties are read by path, as in CDK's own assertions
+type Json = any;
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, Json>; Metadata?: Record<string, string> }>; Outputs?: Record<string, unknown> };
 
 /** Runs an app's entry with node, synthesizing into cdk.out, and returns the stack's template. */
 async function synth(dir: string, args: string[]): Promise<Template> {
@@ -88,7 +92,7 @@ describe('the packed tarball', () => {
   });
 
   it('declares no dependency: the bundles carry the AWS SDK, aws-cdk-lib and constructs are peers', () => {
-    const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, any>;
+    const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Json>;
     expect(manifest.dependencies).toBeUndefined();
     expect(Object.keys(manifest.peerDependencies)).toEqual(['aws-cdk-lib', 'constructs']);
     expect(manifest.private).toBeUndefined();

@@ -7,6 +7,7 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
 import { readAppConfig } from '../lib/app-config';
 import { CognitoLockout, type CognitoLockoutProps, checkCdkVersion } from '../lib/cognito-lockout';
 import { CognitoLockoutStack, type CognitoLockoutStackProps } from '../lib/cognito-lockout-stack';
@@ -247,6 +248,16 @@ describe('CognitoLockout construct', () => {
     const warnings = Annotations.fromStack(Stack.of(lockout)).findWarning('*', Match.stringLikeRegexp('the lockout is NOT attached'));
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings[0].entry.data)).toContain('PreAuthenticationFunctionArn, PostAuthenticationFunctionArn, PreSignUpFunctionArn');
+  });
+
+  it('records the table, pool and event bus for the admin CLI in an output it finds by description', () => {
+    const { template } = construct();
+    const outputs = Object.values(template.findOutputs('*', { Description: TARGETS_OUTPUT_DESCRIPTION }));
+    expect(outputs).toHaveLength(1);
+    const value = JSON.stringify(outputs[0].Value);
+    for (const part of ['table', 'userPoolId', 'eventBus', 'LockoutTable']) expect(value).toContain(part);
+    const off = construct({ lockoutEvents: false }).template.findOutputs('*', { Description: TARGETS_OUTPUT_DESCRIPTION });
+    expect(JSON.stringify(Object.values(off)[0].Value)).toContain('\\"eventBus\\":null');
   });
 
   it('names the conflicting trigger and the ownFunctions option when the pool already has one', () => {

@@ -16,6 +16,13 @@ export const TTL_ATTRIBUTE = 'expiresAt';
 /** Powertools service name and the metrics namespace of every trigger. */
 export const SERVICE_NAME = 'cognito-lockout';
 export const METRICS_NAMESPACE = 'CognitoLockout';
+/**
+ * The description of the stack output in which the construct records where the admin CLI acts: a JSON object
+ * `{ table, userPoolId, eventBus }` (eventBus null when events are off). The CLI's `--stack` finds it in any stack
+ * that contains the construct, whatever its logical id.
+ */
+export const TARGETS_OUTPUT_DESCRIPTION = 'cognito-lockout admin targets (table, user pool, event bus)';
+
 /** The `source` of the lockout's EventBridge events. */
 export const EVENT_SOURCE = 'cognito-lockout';
 

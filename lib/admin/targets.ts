@@ -6,6 +6,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { AdminGetUserCommand, CognitoIdentityProviderClient, UserNotFoundException } from '@aws-sdk/client-cognito-identity-provider';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../../lambdas/engine/contract';
 import { signInIdentity } from '../../lambdas/engine/identity';
 
 export class AdminError extends Error {
@@ -21,14 +22,28 @@ export class AdminError extends Error {
 export interface StackTargets {
   readonly tableName: string;
   readonly userPoolId?: string;
+  /** The bus the stack's triggers send events to; null when events are off; undefined when the stack does not say. */
+  readonly eventBus?: string | null;
 }
 
+/**
+ * The table, pool and bus of the lockout in a deployed stack: from the construct's own output (found by its
+ * description, so any stack that contains the construct works), else from the project stack's named outputs.
+ */
 export async function fromStack(stackName: string, region: string | undefined): Promise<StackTargets> {
   const cloudFormation = new CloudFormationClient({ region });
   try {
     const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
-    if (!outputs.LockoutTableName) throw new AdminError(`stack ${stackName} has no LockoutTableName output: is it a cognito-lockout stack?`);
+    const all = Stacks?.[0]?.Outputs ?? [];
+    const described = all.filter((o) => o.Description === TARGETS_OUTPUT_DESCRIPTION);
+    if (described.length > 1) throw new AdminError(`stack ${stackName} holds ${described.length} lockouts: name the table with --table (and --user-pool-id)`, 2);
+    if (described.length === 1) {
+      const targets = JSON.parse(described[0].OutputValue ?? '{}') as { table?: string; userPoolId?: string; eventBus?: string | null };
+      if (!targets.table) throw new AdminError(`stack ${stackName}: the lockout's output names no table`);
+      return { tableName: targets.table, userPoolId: targets.userPoolId, eventBus: targets.eventBus ?? null };
+    }
+    const outputs = Object.fromEntries(all.map((o) => [o.OutputKey, o.OutputValue]));
+    if (!outputs.LockoutTableName) throw new AdminError(`stack ${stackName} has no cognito-lockout output: does it contain the CognitoLockout construct?`);
     return { tableName: outputs.LockoutTableName, userPoolId: outputs.UserPoolId };
   } catch (error) {
     if ((error as Error).name === 'ValidationError') throw new AdminError(`stack ${stackName} not found${region ? ` in ${region}` : ''}`);
