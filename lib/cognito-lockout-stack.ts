@@ -9,7 +9,7 @@ import {
   type UserPoolDomain,
 } from 'aws-cdk-lib/aws-cognito';
 import type { Construct } from 'constructs';
-import { CognitoLockout } from './cognito-lockout';
+import { CognitoLockout, cdkLibVersion, checkCdkVersion } from './cognito-lockout';
 import type { LockoutPolicyProps } from './lockout-props';
 
 export interface CognitoLockoutStackProps extends StackProps {
@@ -60,6 +60,7 @@ export class CognitoLockoutStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CognitoLockoutStackProps = {}) {
     super(scope, id, props);
+    checkCdkVersion(cdkLibVersion());
     const callbackUrls = checkUrls(props.callbackUrls ?? DEV_URLS, 'callbackUrls');
     const logoutUrls = checkUrls(props.logoutUrls ?? DEV_URLS, 'logoutUrls');
     const domainPrefix = props.domainPrefix === undefined ? defaultDomainPrefix() : checkDomainPrefix(props.domainPrefix);

@@ -36,11 +36,13 @@ export interface OwnTriggerFunctions {
 }
 
 /**
- * The oldest aws-cdk-lib this construct is tested with (`Runtime.NODEJS_24_X`, `pointInTimeRecoverySpecification`,
- * the Essentials feature plan, `managedLoginVersion`). Older releases synthesize silently wrong templates (an
- * older runtime, no point-in-time recovery), so they are refused at synth.
+ * The oldest aws-cdk-lib with everything the construct and the stack use, found by synthesizing the stack from
+ * the packed tarball against each release (2026-11-22): `Runtime.NODEJS_24_X` arrived in 2.224.0, `Validations`
+ * in 2.251.0 and its `acknowledge` (cdk-nag 3 acknowledgements in the stack) in 2.252.0. Older releases fail
+ * with a TypeError deep in synth, or synthesize silently wrong templates (an older runtime), so they are refused
+ * up front, naming the version needed.
  */
-export const MIN_AWS_CDK_LIB_VERSION = '2.276.0';
+export const MIN_AWS_CDK_LIB_VERSION = '2.252.0';
 
 export interface CognitoLockoutProps extends LockoutPolicyProps {
   /**

@@ -296,13 +296,13 @@ describe('CognitoLockout construct', () => {
   });
 
   it.each([
-    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.276.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.276.0'],
-    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.276.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.276.0'],
+    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.252.0'],
+    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.252.0'],
   ])('refuses aws-cdk-lib %s at synth, naming the version needed', (version, message) => {
     expect(() => checkCdkVersion(version)).toThrow(message);
   });
 
-  it.each(['2.276.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
+  it.each(['2.252.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
     expect(() => checkCdkVersion(version)).not.toThrow();
   });
 
