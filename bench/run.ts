@@ -18,7 +18,7 @@ import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings'
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
-import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../test/support/events';
+import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../lib/local/sample-events';
 
 const root = path.join(__dirname, '..');
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LockoutEventType, lockedUntilText, lockoutEventEntry } from '../lambdas/engine/lockout-events';
-import { PERMANENT_LOCK_UNTIL } from '../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL, isPermanent } from '../lambdas/engine/policy';
 import { AdminStore } from '../lib/admin/admin-store';
 import { AdminError, fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
 
@@ -133,7 +133,7 @@ async function main(argv: string[]): Promise<void> {
         const who = await resolveSignIn(name!, userPoolId, region);
         const until = o.permanent ? PERMANENT_LOCK_UNTIL : Date.now() + lockFor!;
         const result = await store.lock(who.key, until, operator);
-        const text = lockedUntilText(result.lockedUntil, result.lockedUntil >= PERMANENT_LOCK_UNTIL);
+        const text = lockedUntilText(result.lockedUntil, isPermanent(result));
         if (!result.applied) {
           throw new AdminError(`${name} is already locked until ${text}, longer than asked; unlock first to shorten a lock`);
         }

@@ -16,8 +16,8 @@
  */
 import type { Context, PostAuthenticationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
 import { triggerEntry } from './engine/entry';
-import { eventPublisherFromEnv } from './engine/event-publisher';
-import { runtimeDeps } from './engine/runtime';
+import { eventPublisherFromEnv } from './engine/lockout-event-publisher';
+import { runtimeDeps } from './engine/deps';
 import { createPostAuthenticationHandler } from './handlers/post-authentication';
 import { createPreAuthenticationHandler } from './handlers/pre-authentication';
 import { createPreSignUpHandler } from './handlers/pre-signup';

@@ -12,11 +12,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AdminStore } from '../lib/admin/admin-store';
 import { type DynamoDbLocal, createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { signInIdentity } from '../lambdas/engine/identity';
-import { runtimeDeps } from '../lambdas/engine/runtime';
+import { runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv } from '../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
-import { preAuthEvent } from './support/events';
+import { preAuthEvent } from '../lib/local/sample-events';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', 'bin', 'cli.js');

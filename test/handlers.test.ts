@@ -5,13 +5,13 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { signInIdentity, identityRef } from '../lambdas/engine/identity';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
-import { TriggerFailureError } from '../lambdas/engine/runtime';
+import { TriggerFailureError } from '../lambdas/engine/failure';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { type TestDepsOptions, testDeps } from './support/deps';
-import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from './support/events';
+import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddb.reset());

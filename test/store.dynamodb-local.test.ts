@@ -8,14 +8,14 @@ import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { PortTakenError, freePort } from '../lib/local/ports';
 import { identityRef, signInIdentity } from '../lambdas/engine/identity';
-import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/runtime';
+import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { FakeClock } from './support/deps';
-import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from './support/events';
+import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 
 const MINUTE = 60_000;
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';

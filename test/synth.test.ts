@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { createLockoutTable, type DynamoDbLocal, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import { preAuthEvent } from './support/events';
+import { preAuthEvent } from '../lib/local/sample-events';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..');

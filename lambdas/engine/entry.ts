@@ -1,4 +1,4 @@
-import { TriggerFailureError, reportFailure } from './runtime';
+import { TriggerFailureError, reportFailure } from './failure';
 import { type TriggerName, createTelemetry, flush } from './telemetry';
 
 type Handler<E, C> = (event: E, context?: C) => Promise<E>;

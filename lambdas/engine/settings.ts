@@ -53,9 +53,9 @@ interface TextKnob {
   readonly type: 'text';
   readonly maxLength: number;
 }
+/** A knob's environment variable and how its values are checked; what each means is in the README's table. */
 export type KnobSpec = (IntKnob | DecimalKnob | EnumKnob | TextKnob) & {
   readonly env: string;
-  readonly summary: string;
 };
 
 const YEAR_SECONDS = 365 * 24 * 3600;
@@ -63,67 +63,51 @@ const YEAR_SECONDS = 365 * 24 * 3600;
 export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
   maxFailedAttempts: {
     env: 'LOCKOUT_MAX_FAILED_ATTEMPTS', type: 'int', min: 1, max: 1000,
-    summary: 'Sign-in attempts admitted per failure window; the next one starts a lockout.',
   },
   lockoutDurationSeconds: {
     env: 'LOCKOUT_DURATION_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
-    summary: 'Duration of the first lockout.',
   },
   failureWindowSeconds: {
     env: 'LOCKOUT_FAILURE_WINDOW_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
-    summary: 'Counted attempts older than this are forgotten.',
   },
   lockoutBackoffMultiplier: {
     env: 'LOCKOUT_BACKOFF_MULTIPLIER', type: 'decimal', min: 1, max: 100,
-    summary: 'Each consecutive lockout lasts this many times the previous one (1 = no backoff).',
   },
   maxLockoutDurationSeconds: {
     env: 'LOCKOUT_MAX_DURATION_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
-    summary: 'Cap on a backed-off lockout; also how long the lockout streak is remembered.',
   },
   maxTemporaryLockouts: {
     env: 'LOCKOUT_MAX_TEMPORARY_LOCKOUTS', type: 'int', min: 0, max: 1000,
-    summary: 'Temporary lockouts before the next one is permanent (until an operator unlocks); 0 = never.',
   },
   lockoutMode: {
     env: 'LOCKOUT_MODE', type: 'enum', values: ['enforce', 'monitor'],
-    summary: '`monitor` counts, logs and emits metrics for what would be refused, but refuses nothing.',
   },
   storeErrorPolicy: {
     env: 'LOCKOUT_STORE_ERROR_POLICY', type: 'enum', values: ['local', 'allow', 'deny'],
-    summary: 'When DynamoDB fails or is too slow: `local` decides from the instance\'s own record (at most N per identity per window per instance), `allow` admits, `deny` refuses.',
   },
   refusalMessage: {
     env: 'LOCKOUT_REFUSAL_MESSAGE', type: 'text', maxLength: 200,
-    summary: 'Message shown to a refused sign-in. Identical for known and unknown users.',
   },
   signUpMaxAttempts: {
     env: 'SIGNUP_MAX_ATTEMPTS', type: 'int', min: 1, max: 100_000,
-    summary: 'Self-service sign-ups per window for one email, phone number or username.',
   },
   signUpWindowSeconds: {
     env: 'SIGNUP_WINDOW_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
-    summary: 'Sign-up counting window.',
   },
   signUpLockoutSeconds: {
     env: 'SIGNUP_LOCKOUT_SECONDS', type: 'int', min: 1, max: YEAR_SECONDS,
-    summary: 'How long sign-ups stay refused for a key that exceeded its limit.',
   },
   signUpMaxPerEmailDomain: {
     env: 'SIGNUP_MAX_PER_EMAIL_DOMAIN', type: 'int', min: 0, max: 10_000_000,
-    summary: 'Sign-ups per window for one email domain (sign-up waves); 0 = off.',
   },
   signUpMaxPerPhonePrefix: {
     env: 'SIGNUP_MAX_PER_PHONE_PREFIX', type: 'int', min: 0, max: 10_000_000,
-    summary: 'Sign-ups per window for one phone country calling code (SMS pumping); 0 = off.',
   },
   signUpRefusalMessage: {
     env: 'SIGNUP_REFUSAL_MESSAGE', type: 'text', maxLength: 200,
-    summary: 'Message shown to a refused sign-up.',
   },
   storeTimeoutMs: {
     env: 'LOCKOUT_STORE_TIMEOUT_MS', type: 'int', min: 100, max: 2500,
-    summary: 'Time budget for the DynamoDB part of one decision, retries included; then the store-error policy applies.',
   },
 };
 

@@ -1,7 +1,7 @@
 import type { TriggerConfig } from './config';
-import type { CheckedEvent } from './events';
+import type { CheckedEvent } from './trigger-event';
 import { identityRef, normalizeEmail, normalizeIdentifier, normalizePhone, phoneCallingCode } from './identity';
-import type { KeyCheck } from './runtime';
+import type { KeyCheck } from './decide';
 
 /** Cognito generates a UUID user name when email or phone is the sign-in name: a fresh one per sign-up. */
 const GENERATED_USER_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

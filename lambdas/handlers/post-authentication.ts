@@ -1,7 +1,8 @@
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
-import { checkTriggerEvent, isFederated } from '../engine/events';
+import { checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { signInIdentity } from '../engine/identity';
-import { type TriggerDeps, reportFailure } from '../engine/runtime';
+import type { TriggerDeps } from '../engine/deps';
+import { reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../engine/telemetry';
 

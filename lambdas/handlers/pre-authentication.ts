@@ -1,10 +1,12 @@
 import type { Context, PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { checkTriggerEvent, isFederated } from '../engine/events';
+import { checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { withDeadline } from '../engine/deadline';
 import { signInIdentity } from '../engine/identity';
 import type { AttemptResult } from '../engine/limiter';
 import { lockedUntilText, lockoutEventEntry } from '../engine/lockout-events';
-import { RefusalError, type TriggerDeps, decideKeys, refusingTrigger } from '../engine/runtime';
+import { decideKeys } from '../engine/decide';
+import type { TriggerDeps } from '../engine/deps';
+import { RefusalError, refusingTrigger } from '../engine/failure';
 import { count, errorFields } from '../engine/telemetry';
 
 /**

@@ -1,6 +1,8 @@
 import type { PreSignUpTriggerEvent } from 'aws-lambda';
-import { checkTriggerEvent } from '../engine/events';
-import { RefusalError, type TriggerDeps, decideKeys, refusingTrigger } from '../engine/runtime';
+import { checkTriggerEvent } from '../engine/trigger-event';
+import { decideKeys } from '../engine/decide';
+import type { TriggerDeps } from '../engine/deps';
+import { RefusalError, refusingTrigger } from '../engine/failure';
 import { signUpChecks } from '../engine/signup';
 
 const SOURCES = ['PreSignUp_SignUp', 'PreSignUp_AdminCreateUser', 'PreSignUp_ExternalProvider'] as const;

@@ -14,7 +14,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../../lambdas/engine/policy';
+import { type LockoutState, isPermanent } from '../../lambdas/engine/policy';
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
 
 export const AUDIT_PREFIX = 'audit#';
@@ -74,7 +74,7 @@ export class AdminStore {
    * longer lock in place instead, without changing it.
    */
   async lock(key: string, until: number, operator: string): Promise<{ applied: boolean; lockedUntil: number }> {
-    const permanent = until >= PERMANENT_LOCK_UNTIL;
+    const permanent = isPermanent({ lockedUntil: until });
     try {
       await this.client.send(
         new UpdateCommand({
@@ -104,7 +104,7 @@ export class AdminStore {
     const locked: Array<{ key: string; lockedUntil: number; permanent: boolean; lockouts: number }> = [];
     for await (const item of this.scan({ FilterExpression: 'lockedUntil > :now', ExpressionAttributeValues: { ':now': this.now() } })) {
       const state = parseState(item);
-      locked.push({ key: String(item[PARTITION_KEY]), lockedUntil: state.lockedUntil, permanent: state.lockedUntil >= PERMANENT_LOCK_UNTIL, lockouts: state.lockouts });
+      locked.push({ key: String(item[PARTITION_KEY]), lockedUntil: state.lockedUntil, permanent: isPermanent(state), lockouts: state.lockouts });
     }
     return locked.sort((a, b) => a.lockedUntil - b.lockedUntil);
   }
@@ -172,7 +172,7 @@ function describe(key: string, state: LockoutState | undefined, now: number): Id
   return {
     key,
     locked,
-    permanent: locked && state.lockedUntil >= PERMANENT_LOCK_UNTIL,
+    permanent: locked && isPermanent(state),
     lockedUntil: locked ? state.lockedUntil : undefined,
     failures: locked ? 0 : state.failures,
     windowStart: locked || state.failures === 0 ? undefined : state.windowStart,

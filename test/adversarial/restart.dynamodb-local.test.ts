@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../lib/local/dynamodb-local';
 import { signInIdentity } from '../../lambdas/engine/identity';
-import { runtimeDeps } from '../../lambdas/engine/runtime';
+import { runtimeDeps } from '../../lambdas/engine/deps';
 import { settingsToEnv } from '../../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
-import { preAuthEvent } from '../support/events';
+import { preAuthEvent } from '../../lib/local/sample-events';
 
 const N = 50;
 const TABLE = 'restart-test';

@@ -6,12 +6,12 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { runtimeDeps } from '../../lambdas/engine/runtime';
+import { runtimeDeps } from '../../lambdas/engine/deps';
 import { DEFAULT_SETTINGS, type StoreErrorPolicy, settingsToEnv } from '../../lambdas/engine/settings';
 import { createPostAuthenticationHandler } from '../../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../../lambdas/handlers/pre-signup';
-import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../support/events';
+import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../../lib/local/sample-events';
 
 type Fault = 'throttling' | 'throughput-exceeded' | 'internal-error-500' | 'connection-reset' | 'hang' | 'slow-answer';
 

@@ -3,10 +3,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configFromSettings } from '../../lambdas/engine/config';
-import type { TriggerDeps } from '../../lambdas/engine/runtime';
+import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
 import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/engine/settings';
 import { LockoutStore } from '../../lambdas/engine/store';
-import { guardFor } from '../../lambdas/engine/runtime';
 
 /** A clock the test moves by hand. */
 export class FakeClock {

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_BUS_ENV } from './contract';
-import type { EventPublisher } from './runtime';
+import type { EventPublisher } from './deps';
 
 /**
  * An EventBridge publisher when LOCKOUT_EVENT_BUS names a bus. Imported only by the pre-authentication entry

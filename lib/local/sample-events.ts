@@ -1,3 +1,4 @@
+// Cognito trigger events as Cognito sends them, for the tests, the benchmark and the sandbox tooling.
 import type { PostAuthenticationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
 
 const common = {

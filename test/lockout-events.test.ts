@@ -3,13 +3,13 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { eventPublisherFromEnv } from '../lambdas/engine/event-publisher';
+import { eventPublisherFromEnv } from '../lambdas/engine/lockout-event-publisher';
 import { signInIdentity } from '../lambdas/engine/identity';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
-import type { EventPublisher } from '../lambdas/engine/runtime';
+import type { EventPublisher } from '../lambdas/engine/deps';
 import { createPreAuthenticationHandler, eventBudget } from '../lambdas/handlers/pre-authentication';
 import { testDeps } from './support/deps';
-import { preAuthEvent } from './support/events';
+import { preAuthEvent } from '../lib/local/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);

@@ -1,0 +1,80 @@
+/** Orchestration: one attempt counted against every key of an event, the verdict, and one log line per key. */
+import type { TriggerDeps } from './deps';
+import type { IdentityRef, KeyScope } from './identity';
+import type { AttemptResult } from './limiter';
+import { lockedUntilText } from './lockout-events';
+import type { RateLimitPolicy } from './policy';
+import { type Telemetry, count, errorFields } from './telemetry';
+import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './verdict';
+
+export interface KeyCheck {
+  readonly scope: KeyScope;
+  readonly identity: IdentityRef;
+  readonly policy: RateLimitPolicy;
+}
+
+export interface Decision {
+  readonly verdict: Verdict;
+  /** Each key's result, in the order of the checks; undefined where the store failed and nobody decided. */
+  readonly results: ReadonlyArray<AttemptResult | undefined>;
+}
+
+/**
+ * Counts one attempt against every key (in parallel, within one time budget) and applies the mode and the
+ * store-error policy. Logs one line per key with hashed identities only, and records the metrics.
+ */
+export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[], context: Record<string, unknown> = {}): Promise<Decision> {
+  const { config, guard, telemetry } = deps;
+  const { logger, metrics } = telemetry;
+  const now = deps.now();
+  const attempts = await Promise.all(checks.map((check) => guard.attempt(check.identity.key, now, check.policy)));
+
+  const inputs: DecisionInput[] = attempts.map((attempt, index) => {
+    const check = checks[index];
+    const base = { ...context, scope: check.scope, identity: check.identity.logId };
+    if (attempt.bypassed) count(metrics, 'StoreBypassed');
+    else if (attempt.storeError !== undefined) {
+      count(metrics, 'StoreErrors');
+      logger.error('lockout store unavailable', { ...base, ...errorFields(attempt.storeError), storeErrorPolicy: config.settings.storeErrorPolicy });
+    }
+    if (attempt.kind === 'store-error') return 'store-error';
+    logAttempt(telemetry, base, attempt.result);
+    return attempt.result.outcome;
+  });
+
+  const verdict = verdictFor(combineInputs(inputs), config.settings.lockoutMode, config.settings.storeErrorPolicy);
+  if (!verdict.allow) count(metrics, 'AttemptsRefused');
+  if (verdict.allow && verdict.wouldRefuse) {
+    count(metrics, 'WouldRefuse');
+    logger.warn('monitor mode: attempt would have been refused', { ...context, scopes: checks.map((c) => c.scope) });
+  }
+  return { verdict, results: attempts.map((a) => (a.kind === 'decided' ? a.result : undefined)) };
+}
+
+function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown>, result: AttemptResult): void {
+  const fields = {
+    ...base,
+    outcome: result.outcome,
+    failures: result.failures,
+    lockouts: result.lockouts,
+    // Only a refusal has a lock to report; an admitted attempt may carry the end of a lock long past.
+    lockedUntil: result.outcome === 'lockout-started' || result.outcome === 'locked' ? lockedUntilText(result.lockedUntil, result.permanent) : undefined,
+    requests: result.requests,
+    // 'instance': the store failed and this instance decided from its own record.
+    decidedBy: result.source,
+  };
+  switch (result.outcome) {
+    case 'admitted':
+      count(metrics, 'AttemptsCounted');
+      logger.info('attempt counted', fields);
+      break;
+    case 'lockout-started':
+      count(metrics, 'LockoutsStarted');
+      logger.warn(result.permanent ? 'permanent lockout started' : 'lockout started', fields);
+      break;
+    case 'locked':
+    case 'contended':
+      logger.info('attempt refused', fields);
+      break;
+  }
+}

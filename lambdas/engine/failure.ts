@@ -1,0 +1,48 @@
+/** The error frame: what reaches Cognito's caller (a refusal, or one generic message) and what goes to the log. */
+import { GENERIC_FAILURE_MESSAGE } from './messages';
+import { type Telemetry, count, errorFields, flush } from './telemetry';
+import { InvalidTriggerEventError } from './trigger-event';
+
+/** The message a refused user sees. It is the whole error: nothing else reaches Cognito's caller. */
+export class RefusalError extends Error {
+  override readonly name = 'RefusalError';
+}
+
+/** What every failure but a refusal becomes on its way to Cognito: one fixed message, the reason stays in the log. */
+export class TriggerFailureError extends Error {
+  override readonly name = 'TriggerFailureError';
+  constructor() {
+    super(GENERIC_FAILURE_MESSAGE);
+  }
+}
+
+/**
+ * Counts and logs a failure that is not a refusal: a malformed event (`InvalidEvents`, its message names the
+ * field) or anything else, a bug or a configuration error (`InternalErrors`, with its stack).
+ */
+export function reportFailure({ logger, metrics }: Telemetry, error: unknown): void {
+  if (error instanceof InvalidTriggerEventError) {
+    count(metrics, 'InvalidEvents');
+    logger.error(error.message);
+    return;
+  }
+  count(metrics, 'InternalErrors');
+  logger.error('internal error: the caller got the generic message', { ...errorFields(error), stack: (error as Error | undefined)?.stack });
+}
+
+/**
+ * The frame of a trigger that refuses by throwing (pre-authentication, pre-signup): a refusal reaches Cognito
+ * as it is; anything else is logged and counted and reaches Cognito as the generic message; the invocation's
+ * metrics are flushed.
+ */
+export async function refusingTrigger<T>(telemetry: Telemetry, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof RefusalError) throw error;
+    reportFailure(telemetry, error);
+    throw new TriggerFailureError();
+  } finally {
+    flush(telemetry.metrics);
+  }
+}
