@@ -95,7 +95,9 @@ export class FaultProxy {
 
 function throttled(res: ServerResponse): void {
   res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
-  res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' }));
+  res.end(
+    JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' }),
+  );
 }
 
 export interface FaultScenario {
@@ -211,7 +213,13 @@ export interface OutageLatency {
  * every 10 ms for `seconds`: how much the outage adds to a sign-in, after the first few failures. Then the store
  * comes back, and the time until the instance uses it again is measured.
  */
-export async function outageLatency(handler: (event: unknown) => Promise<unknown>, proxy: FaultProxy, mode: 'hang' | 'throttle', event: (name: string) => unknown, seconds = 12): Promise<OutageLatency> {
+export async function outageLatency(
+  handler: (event: unknown) => Promise<unknown>,
+  proxy: FaultProxy,
+  mode: 'hang' | 'throttle',
+  event: (name: string) => unknown,
+  seconds = 12,
+): Promise<OutageLatency> {
   proxy.switchTo(mode);
   const samples: number[] = [];
   const until = performance.now() + seconds * 1000;

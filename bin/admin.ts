@@ -67,16 +67,19 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const needsName = ['status', 'unlock', 'lock'].includes(command);
-  if (!['status', 'unlock', 'lock', 'list', 'reset-all'].includes(command)) throw new AdminError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
+  if (!['status', 'unlock', 'lock', 'list', 'reset-all'].includes(command))
+    throw new AdminError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
   if (needsName && (name === undefined || extra.length > 0)) throw new AdminError(`${command} takes exactly one user name\n\n${USAGE}`, 2);
   if (!needsName && name !== undefined) throw new AdminError(`${command} takes no user name`, 2);
   if (o.stack && o.table) throw new AdminError('pass --stack or --table, not both', 2);
   if (!o.stack && !o.table) throw new AdminError(`say which table: --stack NAME or --table NAME\n\n${USAGE}`, 2);
-  if (command === 'lock' && (o.for === undefined) === !o.permanent) throw new AdminError('lock needs exactly one of --for DURATION or --permanent', 2);
+  if (command === 'lock' && (o.for === undefined) === !o.permanent)
+    throw new AdminError('lock needs exactly one of --for DURATION or --permanent', 2);
   if (command === 'list' && !o.locked) throw new AdminError('list needs --locked (the only listing there is)', 2);
   if (command === 'reset-all' && !o.yes) throw new AdminError('reset-all deletes every lock and count: confirm with --yes', 2);
   const limit = o.limit === undefined ? undefined : Number(o.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new AdminError(`--limit takes a positive whole number, got ${JSON.stringify(o.limit)}`, 2);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new AdminError(`--limit takes a positive whole number, got ${JSON.stringify(o.limit)}`, 2);
   const lockFor = o.for === undefined ? undefined : parseDuration(o.for);
 
   const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -94,14 +97,23 @@ async function main(argv: string[]): Promise<void> {
   };
   // Every operator action also goes to the log (stderr, so --json output stays clean).
   const log = (action: string, fields: Record<string, unknown>) =>
-    process.stderr.write(`${JSON.stringify({ level: 'INFO', message: 'operator action', action, operator, table: tableName, at: new Date().toISOString(), ...fields })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'INFO', message: 'operator action', action, operator, table: tableName, at: new Date().toISOString(), ...fields })}\n`,
+    );
   const emit = async (type: LockoutEventType, identity: string, lockedUntil: string | null) => {
     if (eventBus === undefined) return;
     const events = new EventBridgeClient({ region });
     try {
-      const sent = await events.send(new PutEventsCommand({ Entries: [lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator }, eventBus)] }));
+      const sent = await events.send(
+        new PutEventsCommand({
+          Entries: [lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator }, eventBus)],
+        }),
+      );
       // PutEvents answers 200 even when it drops an entry: the count says so, as the triggers check it.
-      if (sent.FailedEntryCount) throw new AdminError(`the ${type} event was not sent to ${eventBus}: ${sent.Entries?.[0]?.ErrorCode ?? 'unknown error'} (the ${type === 'AccountLocked' ? 'lock' : 'unlock'} itself is done)`);
+      if (sent.FailedEntryCount)
+        throw new AdminError(
+          `the ${type} event was not sent to ${eventBus}: ${sent.Entries?.[0]?.ErrorCode ?? 'unknown error'} (the ${type === 'AccountLocked' ? 'lock' : 'unlock'} itself is done)`,
+        );
     } finally {
       events.destroy();
     }
@@ -113,11 +125,20 @@ async function main(argv: string[]): Promise<void> {
         const who = await resolveSignIn(name!, userPoolId, region);
         const status = await store.status(who.key);
         const lines = [`${name}  (${describeResolution(who.resolvedAs)}; identity ${who.logId})`];
-        if (status.locked) lines.push(`  LOCKED ${status.permanent ? 'permanently (until an operator unlocks)' : `until ${iso(status.lockedUntil!)} (${inWords(status.lockedUntil! - Date.now())} from now)`}`);
+        if (status.locked)
+          lines.push(
+            `  LOCKED ${status.permanent ? 'permanently (until an operator unlocks)' : `until ${iso(status.lockedUntil!)} (${inWords(status.lockedUntil! - Date.now())} from now)`}`,
+          );
         else lines.push('  not locked');
         if (status.failures > 0) lines.push(`  ${status.failures} attempt(s) counted since ${iso(status.windowStart!)}`);
         if (status.lockouts > 0) lines.push(`  ${status.lockouts} lockout(s) since the last successful sign-in`);
-        out.print(lines.join('\n'), { name, resolvedAs: who.resolvedAs, identity: who.logId, ...status, lockedUntil: status.locked ? lockedUntilText(status.lockedUntil!, status.permanent) : null });
+        out.print(lines.join('\n'), {
+          name,
+          resolvedAs: who.resolvedAs,
+          identity: who.logId,
+          ...status,
+          lockedUntil: status.locked ? lockedUntilText(status.lockedUntil!, status.permanent) : null,
+        });
         break;
       }
       case 'unlock': {
@@ -126,7 +147,12 @@ async function main(argv: string[]): Promise<void> {
         const wasLocked = previous !== undefined && previous.lockedUntil > Date.now();
         log('unlock', { identity: who.logId, wasLocked });
         await emit('AccountUnlocked', who.logId, null);
-        out.print(wasLocked ? `${name}: unlocked, counts cleared` : `${name}: was not locked; counts cleared`, { name, identity: who.logId, unlocked: true, wasLocked });
+        out.print(wasLocked ? `${name}: unlocked, counts cleared` : `${name}: was not locked; counts cleared`, {
+          name,
+          identity: who.logId,
+          unlocked: true,
+          wasLocked,
+        });
         break;
       }
       case 'lock': {
@@ -145,7 +171,10 @@ async function main(argv: string[]): Promise<void> {
       case 'list': {
         const locked = await store.listLocked();
         const shown = limit === undefined ? locked : locked.slice(0, limit);
-        const rows = shown.map((l) => `  ${l.key.replace(/^(signin|signup-[a-z-]+)#([0-9a-f]{16})[0-9a-f]+$/, '$1 $2').padEnd(40)} ${l.permanent ? 'permanent' : `until ${iso(l.lockedUntil)}`}   lockout #${l.lockouts}`);
+        const rows = shown.map(
+          (l) =>
+            `  ${l.key.replace(/^(signin|signup-[a-z-]+)#([0-9a-f]{16})[0-9a-f]+$/, '$1 $2').padEnd(40)} ${l.permanent ? 'permanent' : `until ${iso(l.lockedUntil)}`}   lockout #${l.lockouts}`,
+        );
         const more = locked.length > shown.length ? `\n  … and ${locked.length - shown.length} more (raise --limit)` : '';
         out.print(locked.length === 0 ? 'no identity is locked' : `${locked.length} locked, soonest expiry first:\n${rows.join('\n')}${more}`, {
           total: locked.length,
@@ -166,7 +195,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 function describeResolution(how: string): string {
-  return how === 'pool-user' ? 'a user of the pool' : how === 'unknown-to-pool' ? 'not a user of the pool: counted as typed' : 'name as typed; pass --stack or --user-pool-id to resolve pool users';
+  return how === 'pool-user'
+    ? 'a user of the pool'
+    : how === 'unknown-to-pool'
+      ? 'not a user of the pool: counted as typed'
+      : 'name as typed; pass --stack or --user-pool-id to resolve pool users';
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     status = sandbox.status;
   }
   try {
-    console.log(`\nDemo against ${status.endpoint}: ${status.settings.maxFailedAttempts} attempts, then a ${status.settings.lockoutDurationSeconds} s lock\n`);
+    console.log(
+      `\nDemo against ${status.endpoint}: ${status.settings.maxFailedAttempts} attempts, then a ${status.settings.lockoutDurationSeconds} s lock\n`,
+    );
     const steps = await runDemo(status, { onStep: (s) => console.log(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.step}: ${s.observed}`) });
     console.log(`\n${formatTimeline(steps)}\n\n${summary(steps)}`);
     process.exitCode = steps.every((s) => s.ok) ? 0 : 1;

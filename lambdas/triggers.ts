@@ -28,12 +28,20 @@ export { GENERIC_FAILURE_MESSAGE } from './engine/messages';
 type Remaining = Pick<Context, 'getRemainingTimeInMillis'>;
 
 /** Counts the attempt and throws the configured refusal when the identity is locked. */
-export function preAuthenticationHandler(env: NodeJS.ProcessEnv = process.env): (event: PreAuthenticationTriggerEvent, context?: Remaining) => Promise<PreAuthenticationTriggerEvent> {
-  return triggerEntry('PreAuthentication', () => createPreAuthenticationHandler({ ...runtimeDeps('PreAuthentication', env), events: eventPublisherFromEnv(env) }), 'fail');
+export function preAuthenticationHandler(
+  env: NodeJS.ProcessEnv = process.env,
+): (event: PreAuthenticationTriggerEvent, context?: Remaining) => Promise<PreAuthenticationTriggerEvent> {
+  return triggerEntry(
+    'PreAuthentication',
+    () => createPreAuthenticationHandler({ ...runtimeDeps('PreAuthentication', env), events: eventPublisherFromEnv(env) }),
+    'fail',
+  );
 }
 
 /** Clears the identity's failures after a successful sign-in. Never throws. */
-export function postAuthenticationHandler(env: NodeJS.ProcessEnv = process.env): (event: PostAuthenticationTriggerEvent) => Promise<PostAuthenticationTriggerEvent> {
+export function postAuthenticationHandler(
+  env: NodeJS.ProcessEnv = process.env,
+): (event: PostAuthenticationTriggerEvent) => Promise<PostAuthenticationTriggerEvent> {
   return triggerEntry('PostAuthentication', () => createPostAuthenticationHandler(runtimeDeps('PostAuthentication', env)), 'pass');
 }
 

@@ -1,6 +1,13 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import { type LockoutSettings, SETTING_NAMES, checkSetting, checkSettingRelations, parseSettingText, DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import {
+  type LockoutSettings,
+  SETTING_NAMES,
+  checkSetting,
+  checkSettingRelations,
+  parseSettingText,
+  DEFAULT_SETTINGS,
+} from '../lambdas/engine/settings';
 import type { CognitoLockoutStackProps } from './cognito-lockout-stack';
 import { propsFromSettings } from './lockout-props';
 
@@ -42,7 +49,13 @@ function text(node: Node, key: string): string | undefined {
 function list(node: Node, key: string): string[] | undefined {
   const raw: unknown = node.tryGetContext(key);
   if (raw === undefined || raw === null) return undefined;
-  const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+  const items =
+    typeof raw === 'string'
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : raw;
   if (!Array.isArray(items) || items.length === 0 || !items.every((i) => typeof i === 'string')) {
     throw new Error(`context key "${key}" must be a non-empty list of URLs (a JSON array, or comma-separated text), got ${JSON.stringify(raw)}`);
   }

@@ -91,13 +91,13 @@ export class CognitoLockoutStack extends Stack {
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions::AwsSolutions-COG8',
       reason:
-        'The Plus feature plan (paid threat protection) is the deployer\'s choice; this stack exists to give the ' +
+        "The Plus feature plan (paid threat protection) is the deployer's choice; this stack exists to give the " +
         'Essentials plan the configurable lockout it lacks. Set featurePlan on the pool to use both.',
     });
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions::AwsSolutions-COG2',
       reason:
-        'Requiring MFA changes every front end\'s sign-in flow, so it is a per-deployment product decision; ' +
+        "Requiring MFA changes every front end's sign-in flow, so it is a per-deployment product decision; " +
         'the lockout limits password guessing with or without MFA.',
     });
 
@@ -126,7 +126,10 @@ export class CognitoLockoutStack extends Stack {
       UserPoolClientId: [this.userPoolClient.userPoolClientId, 'Public app client id (no secret)'],
       Region: [Aws.REGION, 'Region of the user pool'],
       DomainUrl: [this.domain.baseUrl(), 'Cognito domain'],
-      ManagedLoginUrl: [this.domain.signInUrl(this.userPoolClient, { redirectUri: callbackUrls[0] }), 'Sign-in page (OAuth authorization code grant)'],
+      ManagedLoginUrl: [
+        this.domain.signInUrl(this.userPoolClient, { redirectUri: callbackUrls[0] }),
+        'Sign-in page (OAuth authorization code grant)',
+      ],
       LockoutTableName: [this.lockout.table.tableName, 'DynamoDB table holding lockout state'],
       AmplifyConfig: [
         this.toJsonString({
@@ -136,7 +139,13 @@ export class CognitoLockoutStack extends Stack {
               userPoolClientId: this.userPoolClient.userPoolClientId,
               loginWith: {
                 email: true,
-                oauth: { domain: domainHost, scopes: ['openid', 'email', 'profile'], redirectSignIn: callbackUrls, redirectSignOut: logoutUrls, responseType: 'code' },
+                oauth: {
+                  domain: domainHost,
+                  scopes: ['openid', 'email', 'profile'],
+                  redirectSignIn: callbackUrls,
+                  redirectSignOut: logoutUrls,
+                  responseType: 'code',
+                },
               },
             },
           },
@@ -177,7 +186,8 @@ function checkUrls(urls: string[], name: string): string[] {
       throw new Error(`${name} must contain absolute URLs, got ${JSON.stringify(url)}`);
     }
     const local = parsed.protocol === 'http:' && ['localhost', '127.0.0.1'].includes(parsed.hostname);
-    if (parsed.protocol !== 'https:' && !local) throw new Error(`${name} must use https (http is allowed only for localhost), got ${JSON.stringify(url)}`);
+    if (parsed.protocol !== 'https:' && !local)
+      throw new Error(`${name} must use https (http is allowed only for localhost), got ${JSON.stringify(url)}`);
     if (parsed.hash !== '') throw new Error(`${name} must not contain a fragment, got ${JSON.stringify(url)}`);
   }
   return urls;

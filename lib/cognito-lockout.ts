@@ -157,13 +157,15 @@ export class CognitoLockout extends Construct {
     const make = (name: keyof typeof KEY_SCOPES, entry: string, actions: string[]): LambdaFunction => {
       const statement = this.keyStatement(actions, KEY_SCOPES[name]);
       const theirs = own[name];
-      if (theirs === undefined) return this.triggerFunction(name, entry, statement, environment, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
+      if (theirs === undefined)
+        return this.triggerFunction(name, entry, statement, environment, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
       theirs.addToRolePolicy(statement);
       for (const [key, value] of Object.entries(environment)) theirs.addEnvironment(key, value);
       return theirs;
     };
 
-    this.eventBus = props.lockoutEvents === false ? undefined : (props.lockoutEvents ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
+    this.eventBus =
+      props.lockoutEvents === false ? undefined : (props.lockoutEvents ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
     this.preAuthenticationFunction = make('preAuthentication', 'pre-authentication', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (this.eventBus) {
       this.preAuthenticationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
@@ -175,7 +177,11 @@ export class CognitoLockout extends Construct {
     // Where `npx cognito-lockout --stack NAME` acts, found by the output's description in whatever stack holds this.
     new CfnOutput(this, 'AdminTargets', {
       description: TARGETS_OUTPUT_DESCRIPTION,
-      value: Stack.of(this).toJsonString({ table: this.table.tableName, userPoolId: props.userPool.userPoolId, eventBus: this.eventBus?.eventBusName ?? null }),
+      value: Stack.of(this).toJsonString({
+        table: this.table.tableName,
+        userPoolId: props.userPool.userPoolId,
+        eventBus: this.eventBus?.eventBusName ?? null,
+      }),
     });
 
     if (props.monitoring !== false) {
@@ -212,9 +218,12 @@ export class CognitoLockout extends Construct {
       Annotations.of(this).addWarningV2(
         'cognito-lockout:pool-not-attached',
         'The user pool is not a UserPool defined in this app (imported, or another IUserPool): CloudFormation cannot add triggers to it, ' +
-          'so the lockout is NOT attached. Attach the functions whose ARNs are in this construct\'s outputs ' +
-          `(${triggers.filter(([, key, fn]) => fn !== undefined && own[key] === undefined).map(([, key]) => `${title(key)}FunctionArn`).join(', ')}) ` +
-          'as the pool\'s triggers, in the pool\'s own definition or the console.',
+          "so the lockout is NOT attached. Attach the functions whose ARNs are in this construct's outputs " +
+          `(${triggers
+            .filter(([, key, fn]) => fn !== undefined && own[key] === undefined)
+            .map(([, key]) => `${title(key)}FunctionArn`)
+            .join(', ')}) ` +
+          "as the pool's triggers, in the pool's own definition or the console.",
       );
     }
   }
@@ -275,7 +284,9 @@ export function triggerAssetDir(name: string): string {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(`CognitoLockout: the ${name} bundle is missing (dist/assets/${name}/index.js). In a clone of the repository, run \`npm run build\` first; an installed package always has it.`);
+  throw new Error(
+    `CognitoLockout: the ${name} bundle is missing (dist/assets/${name}/index.js). In a clone of the repository, run \`npm run build\` first; an installed package always has it.`,
+  );
 }
 
 /** CDK refuses a second trigger per operation; say which, and how to run the lockout inside the existing one. */
@@ -302,12 +313,18 @@ export function cdkLibVersion(): string {
 
 /** Fails synth on an aws-cdk-lib older than MIN_AWS_CDK_LIB_VERSION, naming the version needed. */
 export function checkCdkVersion(version: string): void {
-  const parse = (v: string) => v.split('-')[0].split('.').map((part) => Number(part));
+  const parse = (v: string) =>
+    v
+      .split('-')[0]
+      .split('.')
+      .map((part) => Number(part));
   const [have, need] = [parse(version), parse(MIN_AWS_CDK_LIB_VERSION)];
   for (let i = 0; i < 3; i++) {
     if ((have[i] ?? 0) > (need[i] ?? 0)) return;
     if ((have[i] ?? 0) < (need[i] ?? 0)) {
-      throw new Error(`CognitoLockout requires aws-cdk-lib ${MIN_AWS_CDK_LIB_VERSION} or later, but this app loads ${version}: npm install aws-cdk-lib@^${MIN_AWS_CDK_LIB_VERSION}`);
+      throw new Error(
+        `CognitoLockout requires aws-cdk-lib ${MIN_AWS_CDK_LIB_VERSION} or later, but this app loads ${version}: npm install aws-cdk-lib@^${MIN_AWS_CDK_LIB_VERSION}`,
+      );
     }
   }
 }

@@ -101,8 +101,15 @@ export class LockoutMonitoring extends Construct {
       const unexpected =
         trigger === 'PostAuthentication'
           ? errors
-          : new MathExpression({ expression: 'errors - FILL(refused, 0)', usingMetrics: { errors, refused: lockoutMetric('AttemptsRefused', trigger) }, period: PERIOD, label: `${trigger} unexpected errors` });
-      this.alarm(`${trigger}UnexpectedErrors`, unexpected, 0, { description: `The ${trigger} trigger failed for a reason other than a lockout refusal.` });
+          : new MathExpression({
+              expression: 'errors - FILL(refused, 0)',
+              usingMetrics: { errors, refused: lockoutMetric('AttemptsRefused', trigger) },
+              period: PERIOD,
+              label: `${trigger} unexpected errors`,
+            });
+      this.alarm(`${trigger}UnexpectedErrors`, unexpected, 0, {
+        description: `The ${trigger} trigger failed for a reason other than a lockout refusal.`,
+      });
       this.alarm(`${trigger}Duration`, fn.metricDuration({ period: PERIOD, statistic: 'Maximum' }), durationMs, {
         description: `The ${trigger} trigger took over ${durationMs} ms; Cognito fails triggers that take 5 s.`,
       });
@@ -117,7 +124,9 @@ export class LockoutMonitoring extends Construct {
 
     if (props.dashboard ?? true) {
       this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
-      const signIn = (['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted', 'WouldRefuse'] as const).map((m) => lockoutMetric(m, 'PreAuthentication'));
+      const signIn = (['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted', 'WouldRefuse'] as const).map((m) =>
+        lockoutMetric(m, 'PreAuthentication'),
+      );
       const signUp = (['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted'] as const).map((m) => lockoutMetric(m, 'PreSignUp'));
       this.dashboard.addWidgets(
         new GraphWidget({ title: 'Sign-in attempts (per 5 min)', left: signIn, width: 12 }),
@@ -126,7 +135,9 @@ export class LockoutMonitoring extends Construct {
       this.dashboard.addWidgets(
         new GraphWidget({
           title: 'Store errors and circuit (per 5 min)',
-          left: functions.flatMap(([trigger]) => (['StoreErrors', 'StoreBypassed', 'StoreCircuitOpened'] as const).map((m) => lockoutMetric(m, trigger))),
+          left: functions.flatMap(([trigger]) =>
+            (['StoreErrors', 'StoreBypassed', 'StoreCircuitOpened'] as const).map((m) => lockoutMetric(m, trigger)),
+          ),
           width: 12,
         }),
         new GraphWidget({
@@ -158,9 +169,23 @@ export class LockoutMonitoring extends Construct {
 
 /** One of the triggers' own metrics, with the dimensions Powertools gives them. */
 export function lockoutMetric(name: MetricName, trigger: TriggerName): Metric {
-  return new Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME, trigger }, statistic: 'Sum', period: PERIOD, label: `${trigger} ${name}` });
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME, trigger },
+    statistic: 'Sum',
+    period: PERIOD,
+    label: `${trigger} ${name}`,
+  });
 }
 
 function sum(metrics: Record<string, IMetric>): MathExpression {
-  return new MathExpression({ expression: Object.keys(metrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: metrics, period: PERIOD, label: 'total' });
+  return new MathExpression({
+    expression: Object.keys(metrics)
+      .map((k) => `FILL(${k}, 0)`)
+      .join(' + '),
+    usingMetrics: metrics,
+    period: PERIOD,
+    label: 'total',
+  });
 }

@@ -44,7 +44,13 @@ export async function buildAssets() {
       build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', `${name}.ts`)], outfile: path.join(dist, 'assets', name, 'index.js') }),
     ),
     // Rebundled by the consumer's own tooling: readable, no source map.
-    build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', 'triggers.ts')], outfile: path.join(dist, 'triggers', 'index.js'), minify: false, sourcemap: false }),
+    build({
+      ...LAMBDA_OPTIONS,
+      entryPoints: [path.join(root, 'lambdas', 'triggers.ts')],
+      outfile: path.join(dist, 'triggers', 'index.js'),
+      minify: false,
+      sourcemap: false,
+    }),
     // The CLI runs on the operator's machine: the SDK's full credential chain (profiles, SSO) is wanted there.
     build({
       ...LAMBDA_OPTIONS,

@@ -29,7 +29,9 @@ beforeAll(async () => {
   engine = await startDynamoDbLocal();
   await createLockoutTable(engine.client, TABLE, PARTITION_KEY, TTL_ATTRIBUTE);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
-  preAuth = createPreAuthenticationHandler(runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: TABLE, ...settingsToEnv({ maxFailedAttempts: 2 }) }));
+  preAuth = createPreAuthenticationHandler(
+    runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: TABLE, ...settingsToEnv({ maxFailedAttempts: 2 }) }),
+  );
   env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -62,7 +64,14 @@ const json = async (args: string[]) => {
 describe('cognito-lockout admin CLI', () => {
   it('shows a lock the trigger made, for any case of the name', async () => {
     const status = await json(['status', 'JANE']);
-    expect(status).toMatchObject({ name: 'JANE', identity: signInIdentity('jane').logId, locked: true, permanent: false, lockouts: 1, resolvedAs: 'as-typed' });
+    expect(status).toMatchObject({
+      name: 'JANE',
+      identity: signInIdentity('jane').logId,
+      locked: true,
+      permanent: false,
+      lockouts: 1,
+      resolvedAs: 'as-typed',
+    });
     expect(Date.parse(status.lockedUntil)).toBeGreaterThan(Date.now() + 14 * 60_000);
     const human = await cli(['status', 'jane', '--table', TABLE]);
     expect(human.stdout).toMatch(/LOCKED until \d{4}-\d\d-\d\dT[\d:]+Z \(15 min from now\)/);
@@ -79,7 +88,11 @@ describe('cognito-lockout admin CLI', () => {
     expect((await json(['lock', 'dave', '--permanent'])).lockedUntil).toBe('permanent');
     const list = await json(['list', '--locked']);
     expect(list.total).toBe(3);
-    expect(list.locked.map((l: { key: string }) => l.key)).toEqual([signInIdentity('jane').key, signInIdentity('carol').key, signInIdentity('dave').key]);
+    expect(list.locked.map((l: { key: string }) => l.key)).toEqual([
+      signInIdentity('jane').key,
+      signInIdentity('carol').key,
+      signInIdentity('dave').key,
+    ]);
     expect((await json(['list', '--locked', '--limit', '1'])).locked).toHaveLength(1);
     expect(await json(['status', 'dave'])).toMatchObject({ locked: true, permanent: true, lockedUntil: 'permanent' });
   });
@@ -94,7 +107,13 @@ describe('cognito-lockout admin CLI', () => {
     await expect(preAuth(preAuthEvent('jane'))).rejects.toThrow('Too many failed sign-in attempts');
     const result = await cli(['unlock', 'jane', '--table', TABLE]);
     expect(result).toMatchObject({ code: 0, stdout: 'jane: unlocked, counts cleared\n' });
-    expect(JSON.parse(result.stderr)).toMatchObject({ message: 'operator action', action: 'unlock', operator: 'support-agent-7', identity: signInIdentity('jane').logId, wasLocked: true });
+    expect(JSON.parse(result.stderr)).toMatchObject({
+      message: 'operator action',
+      action: 'unlock',
+      operator: 'support-agent-7',
+      identity: signInIdentity('jane').logId,
+      wasLocked: true,
+    });
     await expect(preAuth(preAuthEvent('jane'))).resolves.toBeDefined();
   });
 
@@ -131,7 +150,10 @@ describe('cognito-lockout admin CLI', () => {
   });
 
   it('sends AccountLocked and AccountUnlocked events for operator actions when a bus is named', async () => {
-    const received: Array<{ target: string; body: { Entries: Array<{ Source: string; DetailType: string; Detail: string; EventBusName: string }> } }> = [];
+    const received: Array<{
+      target: string;
+      body: { Entries: Array<{ Source: string; DetailType: string; Detail: string; EventBusName: string }> };
+    }> = [];
     const bus = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -152,7 +174,12 @@ describe('cognito-lockout admin CLI', () => {
     expect(received.map((r) => r.target)).toEqual(['AWSEvents.PutEvents', 'AWSEvents.PutEvents']);
     const [locked, unlocked] = received.map((r) => r.body.Entries[0]);
     expect(locked).toMatchObject({ Source: 'cognito-lockout', DetailType: 'AccountLocked', EventBusName: 'security' });
-    expect(JSON.parse(locked.Detail)).toMatchObject({ identity: signInIdentity('erin').logId, reason: 'operator', operator: 'support-agent-7', userPoolId: null });
+    expect(JSON.parse(locked.Detail)).toMatchObject({
+      identity: signInIdentity('erin').logId,
+      reason: 'operator',
+      operator: 'support-agent-7',
+      userPoolId: null,
+    });
     expect(Date.parse(JSON.parse(locked.Detail).lockedUntil)).toBeGreaterThan(Date.now() + 59 * 60_000);
     expect(unlocked).toMatchObject({ DetailType: 'AccountUnlocked' });
     expect(JSON.parse(unlocked.Detail)).toMatchObject({ identity: signInIdentity('erin').logId, lockedUntil: null, reason: 'operator' });
@@ -168,7 +195,9 @@ describe('cognito-lockout admin CLI', () => {
     });
     await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve));
     try {
-      const result = await cli(['lock', 'frank', '--for', '1h', '--table', TABLE, '--event-bus', 'security'], { AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}` });
+      const result = await cli(['lock', 'frank', '--for', '1h', '--table', TABLE, '--event-bus', 'security'], {
+        AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}`,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('the AccountLocked event was not sent to security: NotAuthorizedForSourceException (the lock itself is done)');
     } finally {
@@ -185,7 +214,12 @@ describe('cognito-lockout admin CLI', () => {
 
   it('says so when there are no AWS credentials', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'no-aws-'));
-    const result = await cli(['status', 'x', '--table', TABLE], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true' });
+    const result = await cli(['status', 'x', '--table', TABLE], {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cognito-lockout: no AWS credentials found');
   });

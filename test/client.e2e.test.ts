@@ -29,7 +29,12 @@ beforeAll(async () => {
     dynamodbPort: 0,
     context: { maxFailedAttempts: '1', signUpMaxAttempts: '2' },
   });
-  sdk = new CognitoIdentityProviderClient({ endpoint: sandbox.status.endpoint, region: sandbox.status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  sdk = new CognitoIdentityProviderClient({
+    endpoint: sandbox.status.endpoint,
+    region: sandbox.status.region,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
 }, 120_000);
 afterAll(async () => {
   sdk?.destroy();
@@ -45,32 +50,48 @@ async function newUser(email: string): Promise<void> {
 async function untilRefused(attempt: (password: string) => Promise<unknown>): Promise<{ first: unknown; refusal: unknown }> {
   let first: unknown;
   for (let i = 0; i < 5; i++) {
-    const error = await attempt(`wrong-${i}`).then(() => undefined, (e: unknown) => e);
+    const error = await attempt(`wrong-${i}`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (i === 0) first = error;
     else return { first, refusal: error };
   }
   throw new Error('never refused');
 }
 
-it('recognizes the AWS SDK\'s refusal, and not its wrong-password error', async () => {
+it("recognizes the AWS SDK's refusal, and not its wrong-password error", async () => {
   await newUser('sdk-user@example.com');
   const { first, refusal } = await untilRefused((password) =>
-    sdk.send(new InitiateAuthCommand({ ClientId: sandbox.status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'sdk-user@example.com', PASSWORD: password } })),
+    sdk.send(
+      new InitiateAuthCommand({
+        ClientId: sandbox.status.userPoolClientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: 'sdk-user@example.com', PASSWORD: password },
+      }),
+    ),
   );
   expect((refusal as Error).name).toBe('UserLambdaValidationException');
   expect(recognizeLockout(refusal)).toEqual({ locked: true, message: REFUSAL, trigger: 'PreAuthentication' });
   expect(recognizeLockout(first)).toEqual({ locked: false });
 });
 
-it('recognizes amazon-cognito-identity-js\'s refusal', async () => {
+it("recognizes amazon-cognito-identity-js's refusal", async () => {
   await newUser('identity-js-user@example.com');
-  const pool = new CognitoUserPool({ UserPoolId: sandbox.status.userPoolId, ClientId: sandbox.status.userPoolClientId, endpoint: sandbox.status.endpoint });
+  const pool = new CognitoUserPool({
+    UserPoolId: sandbox.status.userPoolId,
+    ClientId: sandbox.status.userPoolClientId,
+    endpoint: sandbox.status.endpoint,
+  });
   const { first, refusal } = await untilRefused(
     (password) =>
       new Promise((resolve, reject) => {
         const user = new CognitoUser({ Username: 'identity-js-user@example.com', Pool: pool });
         user.setAuthenticationFlowType('USER_PASSWORD_AUTH');
-        user.authenticateUser(new AuthenticationDetails({ Username: 'identity-js-user@example.com', Password: password }), { onSuccess: resolve, onFailure: reject });
+        user.authenticateUser(new AuthenticationDetails({ Username: 'identity-js-user@example.com', Password: password }), {
+          onSuccess: resolve,
+          onFailure: reject,
+        });
       }),
   );
   expect((refusal as { code: string }).code).toBe('UserLambdaValidationException');
@@ -78,12 +99,14 @@ it('recognizes amazon-cognito-identity-js\'s refusal', async () => {
   expect(recognizeLockout(first)).toEqual({ locked: false });
 });
 
-it('recognizes Amplify v6 signIn\'s refusal', async () => {
+it("recognizes Amplify v6 signIn's refusal", async () => {
   await newUser('amplify-user@example.com');
   // Amplify warns about any custom endpoint; here it is the point.
   jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   // What `Amplify.configure` of the aws-amplify package does: the Auth config plus Cognito's token provider.
-  const auth = { Cognito: { userPoolId: sandbox.status.userPoolId, userPoolClientId: sandbox.status.userPoolClientId, userPoolEndpoint: sandbox.status.endpoint } };
+  const auth = {
+    Cognito: { userPoolId: sandbox.status.userPoolId, userPoolClientId: sandbox.status.userPoolClientId, userPoolEndpoint: sandbox.status.endpoint },
+  };
   cognitoUserPoolsTokenProvider.setAuthConfig(auth);
   Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
   const { first, refusal } = await untilRefused(async (password) => {
@@ -96,7 +119,13 @@ it('recognizes Amplify v6 signIn\'s refusal', async () => {
 });
 
 it('recognizes a sign-up refusal', async () => {
-  const signUp = () => sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: `wave+${Math.random()}@example.com`, Password: PASSWORD })).then(() => undefined, (e: unknown) => e);
+  const signUp = () =>
+    sdk
+      .send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: `wave+${Math.random()}@example.com`, Password: PASSWORD }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
   const results = [await signUp(), await signUp(), await signUp()];
   expect(results.slice(0, 2)).toEqual([undefined, undefined]);
   expect(recognizeLockout(results[2])).toEqual({ locked: true, message: 'Too many sign-up attempts. Try again later.', trigger: 'PreSignUp' });

@@ -12,10 +12,14 @@ describe('recognizeLockout', () => {
   const message = 'Too many failed sign-in attempts. Try again later.';
 
   it('recognizes a refusal in the documented format, with the period Cognito appends ("later..")', () => {
-    expect(recognizeLockout({ name: 'UserLambdaValidationException', message: documented('PreAuthentication', message) })).toEqual({ locked: true, message, trigger: 'PreAuthentication' });
+    expect(recognizeLockout({ name: 'UserLambdaValidationException', message: documented('PreAuthentication', message) })).toEqual({
+      locked: true,
+      message,
+      trigger: 'PreAuthentication',
+    });
   });
 
-  it('recognizes a refusal without the appended period (one final period is taken as Cognito\'s)', () => {
+  it("recognizes a refusal without the appended period (one final period is taken as Cognito's)", () => {
     expect(recognizeLockout({ name: 'UserLambdaValidationException', message: `PreAuthentication failed with error ${message}` })).toEqual({
       locked: true,
       message: message.slice(0, -1),
@@ -24,7 +28,9 @@ describe('recognizeLockout', () => {
   });
 
   it('recognizes a configured message without a final period', () => {
-    expect(recognizeLockout({ name: 'UserLambdaValidationException', message: documented('PreAuthentication', 'Account locked, call support') })).toEqual({
+    expect(
+      recognizeLockout({ name: 'UserLambdaValidationException', message: documented('PreAuthentication', 'Account locked, call support') }),
+    ).toEqual({
       locked: true,
       message: 'Account locked, call support',
       trigger: 'PreAuthentication',
@@ -46,10 +52,12 @@ describe('recognizeLockout', () => {
   });
 
   it('recognizes the same text reported as NotAuthorizedException', () => {
-    expect(recognizeLockout({ name: 'NotAuthorizedException', message: `PreAuthentication failed with error ${message}.` })).toMatchObject({ locked: true });
+    expect(recognizeLockout({ name: 'NotAuthorizedException', message: `PreAuthentication failed with error ${message}.` })).toMatchObject({
+      locked: true,
+    });
   });
 
-  it('follows Amplify\'s underlyingError and a cause chain', () => {
+  it("follows Amplify's underlyingError and a cause chain", () => {
     const inner = { code: 'UserLambdaValidationException', message: `PreAuthentication failed with error ${message}.` };
     expect(recognizeLockout({ name: 'AuthError', message: 'wrapped', underlyingError: inner })).toMatchObject({ locked: true, message });
     expect(recognizeLockout(new Error('outer', { cause: inner }))).toMatchObject({ locked: true, message });
@@ -57,8 +65,12 @@ describe('recognizeLockout', () => {
 
   it('does not mistake other failures for a lockout', () => {
     expect(recognizeLockout({ name: 'NotAuthorizedException', message: 'Incorrect username or password.' })).toEqual({ locked: false });
-    expect(recognizeLockout({ name: 'UserLambdaValidationException', message: 'PostConfirmation failed with error boom.' })).toEqual({ locked: false });
-    expect(recognizeLockout({ name: 'ResourceNotFoundException', message: `PreAuthentication failed with error ${message}.` })).toEqual({ locked: false });
+    expect(recognizeLockout({ name: 'UserLambdaValidationException', message: 'PostConfirmation failed with error boom.' })).toEqual({
+      locked: false,
+    });
+    expect(recognizeLockout({ name: 'ResourceNotFoundException', message: `PreAuthentication failed with error ${message}.` })).toEqual({
+      locked: false,
+    });
   });
 
   it.each([undefined, null, 42, 'text', [], {}, { message: 7 }])('never throws on %p', (value) => {

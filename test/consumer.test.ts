@@ -14,7 +14,13 @@ import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..');
-const quiet = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', CDK_DISABLE_CLI_TELEMETRY: 'true' };
+const quiet = {
+  ...process.env,
+  npm_config_update_notifier: 'false',
+  npm_config_fund: 'false',
+  npm_config_audit: 'false',
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+};
 let work: string;
 let tarball: string;
 let contents: string[];
@@ -23,7 +29,11 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'lockout-consumer-'));
   // The package build (prepack) already ran once for the whole test run (test/support/global-setup.js): packing
   // again without scripts keeps other suites from reading bundles while they are rebuilt.
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, env: quiet, maxBuffer: 1 << 26 });
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+    cwd: root,
+    env: quiet,
+    maxBuffer: 1 << 26,
+  });
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = path.join(work, packed.filename);
   contents = packed.files.map((f) => f.path);
@@ -53,7 +63,10 @@ async function makeApp(name: string, files: Record<string, string>, links: strin
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- template properties are read by path, as in CDK's own assertions
 type Json = any;
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, Json>; Metadata?: Record<string, string> }>; Outputs?: Record<string, unknown> };
+type Template = {
+  Resources: Record<string, { Type: string; Properties: Record<string, Json>; Metadata?: Record<string, string> }>;
+  Outputs?: Record<string, unknown>;
+};
 
 /** Runs an app's entry with node, synthesizing into cdk.out, and returns the stack's template. */
 async function synth(dir: string, args: string[]): Promise<Template> {
@@ -85,7 +98,18 @@ app.synth();
 
 describe('the packed tarball', () => {
   it('holds the library and nothing else: compiled code, declarations, bundles, LICENSE', () => {
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'bin/cli.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/assets/pre-authentication/index.js', 'dist/triggers/index.js', 'dist/client/index.mjs', 'dist/cli/index.js']) {
+    for (const needed of [
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'bin/cli.js',
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/assets/pre-authentication/index.js',
+      'dist/triggers/index.js',
+      'dist/client/index.mjs',
+      'dist/cli/index.js',
+    ]) {
       expect(contents).toContain(needed);
     }
     expect(contents.filter((f) => /^(test|bench|scripts|\.ci|lambdas|lib)\/|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
@@ -107,7 +131,16 @@ describe('apps that install it', () => {
         'tsconfig.json': JSON.stringify({
           // skipLibCheck: aws-cdk-lib's own declarations do not compile under exactOptionalPropertyTypes; ours are
           // checked below without it.
-          compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, outDir: 'out', types: ['node'], skipLibCheck: true },
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'commonjs',
+            strict: true,
+            exactOptionalPropertyTypes: true,
+            noUncheckedIndexedAccess: true,
+            outDir: 'out',
+            types: ['node'],
+            skipLibCheck: true,
+          },
           include: ['app.ts'],
         }),
         'app.ts': APP_BODY(
@@ -133,7 +166,9 @@ describe('apps that install it', () => {
       'ts-node-app',
       {
         'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, types: ['node'] } }),
-        'app.ts': APP_BODY("import { App, Duration, Stack } from 'aws-cdk-lib';\nimport { UserPool } from 'aws-cdk-lib/aws-cognito';\nimport { CognitoLockout } from 'cognito-lockout';"),
+        'app.ts': APP_BODY(
+          "import { App, Duration, Stack } from 'aws-cdk-lib';\nimport { UserPool } from 'aws-cdk-lib/aws-cognito';\nimport { CognitoLockout } from 'cognito-lockout';",
+        ),
       },
       ['typescript', 'ts-node', '@types/node'],
     );
@@ -152,7 +187,9 @@ if (loaded.length > 0) { console.error('runtime code loaded at synth:', loaded.s
 
   it('an ES module app', async () => {
     const dir = await makeApp('esm-app', {
-      'app.mjs': APP_BODY("import { App, Duration, Stack } from 'aws-cdk-lib';\nimport { UserPool } from 'aws-cdk-lib/aws-cognito';\nimport { CognitoLockout } from 'cognito-lockout';"),
+      'app.mjs': APP_BODY(
+        "import { App, Duration, Stack } from 'aws-cdk-lib';\nimport { UserPool } from 'aws-cdk-lib/aws-cognito';\nimport { CognitoLockout } from 'cognito-lockout';",
+      ),
     });
     expectWired(await synth(dir, ['app.mjs']), dir, '3');
   }, 120_000);
@@ -196,7 +233,9 @@ exports.handler = async (event, context) => {
       const event = { version: '1', triggerSource: 'PreAuthentication_Authentication', region: 'us-east-1', userPoolId: 'us-east-1_x', userName: 'jane',
         callerContext: { awsSdkVersion: 'x', clientId: 'x' }, request: { userAttributes: {} }, response: {} };
       handler(event, { getRemainingTimeInMillis: () => 3000 }).then(() => console.log('returned'), (e) => console.log('threw: ' + e.message));`;
-    const misconfigured = await run(process.execPath, ['-e', probe], { env: { PATH: process.env.PATH, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' } });
+    const misconfigured = await run(process.execPath, ['-e', probe], {
+      env: { PATH: process.env.PATH, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    });
     expect(misconfigured.stdout.trim()).toBe(`threw: ${GENERIC_FAILURE_MESSAGE}`);
     const configured = await run(process.execPath, ['-e', probe], {
       env: {
@@ -220,11 +259,23 @@ describe('the front-end helper from the tarball', () => {
     const dir = await makeApp('browser-app', {
       'main.js': "import { recognizeLockout } from 'cognito-lockout/client';\nwindow.check = (e) => recognizeLockout(e);\n",
     });
-    const result = await build({ absWorkingDir: dir, entryPoints: ['main.js'], bundle: true, minify: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+    const result = await build({
+      absWorkingDir: dir,
+      entryPoints: ['main.js'],
+      bundle: true,
+      minify: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
     const code = result.outputFiles[0].text;
     expect(code.length).toBeLessThan(3000);
     expect(code).not.toMatch(/aws-sdk|aws-cdk-lib|smithy|powertools/i);
-    const refusal = { name: 'UserLambdaValidationException', message: 'PreAuthentication failed with error Too many failed sign-in attempts. Try again later..' };
+    const refusal = {
+      name: 'UserLambdaValidationException',
+      message: 'PreAuthentication failed with error Too many failed sign-in attempts. Try again later..',
+    };
     const check = `
       const refusal = ${JSON.stringify(refusal)};
       const cjs = require('cognito-lockout/client').recognizeLockout(refusal);

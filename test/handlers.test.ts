@@ -59,7 +59,11 @@ describe('pre-authentication handler', () => {
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
       ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt' },
       ExpressionAttributeValues: {
-        ':zero': 0, ':one': 1, ':now': now, ':cutoff': now - 15 * MINUTE, ':max': 5,
+        ':zero': 0,
+        ':one': 1,
+        ':now': now,
+        ':cutoff': now - 15 * MINUTE,
+        ':max': 5,
         ':ttl': Math.ceil((now + 24 * 60 * MINUTE) / 1000),
       },
       ReturnValues: 'ALL_NEW',
@@ -69,7 +73,9 @@ describe('pre-authentication handler', () => {
 
   it('refuses a locked identity after one request, without counting', async () => {
     const { preAuth, now } = setup();
-    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 0, windowStart: now + 5 * MINUTE, lockedUntil: now + 5 * MINUTE, lockouts: 1, rev: 7 }));
+    ddb
+      .on(UpdateCommand)
+      .rejects(conditionFailed({ failures: 0, windowStart: now + 5 * MINUTE, lockedUntil: now + 5 * MINUTE, lockouts: 1, rev: 7 }));
     await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(REFUSAL);
     expect(ddb.calls()).toHaveLength(1);
   });
@@ -84,7 +90,15 @@ describe('pre-authentication handler', () => {
     const lockedUntil = now + 15 * MINUTE;
     expect(ddb.commandCalls(PutCommand)[0].args[0].input).toEqual({
       TableName: 'lockout-test',
-      Item: { pk: KEY, failures: 0, windowStart: lockedUntil, lockedUntil, lockouts: 1, rev: 6, expiresAt: Math.ceil((lockedUntil + 24 * 60 * MINUTE) / 1000) },
+      Item: {
+        pk: KEY,
+        failures: 0,
+        windowStart: lockedUntil,
+        lockedUntil,
+        lockouts: 1,
+        rev: 6,
+        expiresAt: Math.ceil((lockedUntil + 24 * 60 * MINUTE) / 1000),
+      },
       ConditionExpression: 'rev = :rev',
       ExpressionAttributeValues: { ':rev': 5 },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -131,7 +145,9 @@ describe('pre-authentication handler', () => {
   it('refuses unknown and known users with the same message', async () => {
     const { preAuth, now } = setup();
     ddb.on(UpdateCommand).rejects(conditionFailed({ lockedUntil: now + MINUTE, windowStart: now, failures: 0, lockouts: 1, rev: 9 }));
-    const messages = await Promise.all([preAuth(unknownUserPreAuthEvent('ghost')), preAuth(preAuthEvent(USER))].map((p) => p.catch((e: Error) => e.message)));
+    const messages = await Promise.all(
+      [preAuth(unknownUserPreAuthEvent('ghost')), preAuth(preAuthEvent(USER))].map((p) => p.catch((e: Error) => e.message)),
+    );
     expect(messages).toEqual([REFUSAL, REFUSAL]);
   });
 
@@ -208,7 +224,10 @@ describe('pre-authentication handler', () => {
         throw new TypeError("Cannot read properties of undefined (reading 'failures')");
       });
       await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
-      expect(logged).toHaveBeenCalledWith('internal error: the caller got the generic message', expect.objectContaining({ error: { name: 'TypeError', message: "Cannot read properties of undefined (reading 'failures')" } }));
+      expect(logged).toHaveBeenCalledWith(
+        'internal error: the caller got the generic message',
+        expect.objectContaining({ error: { name: 'TypeError', message: "Cannot read properties of undefined (reading 'failures')" } }),
+      );
       expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['InternalErrors']);
     });
 
@@ -239,7 +258,10 @@ describe('pre-authentication handler', () => {
     const capture = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
     const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
     try {
-      ddb.on(UpdateCommand).resolvesOnce({ Attributes: { failures: 1 } }).rejects(conditionFailed({ failures: 5, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 5 }));
+      ddb
+        .on(UpdateCommand)
+        .resolvesOnce({ Attributes: { failures: 1 } })
+        .rejects(conditionFailed({ failures: 5, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 5 }));
       ddb.on(PutCommand).resolves({});
       await preAuth(unknownUserPreAuthEvent('Secret.Person@Example.com'));
       await preAuth(unknownUserPreAuthEvent('Secret.Person@Example.com')).catch(() => undefined);
@@ -280,7 +302,10 @@ describe('post-authentication handler', () => {
   it('never fails a sign-in on a store error or a hanging store', async () => {
     const { postAuth, deps } = setup({ settings: { storeTimeoutMs: 150, storeErrorPolicy: 'deny' } });
     const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
-    ddb.on(DeleteCommand).rejectsOnce(new Error('socket hang up')).callsFake(() => new Promise(() => undefined));
+    ddb
+      .on(DeleteCommand)
+      .rejectsOnce(new Error('socket hang up'))
+      .callsFake(() => new Promise(() => undefined));
     const event = postAuthEvent(USER);
     await expect(postAuth(event)).resolves.toBe(event);
     await expect(postAuth(event)).resolves.toBe(event);
@@ -302,7 +327,11 @@ describe('post-authentication handler', () => {
 });
 
 describe('pre-signup handler', () => {
-  const keysSent = () => ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key!.pk as string).sort();
+  const keysSent = () =>
+    ddb
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input.Key!.pk as string)
+      .sort();
 
   it('counts a self-service sign-up per normalized email, phone and chosen user name', async () => {
     const { preSignUp } = setup();
@@ -338,7 +367,9 @@ describe('pre-signup handler', () => {
         .map((r) => r.key)
         .sort(),
     );
-    const maxByKey = Object.fromEntries(ddb.commandCalls(UpdateCommand).map((c) => [c.args[0].input.Key!.pk, c.args[0].input.ExpressionAttributeValues![':max']]));
+    const maxByKey = Object.fromEntries(
+      ddb.commandCalls(UpdateCommand).map((c) => [c.args[0].input.Key!.pk, c.args[0].input.ExpressionAttributeValues![':max']]),
+    );
     expect(maxByKey[identityRef('signup-email-domain', 'example.com').key]).toBe(100);
     expect(maxByKey[identityRef('signup-phone-prefix', '372').key]).toBe(20);
   });
@@ -360,7 +391,11 @@ describe('pre-signup handler', () => {
   it('answers an unexpected trigger source with the generic message', async () => {
     const { preSignUp, deps } = setup();
     const logged = jest.spyOn(deps.telemetry.logger, 'error');
-    await expect(preSignUp({ ...preSignUpEvent(), triggerSource: 'PostConfirmation_ConfirmSignUp' } as never)).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
-    expect(logged).toHaveBeenCalledWith('Invalid PreSignUp trigger event: triggerSource must be one of PreSignUp_SignUp, PreSignUp_AdminCreateUser, PreSignUp_ExternalProvider');
+    await expect(preSignUp({ ...preSignUpEvent(), triggerSource: 'PostConfirmation_ConfirmSignUp' } as never)).rejects.toThrow(
+      new Error(GENERIC_FAILURE_MESSAGE),
+    );
+    expect(logged).toHaveBeenCalledWith(
+      'Invalid PreSignUp trigger event: triggerSource must be one of PreSignUp_SignUp, PreSignUp_AdminCreateUser, PreSignUp_ExternalProvider',
+    );
   });
 });

@@ -38,7 +38,16 @@ describe('CognitoLockoutStack template', () => {
       UsernameAttributes: ['email'],
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: false },
       AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] },
-      Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true, TemporaryPasswordValidityDays: 3 } },
+      Policies: {
+        PasswordPolicy: {
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+          TemporaryPasswordValidityDays: 3,
+        },
+      },
       UserPoolTier: 'ESSENTIALS',
       DeletionProtection: 'ACTIVE',
     });
@@ -106,7 +115,7 @@ describe('CognitoLockoutStack template', () => {
     dev.hasResourceProperties('AWS::Cognito::UserPool', { DeletionProtection: 'INACTIVE' });
   });
 
-  it('runs ARM64 functions on a current Node.js runtime, under Cognito\'s 5 s limit, with their own log groups', () => {
+  it("runs ARM64 functions on a current Node.js runtime, under Cognito's 5 s limit, with their own log groups", () => {
     template.resourceCountIs('AWS::Lambda::Function', 3);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
@@ -151,7 +160,12 @@ describe('CognitoLockoutStack template', () => {
               {
                 Effect: 'Allow',
                 Action: 'events:PutEvents',
-                Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] },
+                Resource: {
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
+                  ],
+                },
               },
             ]
           : [];
@@ -196,7 +210,7 @@ describe('CognitoLockout construct', () => {
     return { lockout, template: Template.fromStack(stack) };
   }
 
-  it('turns Duration props into the functions\' environment', () => {
+  it("turns Duration props into the functions' environment", () => {
     const { template } = construct({
       maxFailedAttempts: 3,
       lockoutDuration: Duration.hours(1),
@@ -263,7 +277,14 @@ describe('CognitoLockout construct', () => {
   it('names the conflicting trigger and the ownFunctions option when the pool already has one', () => {
     const stack = new Stack(noBundling(), 'Taken');
     const pool = new UserPool(stack, 'Pool');
-    pool.addTrigger(UserPoolOperation.POST_AUTHENTICATION, new LambdaFunction(stack, 'Audit', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async (e) => e;') }));
+    pool.addTrigger(
+      UserPoolOperation.POST_AUTHENTICATION,
+      new LambdaFunction(stack, 'Audit', {
+        runtime: Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async (e) => e;'),
+      }),
+    );
     expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool })).toThrow(
       "CognitoLockout: the user pool already has a PostAuthentication trigger. Run the lockout inside it: call postAuthenticationHandler() from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.postAuthentication (README: \"Pools that already have triggers\").",
     );
@@ -272,24 +293,35 @@ describe('CognitoLockout construct', () => {
   it('gives a function the user owns the table, its key prefixes and the environment, and wires nothing for it', () => {
     const stack = new Stack(noBundling(), 'Own');
     const pool = new UserPool(stack, 'Pool');
-    const mine = new LambdaFunction(stack, 'MyPreAuth', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async (e) => e;') });
+    const mine = new LambdaFunction(stack, 'MyPreAuth', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async (e) => e;'),
+    });
     pool.addTrigger(UserPoolOperation.PRE_AUTHENTICATION, mine);
     const lockout = new CognitoLockout(stack, 'Lockout', { userPool: pool, maxFailedAttempts: 3, ownFunctions: { preAuthentication: mine } });
     const template = Template.fromStack(stack);
     expect(lockout.preAuthenticationFunction).toBe(mine);
     template.resourceCountIs('AWS::Lambda::Function', 3); // mine, and the construct's post-authentication and pre-signup
     const myId = ref(template, 'AWS::Lambda::Function', 'MyPreAuth/Resource');
-    template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PreAuthentication: { 'Fn::GetAtt': [myId, 'Arn'] } }) });
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      LambdaConfig: Match.objectLike({ PreAuthentication: { 'Fn::GetAtt': [myId, 'Arn'] } }),
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
-      Environment: { Variables: Match.objectLike({ LOCKOUT_MAX_FAILED_ATTEMPTS: '3', LOCKOUT_TABLE_NAME: Match.anyValue(), LOCKOUT_EVENT_BUS: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({ LOCKOUT_MAX_FAILED_ATTEMPTS: '3', LOCKOUT_TABLE_NAME: Match.anyValue(), LOCKOUT_EVENT_BUS: Match.anyValue() }),
+      },
       Code: { ZipFile: Match.anyValue() },
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('MyPreAuthServiceRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['dynamodb:UpdateItem', 'dynamodb:PutItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['signin#*'] } } }),
+          Match.objectLike({
+            Action: ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['signin#*'] } },
+          }),
         ]),
       },
     });
@@ -319,21 +351,49 @@ describe('CognitoLockout construct', () => {
     ['zero attempts', { maxFailedAttempts: 0 }, 'CognitoLockout: maxFailedAttempts must be a whole number from 1 to 1000, got 0'],
     ['negative attempts', { maxFailedAttempts: -3 }, 'CognitoLockout: maxFailedAttempts must be a whole number from 1 to 1000, got -3'],
     ['fractional attempts', { maxFailedAttempts: 2.5 }, 'CognitoLockout: maxFailedAttempts must be a whole number from 1 to 1000, got 2.5'],
-    ['a zero window', { failureWindow: Duration.seconds(0) }, 'CognitoLockout: failureWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0'],
-    ['a sub-second lockout', { lockoutDuration: Duration.millis(1500) }, 'CognitoLockout: lockoutDuration (in whole seconds) must be a whole number of seconds, got 1 second 500 millis'],
+    [
+      'a zero window',
+      { failureWindow: Duration.seconds(0) },
+      'CognitoLockout: failureWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0',
+    ],
+    [
+      'a sub-second lockout',
+      { lockoutDuration: Duration.millis(1500) },
+      'CognitoLockout: lockoutDuration (in whole seconds) must be a whole number of seconds, got 1 second 500 millis',
+    ],
     [
       'a lockout longer than the maximum',
       { lockoutDuration: Duration.hours(2), maxLockoutDuration: Duration.hours(1) },
       'CognitoLockout: lockoutDuration (7200) must not exceed CognitoLockout: maxLockoutDuration (3600)',
     ],
     ['an unknown mode', { mode: 'audit' as never }, 'CognitoLockout: mode must be one of "enforce", "monitor", got "audit"'],
-    ['an unknown store-error policy', { storeErrorPolicy: 'open' as never }, 'CognitoLockout: storeErrorPolicy must be one of "local", "allow", "deny", got "open"'],
+    [
+      'an unknown store-error policy',
+      { storeErrorPolicy: 'open' as never },
+      'CognitoLockout: storeErrorPolicy must be one of "local", "allow", "deny", got "open"',
+    ],
     ['a backoff below 1', { lockoutBackoffMultiplier: 0.5 }, 'CognitoLockout: lockoutBackoffMultiplier must be a number from 1 to 100, got 0.5'],
-    ['negative permanent threshold', { maxTemporaryLockouts: -1 }, 'CognitoLockout: maxTemporaryLockouts must be a whole number from 0 to 1000, got -1'],
-    ['an empty message', { refusalMessage: ' ' }, 'CognitoLockout: refusalMessage must be non-empty text of at most 200 characters without control characters, got " "'],
-    ['a store budget beyond Cognito\'s limit', { storeTimeout: Duration.seconds(4) }, 'CognitoLockout: storeTimeout (in milliseconds) must be a whole number from 100 to 2500, got 4000'],
+    [
+      'negative permanent threshold',
+      { maxTemporaryLockouts: -1 },
+      'CognitoLockout: maxTemporaryLockouts must be a whole number from 0 to 1000, got -1',
+    ],
+    [
+      'an empty message',
+      { refusalMessage: ' ' },
+      'CognitoLockout: refusalMessage must be non-empty text of at most 200 characters without control characters, got " "',
+    ],
+    [
+      "a store budget beyond Cognito's limit",
+      { storeTimeout: Duration.seconds(4) },
+      'CognitoLockout: storeTimeout (in milliseconds) must be a whole number from 100 to 2500, got 4000',
+    ],
     ['zero sign-ups', { signUpMaxAttempts: 0 }, 'CognitoLockout: signUpMaxAttempts must be a whole number from 1 to 100000, got 0'],
-    ['a zero sign-up window', { signUpWindow: Duration.seconds(0) }, 'CognitoLockout: signUpWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0'],
+    [
+      'a zero sign-up window',
+      { signUpWindow: Duration.seconds(0) },
+      'CognitoLockout: signUpWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0',
+    ],
     ['an unknown log level', { logLevel: 'TRACE' as never }, 'CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got "TRACE"'],
   ])('fails at synth on %s, naming the prop', (_, props, message) => {
     expect(() => construct(props)).toThrow(message);
@@ -346,13 +406,21 @@ describe('alarms, dashboard and lockout events', () => {
     const lockout = new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), ...props });
     return { stack, lockout, template: Template.fromStack(stack) };
   }
-  const lockoutDimensions = (trigger: string) => Match.arrayWith([{ Name: 'service', Value: 'cognito-lockout' }, { Name: 'trigger', Value: trigger }]);
+  const lockoutDimensions = (trigger: string) =>
+    Match.arrayWith([
+      { Name: 'service', Value: 'cognito-lockout' },
+      { Name: 'trigger', Value: trigger },
+    ]);
 
   it('alarms on credential stuffing: lockouts started per 5 minutes over the threshold', () => {
     construct({ monitoring: { lockoutsPerFiveMinutes: 50 } }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: [
         Match.objectLike({
-          MetricStat: { Metric: { Namespace: 'CognitoLockout', MetricName: 'LockoutsStarted', Dimensions: lockoutDimensions('PreAuthentication') }, Period: 300, Stat: 'Sum' },
+          MetricStat: {
+            Metric: { Namespace: 'CognitoLockout', MetricName: 'LockoutsStarted', Dimensions: lockoutDimensions('PreAuthentication') },
+            Period: 300,
+            Stat: 'Sum',
+          },
         }),
       ],
       Threshold: 50,
@@ -366,7 +434,12 @@ describe('alarms, dashboard and lockout events', () => {
       Threshold: 0,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: 'FILL(s0, 0) + FILL(s1, 0) + FILL(s2, 0)' }),
-        Match.objectLike({ Id: 's0', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'StoreErrors', Dimensions: lockoutDimensions('PreAuthentication') }) }) }),
+        Match.objectLike({
+          Id: 's0',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'StoreErrors', Dimensions: lockoutDimensions('PreAuthentication') }),
+          }),
+        }),
       ]),
     });
   });
@@ -379,7 +452,10 @@ describe('alarms, dashboard and lockout events', () => {
       Threshold: 0,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: `FILL(${id}0, 0) + FILL(${id}1, 0) + FILL(${id}2, 0)` }),
-        Match.objectLike({ Id: `${id}2`, MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName, Dimensions: lockoutDimensions('PreSignUp') }) }) }),
+        Match.objectLike({
+          Id: `${id}2`,
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName, Dimensions: lockoutDimensions('PreSignUp') }) }),
+        }),
       ]),
     });
   });
@@ -391,14 +467,24 @@ describe('alarms, dashboard and lockout events', () => {
         Threshold: 0,
         Metrics: Match.arrayWith([
           Match.objectLike({ Expression: 'errors - FILL(refused, 0)' }),
-          Match.objectLike({ Id: 'errors', MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/Lambda', MetricName: 'Errors' }) }) }),
-          Match.objectLike({ Id: 'refused', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'AttemptsRefused', Dimensions: lockoutDimensions(trigger) }) }) }),
+          Match.objectLike({
+            Id: 'errors',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/Lambda', MetricName: 'Errors' }) }),
+          }),
+          Match.objectLike({
+            Id: 'refused',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'AttemptsRefused', Dimensions: lockoutDimensions(trigger) }) }),
+          }),
         ]),
       });
     }
     // Post-authentication never refuses: any error is unexpected.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 });
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 }, 3);
+    template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 },
+      3,
+    );
     template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
   });
 
@@ -415,7 +501,8 @@ describe('alarms, dashboard and lockout events', () => {
     const { template } = construct();
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
-    for (const text of ['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted', 'WouldRefuse', 'StoreErrors', 'Duration', 'Lockout alarms']) expect(body).toContain(text);
+    for (const text of ['AttemptsCounted', 'AttemptsRefused', 'LockoutsStarted', 'WouldRefuse', 'StoreErrors', 'Duration', 'Lockout alarms'])
+      expect(body).toContain(text);
   });
 
   it('creates no alarms or dashboard when monitoring is off', () => {
@@ -427,7 +514,11 @@ describe('alarms, dashboard and lockout events', () => {
 
   it('tells only the pre-authentication function which bus to announce lockouts on', () => {
     const { template } = construct();
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default' }) } }, 1);
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default' }) } },
+      1,
+    );
   });
 
   it('uses a given bus, or none when events are off', () => {
@@ -436,15 +527,31 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), lockoutEvents: bus });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [ref(template, 'AWS::Events::EventBus', 'Security/Resource'), 'Arn'] } }]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::GetAtt': [ref(template, 'AWS::Events::EventBus', 'Security/Resource'), 'Arn'] },
+          },
+        ]),
+      },
     });
     const off = construct({ lockoutEvents: false }).template;
     expect(JSON.stringify(off.toJSON())).not.toMatch(/events:PutEvents|LOCKOUT_EVENT_BUS/);
   });
 
   it.each<[string, Partial<CognitoLockoutProps>, string]>([
-    ['a negative lockout threshold', { monitoring: { lockoutsPerFiveMinutes: -1 } }, 'CognitoLockout: monitoring.lockoutsPerFiveMinutes must be a whole number of 0 or more, got -1'],
-    ['a duration threshold past Cognito\'s limit', { monitoring: { durationThreshold: Duration.seconds(6) } }, "CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got 6000 ms"],
+    [
+      'a negative lockout threshold',
+      { monitoring: { lockoutsPerFiveMinutes: -1 } },
+      'CognitoLockout: monitoring.lockoutsPerFiveMinutes must be a whole number of 0 or more, got -1',
+    ],
+    [
+      "a duration threshold past Cognito's limit",
+      { monitoring: { durationThreshold: Duration.seconds(6) } },
+      "CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got 6000 ms",
+    ],
   ])('fails at synth on %s', (_, props, message) => {
     expect(() => construct(props)).toThrow(message);
   });
@@ -452,11 +559,27 @@ describe('alarms, dashboard and lockout events', () => {
 
 describe('CognitoLockoutStack props', () => {
   it.each<[string, CognitoLockoutStackProps, string]>([
-    ['an upper-case domain prefix', { domainPrefix: 'MyApp' }, 'domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "MyApp"'],
-    ['a trailing hyphen', { domainPrefix: 'my-app-' }, 'domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "my-app-"'],
-    ['a 64-character prefix', { domainPrefix: 'a'.repeat(64) }, `domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "${'a'.repeat(64)}"`],
+    [
+      'an upper-case domain prefix',
+      { domainPrefix: 'MyApp' },
+      'domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "MyApp"',
+    ],
+    [
+      'a trailing hyphen',
+      { domainPrefix: 'my-app-' },
+      'domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "my-app-"',
+    ],
+    [
+      'a 64-character prefix',
+      { domainPrefix: 'a'.repeat(64) },
+      `domainPrefix must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen, got "${'a'.repeat(64)}"`,
+    ],
     ['a reserved word', { domainPrefix: 'my-cognito-login' }, 'domainPrefix must not contain the reserved word "cognito", got "my-cognito-login"'],
-    ['an http callback', { callbackUrls: ['http://app.example.com/'] }, 'callbackUrls must use https (http is allowed only for localhost), got "http://app.example.com/"'],
+    [
+      'an http callback',
+      { callbackUrls: ['http://app.example.com/'] },
+      'callbackUrls must use https (http is allowed only for localhost), got "http://app.example.com/"',
+    ],
     ['a relative logout URL', { logoutUrls: ['/signed-out'] }, 'logoutUrls must contain absolute URLs, got "/signed-out"'],
     ['no callback URL', { callbackUrls: [] }, 'callbackUrls must list at least one URL'],
   ])('fails at synth on %s', (_, props, message) => {
@@ -468,7 +591,13 @@ describe('app configuration from context', () => {
   const read = (context: Record<string, unknown>) => readAppConfig(new App({ context }).node);
 
   it('parses command-line strings like props', () => {
-    const config = read({ maxFailedAttempts: '3', lockoutDurationSeconds: '3600', lockoutMode: 'monitor', callbackUrls: 'https://a.example/cb,https://b.example/cb', deletionProtection: 'false' });
+    const config = read({
+      maxFailedAttempts: '3',
+      lockoutDurationSeconds: '3600',
+      lockoutMode: 'monitor',
+      callbackUrls: 'https://a.example/cb,https://b.example/cb',
+      deletionProtection: 'false',
+    });
     expect(config.lockout).toMatchObject({ maxFailedAttempts: 3, mode: 'monitor' });
     expect(config.lockout?.lockoutDuration?.toSeconds()).toBe(3600);
     expect(config.callbackUrls).toEqual(['https://a.example/cb', 'https://b.example/cb']);
@@ -484,7 +613,10 @@ describe('app configuration from context', () => {
   it.each<[Record<string, unknown>, string]>([
     [{ maxFailedAttempts: 'many' }, 'context key "maxFailedAttempts" must be a whole number from 1 to 1000, got "many"'],
     [{ lockoutMode: 'strict' }, 'context key "lockoutMode" must be one of "enforce", "monitor", got "strict"'],
-    [{ lockoutDurationSeconds: '7200', maxLockoutDurationSeconds: '3600' }, 'context key "lockoutDurationSeconds" (7200) must not exceed context key "maxLockoutDurationSeconds" (3600)'],
+    [
+      { lockoutDurationSeconds: '7200', maxLockoutDurationSeconds: '3600' },
+      'context key "lockoutDurationSeconds" (7200) must not exceed context key "maxLockoutDurationSeconds" (3600)',
+    ],
     [{ deletionProtection: 'yes' }, 'context key "deletionProtection" must be true or false, got "yes"'],
     [{ removalPolicy: 'snapshot' }, 'context key "removalPolicy" must be "retain" or "destroy", got "snapshot"'],
     [{ callbackUrls: [] }, 'context key "callbackUrls" must be a non-empty list of URLs (a JSON array, or comma-separated text), got []'],
@@ -499,7 +631,9 @@ describe('app configuration from context', () => {
 });
 
 describe('cdk-nag AwsSolutions checks', () => {
-  type Report = { pluginReports: Array<{ violations: unknown[]; suppressedViolations: Array<{ ruleName: string; reason: string; acknowledgedId: string }> }> };
+  type Report = {
+    pluginReports: Array<{ violations: unknown[]; suppressedViolations: Array<{ ruleName: string; reason: string; acknowledgedId: string }> }>;
+  };
   function nagReport(app: App): Report {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     const assembly = app.synth();

@@ -19,7 +19,11 @@ beforeEach(() => {
 });
 
 const fullWindow = (now: number) =>
-  new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item: marshall({ pk: 'k', failures: 5, windowStart: now - 1000, lockedUntil: 0, lockouts: 0, rev: 5 }) });
+  new ConditionalCheckFailedException({
+    message: 'failed',
+    $metadata: {},
+    Item: marshall({ pk: 'k', failures: 5, windowStart: now - 1000, lockedUntil: 0, lockouts: 0, rev: 5 }),
+  });
 
 function recorder(behaviour: 'ok' | 'fail' | 'hang' = 'ok') {
   const entries: unknown[] = [];
@@ -61,9 +65,16 @@ describe('AccountLocked events', () => {
   it('sends nothing for admitted attempts or attempts refused by an existing lock', async () => {
     const { entries, publisher } = recorder();
     const deps = { ...testDeps(), events: publisher };
-    ddb.on(UpdateCommand).resolvesOnce({ Attributes: { failures: 1 } }).rejects(
-      new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item: marshall({ pk: 'k', failures: 0, windowStart: 0, lockedUntil: deps.clock.time + 60_000, lockouts: 1, rev: 2 }) }),
-    );
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({ Attributes: { failures: 1 } })
+      .rejects(
+        new ConditionalCheckFailedException({
+          message: 'failed',
+          $metadata: {},
+          Item: marshall({ pk: 'k', failures: 0, windowStart: 0, lockedUntil: deps.clock.time + 60_000, lockouts: 1, rev: 2 }),
+        }),
+      );
     const handler = createPreAuthenticationHandler(deps);
     await handler(preAuthEvent('a'));
     await handler(preAuthEvent('a')).catch(() => undefined);
@@ -89,7 +100,9 @@ describe('AccountLocked events', () => {
     ddb.on(PutCommand).resolves({});
     const started = Date.now();
     // 450 ms left of the invocation: the event gets 200 ms, not its usual 1 s.
-    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'), { getRemainingTimeInMillis: () => 450 })).rejects.toThrow('Too many failed sign-in attempts');
+    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'), { getRemainingTimeInMillis: () => 450 })).rejects.toThrow(
+      'Too many failed sign-in attempts',
+    );
     expect(Date.now() - started).toBeLessThan(450);
   });
 
@@ -99,7 +112,9 @@ describe('AccountLocked events', () => {
     const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
     ddb.on(UpdateCommand).rejects(fullWindow(deps.clock.time));
     ddb.on(PutCommand).resolves({});
-    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'), { getRemainingTimeInMillis: () => 200 })).rejects.toThrow('Too many failed sign-in attempts');
+    await expect(createPreAuthenticationHandler(deps)(preAuthEvent('victim'), { getRemainingTimeInMillis: () => 200 })).rejects.toThrow(
+      'Too many failed sign-in attempts',
+    );
     expect(entries).toEqual([]);
     expect(addMetric.mock.calls.map((c) => c[0])).toContain('EventErrors');
   });

@@ -23,7 +23,10 @@ const policy: RateLimitPolicy = {
 /** Drives the pure policy as the store would: applies each transition's next state. */
 class Identity {
   state: LockoutState | undefined;
-  constructor(private readonly clock: FakeClock, private readonly p: RateLimitPolicy = policy) {}
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly p: RateLimitPolicy = policy,
+  ) {}
   attempt(): 'admitted' | 'refused' {
     const t = decideAttempt(this.state, this.clock.now(), this.p);
     if (t.kind === 'refuse-locked') return 'refused';

@@ -7,7 +7,12 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, InitiateAuthCommand, SignUpCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminConfirmSignUpCommand,
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+  SignUpCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { runDemo } from '../lib/local/demo';
@@ -23,7 +28,11 @@ interface Running {
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin', 'sandbox.ts'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin', 'sandbox.ts'), ...args], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -91,7 +100,9 @@ describe('npm start', () => {
   }, 60_000);
 
   it('keeps only hashed identities in the table, with the unknown name locked', async () => {
-    const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }));
+    const table = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }),
+    );
     const { Items = [] } = await table.send(new ScanCommand({ TableName: status.tableName, ConsistentRead: true }));
     table.destroy();
     expect(Items.length).toBeGreaterThan(0);
@@ -113,11 +124,27 @@ describe('npm start', () => {
     expect(out).not.toMatch(/demo-[0-9a-f]{8}@example\.com|nobody-/);
   });
 
-  it('lets an operator find, and lift, a real user\'s lock by email with the admin CLI', async () => {
-    const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  it("lets an operator find, and lift, a real user's lock by email with the admin CLI", async () => {
+    const cognito = new CognitoIdentityProviderClient({
+      endpoint: status.endpoint,
+      region: status.region,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     const email = 'Locked.Out@Example.com';
     const signIn = (password: string) =>
-      cognito.send(new InitiateAuthCommand({ ClientId: status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } })).then(() => 'signed-in', (e: Error) => e.name);
+      cognito
+        .send(
+          new InitiateAuthCommand({
+            ClientId: status.userPoolClientId,
+            AuthFlow: 'USER_PASSWORD_AUTH',
+            AuthParameters: { USERNAME: email, PASSWORD: password },
+          }),
+        )
+        .then(
+          () => 'signed-in',
+          (e: Error) => e.name,
+        );
     await cognito.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email.toLowerCase(), Password: 'Correct-Horse-42!' }));
     await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email.toLowerCase() }));
     for (let i = 0; i < 4; i++) await signIn('wrong');
@@ -132,7 +159,13 @@ describe('npm start', () => {
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: status.endpoint,
     };
     const admin = (...args: string[]) =>
-      JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin', 'cli.js'), ...args, '--table', status.tableName, '--user-pool-id', status.userPoolId, '--json'], { env }).toString());
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [path.join(root, 'bin', 'cli.js'), ...args, '--table', status.tableName, '--user-pool-id', status.userPoolId, '--json'],
+          { env },
+        ).toString(),
+      );
     expect(admin('status', email)).toMatchObject({ resolvedAs: 'pool-user', locked: true });
     expect(admin('unlock', email)).toMatchObject({ unlocked: true, wasLocked: true });
     expect(await signIn('Correct-Horse-42!')).toBe('signed-in');
@@ -143,7 +176,9 @@ describe('npm start', () => {
     const port = portOf(status.endpoint);
     const second = startCli(['--port', String(port), '--dynamodb-port', '0']);
     expect(await second.exited).toBe(1);
-    expect(second.output()).toContain(`port ${port} is already in use (is another sandbox running?): stop that process or choose another port with --port N`);
+    expect(second.output()).toContain(
+      `port ${port} is already in use (is another sandbox running?): stop that process or choose another port with --port N`,
+    );
   });
 
   it('rejects unknown options and invalid settings, naming them', async () => {
@@ -198,9 +233,20 @@ it('keeps users and locks across restarts with --persist', async () => {
     return { running, status: await waitForStatus(running) };
   };
   const signIn = async (status: SandboxStatus) => {
-    const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const cognito = new CognitoIdentityProviderClient({
+      endpoint: status.endpoint,
+      region: status.region,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     try {
-      await cognito.send(new InitiateAuthCommand({ ClientId: status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: 'ghost@example.com', PASSWORD: 'x' } }));
+      await cognito.send(
+        new InitiateAuthCommand({
+          ClientId: status.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: 'ghost@example.com', PASSWORD: 'x' },
+        }),
+      );
       return 'signed-in';
     } catch (error) {
       return (error as Error).name;

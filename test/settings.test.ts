@@ -8,14 +8,26 @@ describe('trigger configuration from the environment', () => {
     const config = loadConfig(base);
     expect(config.settings).toEqual(DEFAULT_SETTINGS);
     expect(config.signIn).toEqual({
-      maxAttempts: 5, windowMs: 900_000, lockoutMs: 900_000, backoffMultiplier: 2, maxLockoutMs: 86_400_000, maxTemporaryLockouts: 0,
+      maxAttempts: 5,
+      windowMs: 900_000,
+      lockoutMs: 900_000,
+      backoffMultiplier: 2,
+      maxLockoutMs: 86_400_000,
+      maxTemporaryLockouts: 0,
     });
     expect(config.signUpPerEmailDomain).toBeUndefined();
     expect(config.signUpPerPhonePrefix).toBeUndefined();
   });
 
   it('reads every knob from its variable', () => {
-    const settings = { ...DEFAULT_SETTINGS, maxFailedAttempts: 3, lockoutBackoffMultiplier: 1.5, lockoutMode: 'monitor' as const, signUpMaxPerEmailDomain: 50, refusalMessage: 'Nope.' };
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      maxFailedAttempts: 3,
+      lockoutBackoffMultiplier: 1.5,
+      lockoutMode: 'monitor' as const,
+      signUpMaxPerEmailDomain: 50,
+      refusalMessage: 'Nope.',
+    };
     const config = loadConfig({ ...base, ...settingsToEnv(settings) });
     expect(config.settings).toEqual(settings);
     expect(config.signUpPerEmailDomain?.maxAttempts).toBe(50);
@@ -35,9 +47,15 @@ describe('trigger configuration from the environment', () => {
     [{ ...base, LOCKOUT_BACKOFF_MULTIPLIER: '0.5' }, 'LOCKOUT_BACKOFF_MULTIPLIER must be a number from 1 to 100, got 0.5'],
     [{ ...base, LOCKOUT_MODE: 'Enforce' }, 'LOCKOUT_MODE must be one of "enforce", "monitor", got "Enforce"'],
     [{ ...base, LOCKOUT_STORE_ERROR_POLICY: 'open' }, 'LOCKOUT_STORE_ERROR_POLICY must be one of "local", "allow", "deny", got "open"'],
-    [{ ...base, LOCKOUT_REFUSAL_MESSAGE: 'two\nlines' }, 'LOCKOUT_REFUSAL_MESSAGE must be non-empty text of at most 200 characters without control characters, got "two\\nlines"'],
+    [
+      { ...base, LOCKOUT_REFUSAL_MESSAGE: 'two\nlines' },
+      'LOCKOUT_REFUSAL_MESSAGE must be non-empty text of at most 200 characters without control characters, got "two\\nlines"',
+    ],
     [{ ...base, LOCKOUT_STORE_TIMEOUT_MS: '5000' }, 'LOCKOUT_STORE_TIMEOUT_MS must be a whole number from 100 to 2500, got 5000'],
-    [{ ...base, LOCKOUT_DURATION_SECONDS: '7200', LOCKOUT_MAX_DURATION_SECONDS: '3600' }, 'LOCKOUT_DURATION_SECONDS (7200) must not exceed LOCKOUT_MAX_DURATION_SECONDS (3600)'],
+    [
+      { ...base, LOCKOUT_DURATION_SECONDS: '7200', LOCKOUT_MAX_DURATION_SECONDS: '3600' },
+      'LOCKOUT_DURATION_SECONDS (7200) must not exceed LOCKOUT_MAX_DURATION_SECONDS (3600)',
+    ],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

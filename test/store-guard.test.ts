@@ -112,7 +112,13 @@ describe('handlers under the default store-error policy (local)', () => {
     const preAuth = createPreAuthenticationHandler(deps);
     ddb.on(UpdateCommand).rejects(outage);
     const outcomes: string[] = [];
-    for (let i = 0; i < 8; i++) outcomes.push(await preAuth(preAuthEvent('victim')).then(() => 'admitted', (e: Error) => e.message));
+    for (let i = 0; i < 8; i++)
+      outcomes.push(
+        await preAuth(preAuthEvent('victim')).then(
+          () => 'admitted',
+          (e: Error) => e.message,
+        ),
+      );
     expect(outcomes).toEqual([...Array(5).fill('admitted'), ...Array(3).fill(REFUSAL)]);
   });
 
@@ -120,7 +126,13 @@ describe('handlers under the default store-error policy (local)', () => {
     const run = async (event: () => ReturnType<typeof preAuthEvent>) => {
       const preAuth = createPreAuthenticationHandler(testDeps());
       const outcomes: string[] = [];
-      for (let i = 0; i < 7; i++) outcomes.push(await preAuth(event()).then(() => 'admitted', (e: Error) => e.message));
+      for (let i = 0; i < 7; i++)
+        outcomes.push(
+          await preAuth(event()).then(
+            () => 'admitted',
+            (e: Error) => e.message,
+          ),
+        );
       return outcomes;
     };
     ddb.on(UpdateCommand).rejects(outage);

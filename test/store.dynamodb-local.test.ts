@@ -57,7 +57,8 @@ async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: strin
     preAuth: createPreAuthenticationHandler(deps),
     postAuth: createPostAuthenticationHandler(deps),
     preSignUp: createPreSignUpHandler(deps),
-    item: async (key: string) => (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
+    item: async (key: string) =>
+      (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
   };
 }
 
@@ -212,7 +213,8 @@ describe('lockout engine on DynamoDB Local', () => {
   it('limits SMS pumping per phone country code when enabled', async () => {
     const f = await fixture({ signUpMaxPerPhonePrefix: 2 });
     const outcomes = [];
-    for (const n of ['+3725000001', '+3725000002', '+3725000003']) outcomes.push(await attempt(() => f.preSignUp(preSignUpEvent({ phone_number: n }))));
+    for (const n of ['+3725000001', '+3725000002', '+3725000003'])
+      outcomes.push(await attempt(() => f.preSignUp(preSignUpEvent({ phone_number: n }))));
     expect(outcomes).toEqual(['admitted', 'admitted', 'refused']);
     await expect(f.preSignUp(preSignUpEvent({ phone_number: '+447700900123' }))).resolves.toBeDefined();
   });
@@ -284,7 +286,10 @@ describe('starting DynamoDB Local', () => {
     await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
     const port = (holder.address() as { port: number }).port;
     try {
-      const failure = await startDynamoDbLocal({ port }).then(() => undefined, (error: unknown) => error);
+      const failure = await startDynamoDbLocal({ port }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(failure).toBeInstanceOf(PortTakenError);
       expect((failure as Error).message).toBe(`port ${port} is already in use: DynamoDB Local could not listen on it`);
     } finally {

@@ -108,7 +108,7 @@ describe('the synthesized app', () => {
     }
   });
 
-  it('fails the bundle\'s cold start with a message naming a missing variable', async () => {
+  it("fails the bundle's cold start with a message naming a missing variable", async () => {
     const error = await run(process.execPath, ['-e', `require(${JSON.stringify(path.join(bundles.preAuthentication, 'index.js'))})`], {
       env: { PATH: process.env.PATH },
     }).catch((e: { stderr: string }) => e);

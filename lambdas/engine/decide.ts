@@ -58,7 +58,8 @@ function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown
     failures: result.failures,
     lockouts: result.lockouts,
     // Only a refusal has a lock to report; an admitted attempt may carry the end of a lock long past.
-    lockedUntil: result.outcome === 'lockout-started' || result.outcome === 'locked' ? lockedUntilText(result.lockedUntil, result.permanent) : undefined,
+    lockedUntil:
+      result.outcome === 'lockout-started' || result.outcome === 'locked' ? lockedUntilText(result.lockedUntil, result.permanent) : undefined,
     requests: result.requests,
     // 'instance': the store failed and this instance decided from its own record.
     decidedBy: result.source,

@@ -41,7 +41,12 @@ export function guardFor(store: AttemptStore, config: TriggerConfig, telemetry: 
 }
 
 function reportCircuitChange({ logger, metrics }: Telemetry, change: CircuitChange): void {
-  const fields = { circuit: change.to, previous: change.from, consecutiveFailures: change.consecutiveFailures, retryAt: change.openUntil === undefined ? undefined : new Date(change.openUntil).toISOString() };
+  const fields = {
+    circuit: change.to,
+    previous: change.from,
+    consecutiveFailures: change.consecutiveFailures,
+    retryAt: change.openUntil === undefined ? undefined : new Date(change.openUntil).toISOString(),
+  };
   if (change.to === 'open') {
     count(metrics, 'StoreCircuitOpened');
     logger.error('lockout store circuit opened: deciding without the store until a probe succeeds', fields);

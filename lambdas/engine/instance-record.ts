@@ -61,7 +61,12 @@ export function decideWithoutStore(entry: InstanceEntry, now: number, policy: Ra
       return { transition, admitted: false, contended: false, entry: current };
     case 'start-lockout':
       // The lock subsumes the window's admissions, as in the store.
-      return { transition, admitted: false, contended: false, entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true } };
+      return {
+        transition,
+        admitted: false,
+        contended: false,
+        entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true },
+      };
     case 'count':
     case 'reset-window':
       return {
@@ -104,7 +109,14 @@ export function overrideAdmission(entry: InstanceEntry, stored: LockoutState, no
     const lock = current.state;
     return {
       kind: 'start-lockout',
-      next: { ...stored, failures: 0, windowStart: lock.lockedUntil, lockedUntil: lock.lockedUntil, lockouts: Math.max(lock.lockouts, stored.lockouts), rev: stored.rev + 1 },
+      next: {
+        ...stored,
+        failures: 0,
+        windowStart: lock.lockedUntil,
+        lockedUntil: lock.lockedUntil,
+        lockouts: Math.max(lock.lockouts, stored.lockouts),
+        rev: stored.rev + 1,
+      },
       permanent: false,
     };
   }
@@ -120,7 +132,13 @@ export function overrideAdmission(entry: InstanceEntry, stored: LockoutState, no
  * Answers arrive out of order under concurrency, so a lock is never replaced by the unlocked state a request
  * sent before it saw: that request reached the store before the lock (after it, it would have been refused).
  */
-export function afterStoreAnswer(entry: InstanceEntry, stored: LockoutState | undefined, now: number, policy: RateLimitPolicy, seq: number): InstanceEntry {
+export function afterStoreAnswer(
+  entry: InstanceEntry,
+  stored: LockoutState | undefined,
+  now: number,
+  policy: RateLimitPolicy,
+  seq: number,
+): InstanceEntry {
   const current = pruneEntry(entry, now, policy);
   if (stored !== undefined && isLocked(stored, now)) {
     // A stored lock subsumes the unsynced admissions, unless this instance holds a longer lock of its own.

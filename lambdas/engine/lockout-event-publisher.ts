@@ -9,7 +9,10 @@ import type { EventPublisher } from './deps';
 export function eventPublisherFromEnv(env: NodeJS.ProcessEnv): EventPublisher | undefined {
   const busName = env[EVENT_BUS_ENV]?.trim();
   if (!busName) return undefined;
-  const client = new EventBridgeClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 800, throwOnRequestTimeout: true } });
+  const client = new EventBridgeClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 500, requestTimeout: 800, throwOnRequestTimeout: true },
+  });
   return {
     busName,
     async publish(entry, abortSignal) {

@@ -88,11 +88,18 @@ export class StoreGuard {
     }
   }
 
-  private async countInStore(key: string, now: number, policy: RateLimitPolicy, abortSignal: AbortSignal, settle: () => void): Promise<AttemptResult> {
+  private async countInStore(
+    key: string,
+    now: number,
+    policy: RateLimitPolicy,
+    abortSignal: AbortSignal,
+    settle: () => void,
+  ): Promise<AttemptResult> {
     const seq = ++this.sent;
     const answer = await registerAttempt(this.store, key, now, policy, { abortSignal, gate: this.gate });
     settle();
-    const override = answer.outcome === 'admitted' && this.options.decideLocally ? overrideAdmission(this.record.get(key), answer.state, now, policy) : undefined;
+    const override =
+      answer.outcome === 'admitted' && this.options.decideLocally ? overrideAdmission(this.record.get(key), answer.state, now, policy) : undefined;
     if (override === undefined || override.kind !== 'start-lockout') {
       this.record.update(key, (entry) => afterStoreAnswer(entry, answer.state, now, policy, seq));
       return answer;
@@ -111,7 +118,9 @@ export class StoreGuard {
     const written = await this.store.compareAndSet(key, answer.state, override.next, policy, { abortSignal });
     const seen = written.ok ? written.value : (written.observed ?? NO_STATE);
     this.record.update(key, (current) =>
-      written.ok || isLocked(seen, now) ? afterStoreAnswer(current, seen, now, policy, seq) : { ...current, state: override.next, unsyncedLock: true, unsynced: 0, unsyncedSince: 0 },
+      written.ok || isLocked(seen, now)
+        ? afterStoreAnswer(current, seen, now, policy, seq)
+        : { ...current, state: override.next, unsyncedLock: true, unsynced: 0, unsyncedSince: 0 },
     );
     return result(written.ok ? outcome : isLocked(seen, now) ? 'locked' : 'contended', written.ok ? override.next : seen, 2);
   }
@@ -122,7 +131,13 @@ export class StoreGuard {
     this.record.set(key, decision.entry);
     const { transition } = decision;
     const state = transition.kind === 'refuse-locked' ? transition.state : transition.next;
-    const outcome = decision.contended ? 'contended' : transition.kind === 'refuse-locked' ? 'locked' : transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted';
+    const outcome = decision.contended
+      ? 'contended'
+      : transition.kind === 'refuse-locked'
+        ? 'locked'
+        : transition.kind === 'start-lockout'
+          ? 'lockout-started'
+          : 'admitted';
     return { kind: 'decided', result: result(outcome, state, 0, 'instance'), storeError, bypassed };
   }
 

@@ -51,7 +51,13 @@ export function eventBudget(remainingMs: number | undefined): number {
  * Sends AccountLocked when this attempt started a lockout. Awaited (a frozen Lambda would lose it) but
  * bounded, and a failure is logged and counted: the decision never depends on it.
  */
-async function announceLockout(deps: TriggerDeps, identity: string, userPoolId: string | undefined, result: AttemptResult, budgetMs: number): Promise<void> {
+async function announceLockout(
+  deps: TriggerDeps,
+  identity: string,
+  userPoolId: string | undefined,
+  result: AttemptResult,
+  budgetMs: number,
+): Promise<void> {
   const { events, telemetry } = deps;
   if (events === undefined) return;
   if (budgetMs <= 0) {

@@ -63,7 +63,9 @@ export class AdminStore {
 
   /** Clears the identity entirely (lock, counts, streak). Returns the state it had. */
   async unlock(key: string, operator: string): Promise<LockoutState | undefined> {
-    const { Attributes } = await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key }, ReturnValues: 'ALL_OLD' }));
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key }, ReturnValues: 'ALL_OLD' }),
+    );
     const previous = Attributes === undefined ? undefined : parseState(Attributes);
     await this.audit({ action: 'unlock', operator, at: this.now(), identity: key, details: { wasLockedUntil: previous?.lockedUntil ?? 0 } });
     return previous;
@@ -85,7 +87,12 @@ export class AdminStore {
             `rev = if_not_exists(rev, :zero) + :one${permanent ? ' REMOVE #ttl' : ', #ttl = :ttl'}`,
           ConditionExpression: 'attribute_not_exists(lockedUntil) OR lockedUntil < :until',
           ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':until': until, ':zero': 0, ':one': 1, ...(permanent ? {} : { ':ttl': Math.ceil(until / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }) },
+          ExpressionAttributeValues: {
+            ':until': until,
+            ':zero': 0,
+            ':one': 1,
+            ...(permanent ? {} : { ':ttl': Math.ceil(until / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }),
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -112,7 +119,8 @@ export class AdminStore {
   /** Deletes every lockout state item (sign-in and sign-up); audit items stay. Returns how many were deleted. */
   async resetAll(operator: string): Promise<number> {
     const keys: string[] = [];
-    for await (const item of this.scan({ ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': PARTITION_KEY } })) keys.push(String(item[PARTITION_KEY]));
+    for await (const item of this.scan({ ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': PARTITION_KEY } }))
+      keys.push(String(item[PARTITION_KEY]));
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Record<string, Array<Record<string, unknown>>> | undefined = {
         [this.tableName]: keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: { [PARTITION_KEY]: key } } })),
@@ -138,13 +146,25 @@ export class AdminStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [PARTITION_KEY]: `${AUDIT_PREFIX}${new Date(entry.at).toISOString()}#${randomUUID().slice(0, 8)}`, ...entry, [TTL_ATTRIBUTE]: Math.ceil(entry.at / 1000) + AUDIT_RETENTION_SECONDS },
+        Item: {
+          [PARTITION_KEY]: `${AUDIT_PREFIX}${new Date(entry.at).toISOString()}#${randomUUID().slice(0, 8)}`,
+          ...entry,
+          [TTL_ATTRIBUTE]: Math.ceil(entry.at / 1000) + AUDIT_RETENTION_SECONDS,
+        },
       }),
     );
   }
 
   /** Scans the items whose key starts with one of `prefixes` (the lockout state by default), page by page. */
-  private async *scan(input: { FilterExpression?: string; ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }, prefixes = STATE_PREFIXES): AsyncGenerator<Record<string, unknown>> {
+  private async *scan(
+    input: {
+      FilterExpression?: string;
+      ProjectionExpression?: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    },
+    prefixes = STATE_PREFIXES,
+  ): AsyncGenerator<Record<string, unknown>> {
     const prefixFilter = prefixes.map((_, i) => `begins_with(#pk, :prefix${i})`).join(' OR ');
     const filter = input.FilterExpression ? `(${prefixFilter}) AND (${input.FilterExpression})` : prefixFilter;
     let ExclusiveStartKey: Record<string, unknown> | undefined;

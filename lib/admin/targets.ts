@@ -36,14 +36,16 @@ export async function fromStack(stackName: string, region: string | undefined): 
     const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const all = Stacks?.[0]?.Outputs ?? [];
     const described = all.filter((o) => o.Description === TARGETS_OUTPUT_DESCRIPTION);
-    if (described.length > 1) throw new AdminError(`stack ${stackName} holds ${described.length} lockouts: name the table with --table (and --user-pool-id)`, 2);
+    if (described.length > 1)
+      throw new AdminError(`stack ${stackName} holds ${described.length} lockouts: name the table with --table (and --user-pool-id)`, 2);
     if (described.length === 1) {
       const targets = JSON.parse(described[0].OutputValue ?? '{}') as { table?: string; userPoolId?: string; eventBus?: string | null };
       if (!targets.table) throw new AdminError(`stack ${stackName}: the lockout's output names no table`);
       return { tableName: targets.table, userPoolId: targets.userPoolId, eventBus: targets.eventBus ?? null };
     }
     const outputs = Object.fromEntries(all.map((o) => [o.OutputKey, o.OutputValue]));
-    if (!outputs.LockoutTableName) throw new AdminError(`stack ${stackName} has no cognito-lockout output: does it contain the CognitoLockout construct?`);
+    if (!outputs.LockoutTableName)
+      throw new AdminError(`stack ${stackName} has no cognito-lockout output: does it contain the CognitoLockout construct?`);
     return { tableName: outputs.LockoutTableName, userPoolId: outputs.UserPoolId };
   } catch (error) {
     if ((error as Error).name === 'ValidationError') throw new AdminError(`stack ${stackName} not found${region ? ` in ${region}` : ''}`);
@@ -67,7 +69,8 @@ export async function resolveSignIn(name: string, userPoolId: string | undefined
     const user = await cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: name }));
     return { ...signInIdentity(user.Username!), resolvedAs: 'pool-user' };
   } catch (error) {
-    if (error instanceof UserNotFoundException || (error as Error).name === 'UserNotFoundException') return { ...signInIdentity(name), resolvedAs: 'unknown-to-pool' };
+    if (error instanceof UserNotFoundException || (error as Error).name === 'UserNotFoundException')
+      return { ...signInIdentity(name), resolvedAs: 'unknown-to-pool' };
     throw error;
   } finally {
     cognito.destroy();

@@ -21,7 +21,9 @@ export function parseArgs(argv: readonly string[], ownFlags: readonly string[], 
     const [, key, inline] = match;
     const known = ownFlags.includes(key) || booleanFlags.includes(key) || (SETTING_NAMES as string[]).includes(key);
     if (!known) {
-      throw new Error(`unknown option --${key}. Options: ${[...ownFlags, ...booleanFlags].map((f) => `--${f}`).join(', ')}, and the settings ${SETTING_NAMES.map((s) => `--${s}`).join(', ')}`);
+      throw new Error(
+        `unknown option --${key}. Options: ${[...ownFlags, ...booleanFlags].map((f) => `--${f}`).join(', ')}, and the settings ${SETTING_NAMES.map((s) => `--${s}`).join(', ')}`,
+      );
     }
     let value = inline;
     if (value === undefined) {
@@ -39,6 +41,7 @@ export function portFlag(flags: Record<string, string>, name: string, fallback: 
   const raw = flags[name];
   if (raw === undefined) return fallback;
   const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65535) throw new Error(`--${name} must be a port number from 0 (any free port) to 65535, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || port > 65535)
+    throw new Error(`--${name} must be a port number from 0 (any free port) to 65535, got ${JSON.stringify(raw)}`);
   return port;
 }

@@ -55,7 +55,9 @@ export function openFront(port: number): Promise<Front> {
           const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
           server.once('close', () => admin.destroy());
           serving = (req, res) => {
-            handle(req, res, options, admin).catch((error: Error) => sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`));
+            handle(req, res, options, admin).catch((error: Error) =>
+              sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`),
+            );
           };
         },
         close: () =>
@@ -81,10 +83,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: FrontO
     return forward(req, await caseInsensitiveUsername(body, admin, options.userPoolId), res, options.cognitoUrl);
   }
 
-  const input = JSON.parse(body.toString('utf8') || '{}') as { AuthFlow?: string; AuthParameters?: Record<string, string>; ClientId?: string; ClientMetadata?: Record<string, string> };
+  const input = JSON.parse(body.toString('utf8') || '{}') as {
+    AuthFlow?: string;
+    AuthParameters?: Record<string, string>;
+    ClientId?: string;
+    ClientMetadata?: Record<string, string>;
+  };
   const flow = input.AuthFlow ?? '';
   if (UNSUPPORTED_FLOWS.has(flow)) {
-    return sendError(res, 400, 'InvalidParameterException', `The local sandbox supports USER_PASSWORD_AUTH, not ${flow} (cognito-local has no SRP). In Amplify v6 pass options: { authFlowType: 'USER_PASSWORD_AUTH' }.`);
+    return sendError(
+      res,
+      400,
+      'InvalidParameterException',
+      `The local sandbox supports USER_PASSWORD_AUTH, not ${flow} (cognito-local has no SRP). In Amplify v6 pass options: { authFlowType: 'USER_PASSWORD_AUTH' }.`,
+    );
   }
   if (!PASSWORD_FLOWS.has(flow) || typeof input.AuthParameters?.USERNAME !== 'string') return forward(req, body, res, options.cognitoUrl);
 
@@ -152,7 +164,10 @@ async function findUser(admin: CognitoIdentityProviderClient, userPoolId: string
 
 /** Invokes the pre-authentication bundle; returns the refusal message, or undefined when admitted. */
 async function runPreAuthentication(options: FrontOptions, event: unknown): Promise<string | undefined> {
-  const response = await fetch(`${options.lambdaUrl}/2015-03-31/functions/PreAuthentication/invocations`, { method: 'POST', body: JSON.stringify(event) });
+  const response = await fetch(`${options.lambdaUrl}/2015-03-31/functions/PreAuthentication/invocations`, {
+    method: 'POST',
+    body: JSON.stringify(event),
+  });
   const payload = (await response.json()) as { errorMessage?: string };
   if (response.headers.get('x-amz-function-error')) return payload.errorMessage ?? 'Lambda threw an exception';
   if (!response.ok) throw new Error(`local Lambda answered ${response.status}`);
@@ -198,7 +213,8 @@ function send(req: IncomingMessage, body: Buffer, base: string): Promise<Answer>
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
       answer.on('end', () => {
         const passed: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding') passed[k] = v;
+        for (const [k, v] of Object.entries(answer.headers))
+          if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding') passed[k] = v;
         resolve({ status: answer.statusCode ?? 502, headers: passed, body: Buffer.concat(chunks) });
       });
       answer.on('error', reject);

@@ -11,7 +11,8 @@ export function formatDecision(line: Record<string, unknown>, maxAttempts: numbe
   if (line.trigger === 'PostAuthentication' && line.identity !== undefined) {
     return `${time}  ${who}  signed in ${line.outcome === 'locked' ? '(while locked: the lock stays)' : line.outcome === 'cleared' ? '(failures cleared)' : ''}`;
   }
-  const until = typeof line.lockedUntil === 'string' ? (line.lockedUntil === 'permanent' ? 'permanently' : `until ${line.lockedUntil.slice(11, 19)}`) : '';
+  const until =
+    typeof line.lockedUntil === 'string' ? (line.lockedUntil === 'permanent' ? 'permanently' : `until ${line.lockedUntil.slice(11, 19)}`) : '';
   const unknown = line.userNotFound === true ? '  (unknown user)' : '';
   switch (line.outcome) {
     case 'admitted':
@@ -22,6 +23,8 @@ export function formatDecision(line: Record<string, unknown>, maxAttempts: numbe
     case 'contended':
       return `${time}  ${who}  REFUSED   locked ${until}${unknown}`;
     default:
-      return line.message === 'monitor mode: attempt would have been refused' ? `${time}  (monitor mode: the attempt above would have been refused)` : undefined;
+      return line.message === 'monitor mode: attempt would have been refused'
+        ? `${time}  (monitor mode: the attempt above would have been refused)`
+        : undefined;
   }
 }

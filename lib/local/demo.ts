@@ -41,8 +41,15 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
   const n = status.settings.maxFailedAttempts;
   const stormSize = options.stormSize ?? Math.max(20, n * 4);
   const lockSeconds = status.settings.lockoutDurationSeconds;
-  const cognito = new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-  const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }));
+  const cognito = new CognitoIdentityProviderClient({
+    endpoint: status.endpoint,
+    region: status.region,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  const table = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }),
+  );
   const started = Date.now();
   const steps: DemoStep[] = [];
   const check = (step: string, expected: string, observed: string, ok = observed === expected) => {
@@ -53,12 +60,19 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
 
   const signIn = async (username: string, password: string): Promise<SignInResult> => {
     try {
-      const out = await cognito.send(new InitiateAuthCommand({ ClientId: status.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: username, PASSWORD: password } }));
+      const out = await cognito.send(
+        new InitiateAuthCommand({
+          ClientId: status.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: username, PASSWORD: password },
+        }),
+      );
       return out.AuthenticationResult?.AccessToken ? 'signed-in' : 'error: no tokens';
     } catch (error) {
       const e = error as Error;
       if (e.name === 'NotAuthorizedException' && e.message === 'Incorrect username or password.') return 'wrong-password';
-      if (e.name === 'UserLambdaValidationException' && e.message === `PreAuthentication failed with error ${status.settings.refusalMessage}.`) return 'refused';
+      if (e.name === 'UserLambdaValidationException' && e.message === `PreAuthentication failed with error ${status.settings.refusalMessage}.`)
+        return 'refused';
       return `error: ${e.name}: ${e.message}`;
     }
   };
@@ -68,12 +82,23 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     return `${count('wrong-password')} reached the password check, ${count('refused')} refused${results.length === count('wrong-password') + count('refused') ? '' : `, others: ${results.filter((r) => r.startsWith('error')).join('; ')}`}`;
   };
   const lockItem = async (userName: string) =>
-    (await table.send(new GetCommand({ TableName: status.tableName, Key: { [status.partitionKey]: signInIdentity(userName).key }, ConsistentRead: true }))).Item;
+    (
+      await table.send(
+        new GetCommand({ TableName: status.tableName, Key: { [status.partitionKey]: signInIdentity(userName).key }, ConsistentRead: true }),
+      )
+    ).Item;
 
   try {
     const email = `demo-${randomUUID().slice(0, 8)}@example.com`;
     try {
-      await cognito.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email, Password: PASSWORD, UserAttributes: [{ Name: 'email', Value: email }] }));
+      await cognito.send(
+        new SignUpCommand({
+          ClientId: status.userPoolClientId,
+          Username: email,
+          Password: PASSWORD,
+          UserAttributes: [{ Name: 'email', Value: email }],
+        }),
+      );
       await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
       check('sign up and confirm a user', 'confirmed', 'confirmed');
     } catch (error) {
@@ -83,16 +108,16 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     const userName = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }))).Username!;
 
     check('sign in with the right password', 'signed-in', await signIn(email, PASSWORD));
-    check(
-      `${stormSize} concurrent wrong-password attempts`,
-      `${n} reached the password check, ${stormSize - n} refused`,
-      await storm(email),
-    );
+    check(`${stormSize} concurrent wrong-password attempts`, `${n} reached the password check, ${stormSize - n} refused`, await storm(email));
     check('the right password while locked', 'refused', await signIn(email, PASSWORD));
     const locked = await lockItem(userName);
-    check('the table holds an active lock', 'locked', locked && (locked.lockedUntil as number) > Date.now() ? 'locked' : `no active lock: ${JSON.stringify(locked)}`);
+    check(
+      'the table holds an active lock',
+      'locked',
+      locked && (locked.lockedUntil as number) > Date.now() ? 'locked' : `no active lock: ${JSON.stringify(locked)}`,
+    );
 
-    const waitMs = Math.max(0, (locked?.lockedUntil as number | undefined ?? Date.now()) - Date.now()) + 250;
+    const waitMs = Math.max(0, ((locked?.lockedUntil as number | undefined) ?? Date.now()) - Date.now()) + 250;
     await new Promise((resolve) => setTimeout(resolve, waitMs));
     check(`after the ${lockSeconds} s lock expires, the right password`, 'signed-in', await signIn(email, PASSWORD));
     const cleared = await lockItem(userName);
@@ -115,7 +140,10 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
 
 export function formatTimeline(steps: readonly DemoStep[]): string {
   const width = Math.max(...steps.map((s) => s.step.length), 4);
-  const rows = steps.map((s, i) => `${String(i + 1).padStart(2)}  ${(s.at / 1000).toFixed(1).padStart(6)} s  ${s.ok ? 'ok  ' : 'FAIL'}  ${s.step.padEnd(width)}  ${s.observed}${s.ok ? '' : `   (expected: ${s.expected})`}`);
+  const rows = steps.map(
+    (s, i) =>
+      `${String(i + 1).padStart(2)}  ${(s.at / 1000).toFixed(1).padStart(6)} s  ${s.ok ? 'ok  ' : 'FAIL'}  ${s.step.padEnd(width)}  ${s.observed}${s.ok ? '' : `   (expected: ${s.expected})`}`,
+  );
   return [` #  ${'time'.padStart(8)}  ${'    '}  ${'step'.padEnd(width)}  observed`, ...rows].join('\n');
 }
 

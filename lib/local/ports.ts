@@ -20,7 +20,10 @@ export function freePort(): Promise<number> {
 /** A child could not bind its port because another process holds it. */
 export class PortTakenError extends Error {
   override readonly name = 'PortTakenError';
-  constructor(readonly port: number, detail: string) {
+  constructor(
+    readonly port: number,
+    detail: string,
+  ) {
     super(`port ${port} is already in use: ${detail}`);
   }
 }

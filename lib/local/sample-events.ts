@@ -9,7 +9,10 @@ const common = {
 };
 
 /** As Cognito sends it for a pool with email sign-in: userName is the generated UUID (equal to sub). */
-export function preAuthEvent(userName = 'a1b2c3d4-0000-4000-8000-00000000000a', request: Partial<PreAuthenticationTriggerEvent['request']> = {}): PreAuthenticationTriggerEvent {
+export function preAuthEvent(
+  userName = 'a1b2c3d4-0000-4000-8000-00000000000a',
+  request: Partial<PreAuthenticationTriggerEvent['request']> = {},
+): PreAuthenticationTriggerEvent {
   return {
     ...common,
     triggerSource: 'PreAuthentication_Authentication',
@@ -34,7 +37,10 @@ export function federatedPreAuthEvent(): PreAuthenticationTriggerEvent {
   });
 }
 
-export function postAuthEvent(userName = 'a1b2c3d4-0000-4000-8000-00000000000a', attributes: Record<string, string> = {}): PostAuthenticationTriggerEvent {
+export function postAuthEvent(
+  userName = 'a1b2c3d4-0000-4000-8000-00000000000a',
+  attributes: Record<string, string> = {},
+): PostAuthenticationTriggerEvent {
   return {
     ...common,
     triggerSource: 'PostAuthentication_Authentication',

@@ -94,21 +94,28 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     const dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, dataDir });
     cleanups.push(() => dynamodb.stop());
-    await createLockoutTable(dynamodb.client, LOCAL_TABLE_NAME, blueprint.table.partitionKey, blueprint.table.ttlAttribute).catch((error: unknown) => {
-      if (!(error instanceof ResourceInUseException)) throw error;
-    });
+    await createLockoutTable(dynamodb.client, LOCAL_TABLE_NAME, blueprint.table.partitionKey, blueprint.table.ttlAttribute).catch(
+      (error: unknown) => {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      },
+    );
 
     progress('starting the trigger functions');
     const environment = mergeEnvironments(
       Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME)),
     );
-    const lambda = await startLambdaHost(options.projectRoot, blueprint.triggers, {
-      ...environment,
-      ...localAwsEnv(dynamodb.endpoint),
-      // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    }, options.onLog);
+    const lambda = await startLambdaHost(
+      options.projectRoot,
+      blueprint.triggers,
+      {
+        ...environment,
+        ...localAwsEnv(dynamodb.endpoint),
+        // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      options.onLog,
+    );
     cleanups.push(() => stopProcess(lambda.child));
 
     progress('starting cognito-local');
@@ -143,7 +150,8 @@ export function mergeEnvironments(environments: ReadonlyArray<Record<string, str
   const merged: Record<string, string> = {};
   for (const environment of environments) {
     for (const [key, value] of Object.entries(environment)) {
-      if (key in merged && merged[key] !== value) throw new SandboxError(`the triggers set ${key} differently; the local Lambda host runs them in one process`);
+      if (key in merged && merged[key] !== value)
+        throw new SandboxError(`the triggers set ${key} differently; the local Lambda host runs them in one process`);
       merged[key] = value;
     }
   }
@@ -222,11 +230,22 @@ function startLambdaHost(
   });
 }
 
-function startCognitoLocal(projectRoot: string, dir: string, lambdaUrl: string, usernameAttributes: string[]): Promise<{ child: ChildProcess; url: string }> {
+function startCognitoLocal(
+  projectRoot: string,
+  dir: string,
+  lambdaUrl: string,
+  usernameAttributes: string[],
+): Promise<{ child: ChildProcess; url: string }> {
   return onFreePort((port) => launchCognitoLocal(port, projectRoot, dir, lambdaUrl, usernameAttributes));
 }
 
-async function launchCognitoLocal(port: number, projectRoot: string, dir: string, lambdaUrl: string, usernameAttributes: string[]): Promise<{ child: ChildProcess; url: string }> {
+async function launchCognitoLocal(
+  port: number,
+  projectRoot: string,
+  dir: string,
+  lambdaUrl: string,
+  usernameAttributes: string[],
+): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync(path.join(dir, '.cognito'), { recursive: true });
   writeFileSync(
     path.join(dir, '.cognito', 'config.json'),
@@ -260,7 +279,10 @@ async function launchCognitoLocal(port: number, projectRoot: string, dir: string
       if (output.includes('EADDRINUSE')) throw new PortTakenError(port, 'cognito-local could not listen on it');
       throw new SandboxError(`cognito-local exited with code ${child.exitCode}:\n${output}`);
     }
-    const up = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    const up = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return { child, url };
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -271,7 +293,10 @@ async function launchCognitoLocal(port: number, projectRoot: string, dir: string
 }
 
 /** Creates the pool and client like the stack's, or finds them when the sandbox keeps its data. */
-async function ensurePoolAndClient(cognitoUrl: string, blueprint: ReturnType<typeof synthesizeBlueprint>): Promise<{ userPoolId: string; userPoolClientId: string }> {
+async function ensurePoolAndClient(
+  cognitoUrl: string,
+  blueprint: ReturnType<typeof synthesizeBlueprint>,
+): Promise<{ userPoolId: string; userPoolClientId: string }> {
   const cognito = new CognitoIdentityProviderClient({ endpoint: cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
     const pools = await cognito.send(new ListUserPoolsCommand({ MaxResults: 60 }));

@@ -23,10 +23,19 @@ const REFUSALS = [DEFAULT_SETTINGS.refusalMessage, DEFAULT_SETTINGS.signUpRefusa
 const confusable = fc.constantFrom('аdmin', 'ＡＤＭＩＮ', 'admin\u200b', 'ﬁnance', 'A\u0301', '\u202eadmin', 'admin\u0000', '\r\n\t', ' ', '');
 const hugeText = fc.string({ unit: 'binary', minLength: 2000, maxLength: 12000 });
 const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), confusable, hugeText);
-const wrongType = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string(), { maxLength: 3 }), fc.object({ maxDepth: 2 }));
+const wrongType = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.object({ maxDepth: 2 }),
+);
 const attributes = fc.oneof(
   wrongType,
-  fc.dictionary(fc.oneof(fc.constantFrom('email', 'phone_number', 'sub', 'cognito:user_status'), fc.string()), fc.oneof(anyText, wrongType), { maxKeys: 6 }),
+  fc.dictionary(fc.oneof(fc.constantFrom('email', 'phone_number', 'sub', 'cognito:user_status'), fc.string()), fc.oneof(anyText, wrongType), {
+    maxKeys: 6,
+  }),
 );
 
 /** A structurally plausible event with any field possibly replaced by something hostile. */
@@ -41,7 +50,14 @@ function eventArb(base: Record<string, unknown>, sources: string[]) {
       callerContext: fc.oneof(fc.constant(base.callerContext), wrongType),
       request: fc.oneof(
         wrongType,
-        fc.record({ userAttributes: attributes, userNotFound: fc.oneof(fc.boolean(), wrongType), validationData: fc.oneof(wrongType, fc.object({ maxDepth: 1 })) }, { requiredKeys: [] }),
+        fc.record(
+          {
+            userAttributes: attributes,
+            userNotFound: fc.oneof(fc.boolean(), wrongType),
+            validationData: fc.oneof(wrongType, fc.object({ maxDepth: 1 })),
+          },
+          { requiredKeys: [] },
+        ),
       ),
       response: fc.oneof(fc.constant(base.response), wrongType),
       extra: fc.anything({ maxDepth: 2 }),
@@ -50,7 +66,8 @@ function eventArb(base: Record<string, unknown>, sources: string[]) {
   );
 }
 
-const anyEvent = (base: Record<string, unknown>, sources: string[]) => fc.oneof({ weight: 1, arbitrary: fc.anything({ maxDepth: 3 }) }, { weight: 6, arbitrary: eventArb(base, sources) });
+const anyEvent = (base: Record<string, unknown>, sources: string[]) =>
+  fc.oneof({ weight: 1, arbitrary: fc.anything({ maxDepth: 3 }) }, { weight: 6, arbitrary: eventArb(base, sources) });
 
 function writtenKeys(): unknown[] {
   return [
@@ -69,8 +86,16 @@ async function outcome(handler: (event: never) => Promise<unknown>, event: unkno
 }
 
 const handlers = {
-  PreAuthentication: { create: createPreAuthenticationHandler, base: preAuthEvent() as unknown as Record<string, unknown>, sources: ['PreAuthentication_Authentication'] },
-  PostAuthentication: { create: createPostAuthenticationHandler, base: postAuthEvent() as unknown as Record<string, unknown>, sources: ['PostAuthentication_Authentication'] },
+  PreAuthentication: {
+    create: createPreAuthenticationHandler,
+    base: preAuthEvent() as unknown as Record<string, unknown>,
+    sources: ['PreAuthentication_Authentication'],
+  },
+  PostAuthentication: {
+    create: createPostAuthenticationHandler,
+    base: postAuthEvent() as unknown as Record<string, unknown>,
+    sources: ['PostAuthentication_Authentication'],
+  },
   PreSignUp: {
     create: createPreSignUpHandler,
     base: preSignUpEvent() as unknown as Record<string, unknown>,
@@ -113,7 +138,13 @@ describe.each(Object.entries(handlers))('%s handler under fuzzed events', (name,
         return writtenKeys().every((key) => typeof key === 'string' && KEY.test(key) && Buffer.byteLength(key) <= MAX_KEY_BYTES);
       }),
       // The well-formed event, against both stores, always among the runs: the refusal path is certainly taken.
-      { numRuns: 250, examples: [[base, true], [base, false]] },
+      {
+        numRuns: 250,
+        examples: [
+          [base, true],
+          [base, false],
+        ],
+      },
     );
     // The fuzzing reached every kind of answer its handler can give.
     expect(seen.returned).toBeGreaterThan(0);

@@ -23,7 +23,8 @@ const schedule = fc.record({
 });
 
 /** Lets `ticks` rounds of pending callbacks run, so answers arrive out of order. */
-const ticks = (n: number) => Array.from({ length: n }).reduce<Promise<void>>((p) => p.then(() => new Promise((r) => setImmediate(r))), Promise.resolve());
+const ticks = (n: number) =>
+  Array.from({ length: n }).reduce<Promise<void>>((p) => p.then(() => new Promise((r) => setImmediate(r))), Promise.resolve());
 
 async function run(s: { maxAttempts: number; bursts: number[]; fates: RequestFate[]; delays: number[]; gapMs: number }, allAnswered = false) {
   let f = 0;
@@ -75,7 +76,8 @@ describe('one instance while the store fails, flaps and loses answers', () => {
     const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: 3 });
     const guard = new StoreGuard(store, { decideLocally: true, budgetMs: 1500, clock: clock.now });
     const outcomes: string[] = [];
-    for (let i = 0; i < 5; i++) outcomes.push(((await guard.attempt('signin#x', clock.now(), config.signIn)) as { result: { outcome: string } }).result.outcome);
+    for (let i = 0; i < 5; i++)
+      outcomes.push(((await guard.attempt('signin#x', clock.now(), config.signIn)) as { result: { outcome: string } }).result.outcome);
     expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'lockout-started', 'locked']);
     expect(store.items.get('signin#x')).toBeUndefined();
     failing = false;

@@ -100,7 +100,9 @@ describe('policy properties', () => {
   it('refuses every attempt while locked, and never counts it', () => {
     fc.assert(
       fc.property(policyArb, fc.array(eventArb, { minLength: 20, maxLength: 300, size: 'large' }), (policy, events) =>
-        simulate(policy, events).every((s) => s.kind === 'success' || !isLocked(s.before, s.now) || (s.kind === 'refuse-locked' && s.after === s.before)),
+        simulate(policy, events).every(
+          (s) => s.kind === 'success' || !isLocked(s.before, s.now) || (s.kind === 'refuse-locked' && s.after === s.before),
+        ),
       ),
       RUNS,
     );
@@ -131,7 +133,11 @@ describe('policy properties', () => {
   it('never refuses in monitor mode, whatever the outcome or store-error policy', () => {
     const inputs: DecisionInput[] = ['admitted', 'lockout-started', 'locked', 'contended', 'store-error'];
     fc.assert(
-      fc.property(fc.constantFrom(...inputs), fc.constantFrom('allow' as const, 'deny' as const), (input, storePolicy) => verdictFor(input, 'monitor', storePolicy).allow),
+      fc.property(
+        fc.constantFrom(...inputs),
+        fc.constantFrom('allow' as const, 'deny' as const),
+        (input, storePolicy) => verdictFor(input, 'monitor', storePolicy).allow,
+      ),
     );
   });
 });

@@ -32,12 +32,21 @@ it('keeps every admitted attempt counted across a store restart mid-attack', asy
   process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
   // deny: while the store is down nothing gets through uncounted.
   const handler = createPreAuthenticationHandler(
-    runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: TABLE, ...settingsToEnv({ maxFailedAttempts: N, storeErrorPolicy: 'deny', storeTimeoutMs: 1000 }) }),
+    runtimeDeps('PreAuthentication', {
+      LOCKOUT_TABLE_NAME: TABLE,
+      ...settingsToEnv({ maxFailedAttempts: N, storeErrorPolicy: 'deny', storeTimeoutMs: 1000 }),
+    }),
   );
-  const attempt = () => handler(preAuthEvent('besieged')).then(() => true, () => false);
+  const attempt = () =>
+    handler(preAuthEvent('besieged')).then(
+      () => true,
+      () => false,
+    );
   const counted = async () => {
     const documents = DynamoDBDocumentClient.from(engine!.client);
-    const item = await documents.send(new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: signInIdentity('besieged').key }, ConsistentRead: true }));
+    const item = await documents.send(
+      new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: signInIdentity('besieged').key }, ConsistentRead: true }),
+    );
     return item.Item as { failures: number; lockedUntil: number } | undefined;
   };
 

@@ -72,51 +72,58 @@ async function timed(call: () => Promise<unknown>): Promise<{ ms: number; result
   return { ms: Date.now() - started, result };
 }
 
-describe.each<Fault>(['throttling', 'throughput-exceeded', 'internal-error-500', 'connection-reset', 'hang', 'slow-answer'])('a store that answers with %s', (kind) => {
-  it('gets each handler\'s configured decision within 4 s', async () => {
-    fault = kind;
-    requests = 0;
-    const local = handlersFor('local');
-    const allow = handlersFor('allow');
-    const deny = handlersFor('deny');
-    const cases = await Promise.all([
-      timed(() => local.pre(preAuthEvent('fault-user'))),
-      timed(() => local.signUp(preSignUpEvent())),
-      timed(() => local.post(postAuthEvent('fault-user'))),
-      timed(() => allow.pre(preAuthEvent('fault-user'))),
-      timed(() => deny.pre(preAuthEvent('fault-user'))),
-      timed(() => allow.signUp(preSignUpEvent())),
-      timed(() => deny.signUp(preSignUpEvent())),
-      timed(() => allow.post(postAuthEvent('fault-user'))),
-      timed(() => deny.post(postAuthEvent('fault-user'))),
-    ]);
-    expect(cases.map((c) => c.result)).toEqual([
-      'returned the event',
-      'returned the event',
-      'returned the event',
-      'returned the event',
-      `threw: ${DEFAULT_SETTINGS.refusalMessage}`,
-      'returned the event',
-      `threw: ${DEFAULT_SETTINGS.signUpRefusalMessage}`,
-      'returned the event',
-      'returned the event',
-    ]);
-    for (const c of cases) expect(c.ms).toBeLessThan(4000);
-    expect(requests).toBeGreaterThanOrEqual(9); // the faults really were met on the wire
-  });
+describe.each<Fault>(['throttling', 'throughput-exceeded', 'internal-error-500', 'connection-reset', 'hang', 'slow-answer'])(
+  'a store that answers with %s',
+  (kind) => {
+    it("gets each handler's configured decision within 4 s", async () => {
+      fault = kind;
+      requests = 0;
+      const local = handlersFor('local');
+      const allow = handlersFor('allow');
+      const deny = handlersFor('deny');
+      const cases = await Promise.all([
+        timed(() => local.pre(preAuthEvent('fault-user'))),
+        timed(() => local.signUp(preSignUpEvent())),
+        timed(() => local.post(postAuthEvent('fault-user'))),
+        timed(() => allow.pre(preAuthEvent('fault-user'))),
+        timed(() => deny.pre(preAuthEvent('fault-user'))),
+        timed(() => allow.signUp(preSignUpEvent())),
+        timed(() => deny.signUp(preSignUpEvent())),
+        timed(() => allow.post(postAuthEvent('fault-user'))),
+        timed(() => deny.post(postAuthEvent('fault-user'))),
+      ]);
+      expect(cases.map((c) => c.result)).toEqual([
+        'returned the event',
+        'returned the event',
+        'returned the event',
+        'returned the event',
+        `threw: ${DEFAULT_SETTINGS.refusalMessage}`,
+        'returned the event',
+        `threw: ${DEFAULT_SETTINGS.signUpRefusalMessage}`,
+        'returned the event',
+        'returned the event',
+      ]);
+      for (const c of cases) expect(c.ms).toBeLessThan(4000);
+      expect(requests).toBeGreaterThanOrEqual(9); // the faults really were met on the wire
+    });
 
-  it('admits at most N of 30 concurrent attempts on one identity, then of 6 sequential ones, under the default policy', async () => {
-    fault = kind;
-    const { pre } = handlersFor(DEFAULT_SETTINGS.storeErrorPolicy);
-    const outcome = (name: string) => pre(preAuthEvent(name)).then(() => 'admitted', (error: Error) => error.message);
-    const burst = await Promise.all(Array.from({ length: 30 }, () => outcome('stormed')));
-    expect(burst.filter((o) => o === 'admitted').length).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxFailedAttempts);
-    expect(burst.filter((o) => o !== 'admitted').every((o) => o === DEFAULT_SETTINGS.refusalMessage)).toBe(true);
-    const sequential: string[] = [];
-    for (let i = 0; i < 6; i++) sequential.push(await outcome('patient'));
-    expect(sequential).toEqual([...Array(5).fill('admitted'), DEFAULT_SETTINGS.refusalMessage]);
-  });
-});
+    it('admits at most N of 30 concurrent attempts on one identity, then of 6 sequential ones, under the default policy', async () => {
+      fault = kind;
+      const { pre } = handlersFor(DEFAULT_SETTINGS.storeErrorPolicy);
+      const outcome = (name: string) =>
+        pre(preAuthEvent(name)).then(
+          () => 'admitted',
+          (error: Error) => error.message,
+        );
+      const burst = await Promise.all(Array.from({ length: 30 }, () => outcome('stormed')));
+      expect(burst.filter((o) => o === 'admitted').length).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxFailedAttempts);
+      expect(burst.filter((o) => o !== 'admitted').every((o) => o === DEFAULT_SETTINGS.refusalMessage)).toBe(true);
+      const sequential: string[] = [];
+      for (let i = 0; i < 6; i++) sequential.push(await outcome('patient'));
+      expect(sequential).toEqual([...Array(5).fill('admitted'), DEFAULT_SETTINGS.refusalMessage]);
+    });
+  },
+);
 
 describe('a store that flaps between answering and failing', () => {
   it('never lets one instance admit more than N per identity per window', async () => {
@@ -128,7 +135,14 @@ describe('a store that flaps between answering and failing', () => {
     let admitted = 0;
     for (let round = 0; round < 4; round++) {
       fault = kinds[flip++ % kinds.length];
-      const burst = await Promise.all(Array.from({ length: 10 }, () => pre(preAuthEvent('flapped')).then(() => 1, () => 0)));
+      const burst = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          pre(preAuthEvent('flapped')).then(
+            () => 1,
+            () => 0,
+          ),
+        ),
+      );
       admitted += burst.reduce<number>((a, b) => a + b, 0);
     }
     expect(admitted).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxFailedAttempts);

@@ -26,7 +26,10 @@ export class MemoryStore implements AttemptStore {
     return this.request(options, () => {
       const item = this.items.get(key);
       if (item === undefined || (item.lockedUntil <= now && item.windowStart > windowCutoff(now, policy) && item.failures < policy.maxAttempts)) {
-        const next = item === undefined ? { failures: 1, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 1 } : { ...item, failures: item.failures + 1, rev: item.rev + 1 };
+        const next =
+          item === undefined
+            ? { failures: 1, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 1 }
+            : { ...item, failures: item.failures + 1, rev: item.rev + 1 };
         this.items.set(key, next);
         return { ok: true, value: next };
       }
@@ -34,7 +37,13 @@ export class MemoryStore implements AttemptStore {
     });
   }
 
-  compareAndSet(key: string, observed: LockoutState | undefined, next: LockoutState, _policy: RateLimitPolicy, options?: RequestOptions): Promise<WriteResult> {
+  compareAndSet(
+    key: string,
+    observed: LockoutState | undefined,
+    next: LockoutState,
+    _policy: RateLimitPolicy,
+    options?: RequestOptions,
+  ): Promise<WriteResult> {
     return this.request(options, () => {
       const item = this.items.get(key);
       const matches = observed === undefined ? item === undefined : item !== undefined && item.rev === observed.rev;
