@@ -10,6 +10,7 @@ import {
   AdminConfirmSignUpCommand,
   CognitoIdentityProviderClient,
   InitiateAuthCommand,
+  RespondToAuthChallengeCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
@@ -129,4 +130,103 @@ it('recognizes a sign-up refusal', async () => {
   const results = [await signUp(), await signUp(), await signUp()];
   expect(results.slice(0, 2)).toEqual([undefined, undefined]);
   expect(recognizeLockout(results[2])).toEqual({ locked: true, message: 'Too many sign-up attempts. Try again later.', trigger: 'PreSignUp' });
+});
+
+describe('default SRP sign-in, with the clients unchanged', () => {
+  const identityJsSignIn = (email: string, password: string) =>
+    new Promise<{ getIdToken(): { getJwtToken(): string } }>((resolve, reject) => {
+      const pool = new CognitoUserPool({
+        UserPoolId: sandbox.status.userPoolId,
+        ClientId: sandbox.status.userPoolClientId,
+        endpoint: sandbox.status.endpoint,
+      });
+      // No setAuthenticationFlowType: USER_SRP_AUTH, the library's default.
+      new CognitoUser({ Username: email, Pool: pool }).authenticateUser(new AuthenticationDetails({ Username: email, Password: password }), {
+        onSuccess: resolve,
+        onFailure: reject,
+      });
+    });
+
+  it("amazon-cognito-identity-js signs in, gets Cognito's wrong-password error, then the refusal", async () => {
+    await newUser('srp-identity-js@example.com');
+    const session = await identityJsSignIn('srp-identity-js@example.com', PASSWORD);
+    expect(session.getIdToken().getJwtToken().split('.')).toHaveLength(3);
+    const wrong = await identityJsSignIn('srp-identity-js@example.com', 'not-it').catch((e: { code: string; message: string }) => e);
+    expect(wrong).toMatchObject({ code: 'NotAuthorizedException', message: 'Incorrect username or password.' });
+    const refused = await identityJsSignIn('srp-identity-js@example.com', PASSWORD).catch((e: unknown) => e);
+    expect((refused as { code: string }).code).toBe('UserLambdaValidationException');
+    expect(recognizeLockout(refused)).toEqual({ locked: true, message: REFUSAL, trigger: 'PreAuthentication' });
+  });
+
+  it('an unknown name gets a challenge of the same shape and fails the same way, then is locked the same way', async () => {
+    const unknown = await identityJsSignIn('nobody-here@example.com', 'guess-1').catch((e: { code: string; message: string }) => e);
+    expect(unknown).toMatchObject({ code: 'NotAuthorizedException', message: 'Incorrect username or password.' });
+    const start = (name: string) =>
+      sdk.send(
+        new InitiateAuthCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          AuthFlow: 'USER_SRP_AUTH',
+          AuthParameters: { USERNAME: name, SRP_A: 'ab'.repeat(384) },
+        }),
+      );
+    await newUser('srp-shape@example.com');
+    const [known, ghost] = [await start('srp-shape@example.com'), await start('ghost-shape@example.com')];
+    expect(Object.keys(ghost.ChallengeParameters ?? {}).sort()).toEqual(Object.keys(known.ChallengeParameters ?? {}).sort());
+    expect(ghost.ChallengeName).toBe('PASSWORD_VERIFIER');
+    // N = 1 here: the second SRP start for a name is already refused (an abandoned start counts, as in Cognito).
+    expect(recognizeLockout(await start('ghost-shape@example.com').catch((e: unknown) => e))).toMatchObject({ locked: true });
+    const refused = await identityJsSignIn('nobody-here@example.com', 'guess-2').catch((e: unknown) => e);
+    expect(recognizeLockout(refused)).toMatchObject({ locked: true });
+  });
+
+  it('Amplify v6 signIn with default options signs in, then is refused after N wrong passwords', async () => {
+    await newUser('srp-amplify@example.com');
+    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const auth = {
+      Cognito: {
+        userPoolId: sandbox.status.userPoolId,
+        userPoolClientId: sandbox.status.userPoolClientId,
+        userPoolEndpoint: sandbox.status.endpoint,
+      },
+    };
+    cognitoUserPoolsTokenProvider.setAuthConfig(auth);
+    Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+    await signOut().catch(() => undefined);
+    await expect(signIn({ username: 'srp-amplify@example.com', password: PASSWORD })).resolves.toMatchObject({ isSignedIn: true });
+    await signOut();
+    const wrong = await signIn({ username: 'srp-amplify@example.com', password: 'nope' }).catch((e: Error) => e);
+    expect(wrong).toMatchObject({ name: 'NotAuthorizedException', message: 'Incorrect username or password.' });
+    const refused = await signIn({ username: 'srp-amplify@example.com', password: PASSWORD }).catch((e: Error) => e);
+    expect((refused as Error).name).toBe('UserLambdaValidationException');
+    expect(recognizeLockout(refused)).toEqual({ locked: true, message: REFUSAL, trigger: 'PreAuthentication' });
+  });
+
+  it('answers malformed SRP parameters and a forged proof as Cognito does, and keeps running', async () => {
+    const bad = await sdk
+      .send(
+        new InitiateAuthCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          AuthFlow: 'USER_SRP_AUTH',
+          AuthParameters: { USERNAME: 'x@example.com', SRP_A: 'not-hex' },
+        }),
+      )
+      .catch((e: Error) => e);
+    expect(bad).toMatchObject({ name: 'InvalidParameterException' });
+    const forged = await sdk
+      .send(
+        new RespondToAuthChallengeCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          ChallengeName: 'PASSWORD_VERIFIER',
+          ChallengeResponses: {
+            USERNAME: 'x',
+            PASSWORD_CLAIM_SECRET_BLOCK: 'made-up',
+            PASSWORD_CLAIM_SIGNATURE: 'AAAA',
+            TIMESTAMP: 'Mon Jan 1 00:00:00 UTC 2026',
+          },
+        }),
+      )
+      .catch((e: Error) => e);
+    expect(forged).toMatchObject({ name: 'NotAuthorizedException' });
+    expect((await fetch(`${sandbox.status.endpoint}/__sandbox`)).ok).toBe(true);
+  });
 });

@@ -9,9 +9,12 @@
  * resolved case-insensitively; everything else passes through untouched.
  */
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { type AttributeType, CognitoIdentityProviderClient, ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import { InvalidSrpParameterError, SrpServer } from './srp';
 
 export interface FrontOptions {
   /** cognito-local's own URL. */
@@ -21,10 +24,13 @@ export interface FrontOptions {
   readonly userPoolId: string;
   /** Served as JSON at GET /__sandbox, for the demo and tests. */
   readonly status: object;
+  /** cognito-local's working directory: its users, passwords included, are in `.cognito/db/<pool>.json`. */
+  readonly cognitoDir: string;
 }
 
 const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH']);
-const UNSUPPORTED_FLOWS = new Set(['USER_SRP_AUTH', 'CUSTOM_AUTH', 'USER_AUTH']);
+const UNSUPPORTED_FLOWS = new Set(['CUSTOM_AUTH', 'USER_AUTH']);
+const WRONG_PASSWORD = 'Incorrect username or password.';
 export const STATUS_PATH = '/__sandbox';
 
 export interface Front {
@@ -55,9 +61,12 @@ export function openFront(port: number): Promise<Front> {
           const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
           server.once('close', () => admin.destroy());
           serving = (req, res) => {
-            handle(req, res, options, admin).catch((error: Error) =>
-              sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`),
-            );
+            handle(req, res, options, admin).catch((error: Error) => {
+              // Bad input gets Cognito's kind of answer; anything else is the sandbox's own failure.
+              if (error instanceof InvalidSrpParameterError) return sendError(res, 400, 'InvalidParameterException', error.message);
+              if (error instanceof SyntaxError) return sendError(res, 400, 'SerializationException', 'The request body is not valid JSON.');
+              sendError(res, 500, 'InternalErrorException', `sandbox front: ${error.message}`);
+            });
           };
         },
         close: () =>
@@ -79,34 +88,62 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: FrontO
   const body = await readBody(req);
   const target = String(req.headers['x-amz-target'] ?? '');
   const operation = target.split('.').pop();
+  if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options);
   if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') {
     return forward(req, await caseInsensitiveUsername(body, admin, options.userPoolId), res, options.cognitoUrl);
   }
 
-  const input = JSON.parse(body.toString('utf8') || '{}') as {
-    AuthFlow?: string;
-    AuthParameters?: Record<string, string>;
-    ClientId?: string;
-    ClientMetadata?: Record<string, string>;
-  };
+  const input = JSON.parse(body.toString('utf8') || '{}') as AuthInput;
   const flow = input.AuthFlow ?? '';
   if (UNSUPPORTED_FLOWS.has(flow)) {
     return sendError(
       res,
       400,
       'InvalidParameterException',
-      `The local sandbox supports USER_PASSWORD_AUTH, not ${flow} (cognito-local has no SRP). In Amplify v6 pass options: { authFlowType: 'USER_PASSWORD_AUTH' }.`,
+      `The local sandbox does not support ${flow}: use SRP (the default of Amplify and amazon-cognito-identity-js) or USER_PASSWORD_AUTH.`,
     );
   }
-  if (!PASSWORD_FLOWS.has(flow) || typeof input.AuthParameters?.USERNAME !== 'string') return forward(req, body, res, options.cognitoUrl);
+  const srp = flow === 'USER_SRP_AUTH';
+  if ((!PASSWORD_FLOWS.has(flow) && !srp) || typeof input.AuthParameters?.USERNAME !== 'string') return forward(req, body, res, options.cognitoUrl);
 
+  // Cognito runs pre-authentication on InitiateAuth, before any password check: for SRP before the verifier, so an
+  // abandoned SRP start counts as an attempt.
   const typed = input.AuthParameters.USERNAME;
   const user = await findUser(admin, options.userPoolId, typed);
-  const refusal = await runPreAuthentication(options, {
+  const refusal = await runPreAuthentication(options, preAuthenticationEvent(options.userPoolId, typed, user, input));
+  if (refusal !== undefined) return sendError(res, 400, 'UserLambdaValidationException', triggerErrorMessage('PreAuthentication', refusal));
+
+  if (srp) {
+    const password = user?.Username === undefined ? undefined : passwordOf(options, user.Username);
+    const challenge = await srpServer(options).challenge(
+      user?.Username ?? typed,
+      user?.Username && password !== undefined ? { username: user.Username, password } : undefined,
+      input.AuthParameters.SRP_A,
+    );
+    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(JSON.stringify({ ChallengeName: 'PASSWORD_VERIFIER', ChallengeParameters: { ...challenge, USERNAME: challenge.USER_ID_FOR_SRP } }));
+    return;
+  }
+
+  // Sign in as the resolved user, which makes the name case-insensitive as in the stack's pool.
+  const forwarded = user ? { ...input, AuthParameters: { ...input.AuthParameters, USERNAME: user.Username } } : input;
+  return answerSignIn(res, await send(req, Buffer.from(JSON.stringify(forwarded)), options.cognitoUrl));
+}
+
+interface AuthInput {
+  AuthFlow?: string;
+  AuthParameters?: Record<string, string>;
+  ClientId?: string;
+  ClientMetadata?: Record<string, string>;
+}
+
+/** The PreAuthentication event Cognito would send for this sign-in. */
+function preAuthenticationEvent(userPoolId: string, typed: string, user: UserType | undefined, input: AuthInput): unknown {
+  return {
     version: '1',
     triggerSource: 'PreAuthentication_Authentication',
     region: 'local',
-    userPoolId: options.userPoolId,
+    userPoolId,
     // Like Cognito: the user's own user name when the name is known, the typed text when it is not.
     userName: user?.Username ?? typed,
     callerContext: { awsSdkVersion: 'sandbox', clientId: input.ClientId ?? 'CLIENT_ID_NOT_APPLICABLE' },
@@ -116,18 +153,77 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: FrontO
       ...(user ? {} : { userNotFound: true }),
     },
     response: {},
-  });
-  if (refusal !== undefined) return sendError(res, 400, 'UserLambdaValidationException', `PreAuthentication failed with error ${refusal}.`);
+  };
+}
 
-  // Sign in as the resolved user, which makes the name case-insensitive as in the stack's pool.
-  const forwarded = user ? { ...input, AuthParameters: { ...input.AuthParameters, USERNAME: user.Username } } : input;
-  const answer = await send(req, Buffer.from(JSON.stringify(forwarded)), options.cognitoUrl);
+/**
+ * The text Cognito gives clients when a trigger throws. AWS documents it ("Customizing user pool workflows with
+ * Lambda triggers", error handling): "[trigger] failed with error [error text]." — the period is Cognito's, so a
+ * message that ends in one reaches users ending in two.
+ */
+export function triggerErrorMessage(trigger: string, text: string): string {
+  return `${trigger} failed with error ${text}.`;
+}
+
+/** cognito-local's answer to a password sign-in, with its errors turned into Cognito's one wrong-password answer. */
+function answerSignIn(res: ServerResponse, answer: Answer): void {
   const type = errorType(answer.body);
   if (answer.status === 400 && (type === 'InvalidPasswordException' || type === 'NotAuthorizedException' || type === 'UserNotFoundException')) {
-    return sendError(res, 400, 'NotAuthorizedException', 'Incorrect username or password.');
+    return sendError(res, 400, 'NotAuthorizedException', WRONG_PASSWORD);
   }
   res.writeHead(answer.status, answer.headers);
   res.end(answer.body);
+}
+
+/**
+ * RespondToAuthChallenge: PASSWORD_VERIFIER is the second half of an SRP sign-in this front started (cognito-local
+ * has no SRP); a correct proof signs the user in at cognito-local, which runs post-authentication. Every other
+ * challenge is cognito-local's.
+ */
+async function respondToChallenge(req: IncomingMessage, body: Buffer, res: ServerResponse, options: FrontOptions): Promise<void> {
+  const input = JSON.parse(body.toString('utf8') || '{}') as {
+    ChallengeName?: string;
+    ClientId?: string;
+    ChallengeResponses?: Record<string, string>;
+    ClientMetadata?: Record<string, string>;
+  };
+  if (input.ChallengeName !== 'PASSWORD_VERIFIER') return forward(req, body, res, options.cognitoUrl);
+  const responses = input.ChallengeResponses ?? {};
+  const verdict = srpServer(options).verify(responses.PASSWORD_CLAIM_SECRET_BLOCK, responses.PASSWORD_CLAIM_SIGNATURE, responses.TIMESTAMP);
+  if (!verdict.ok)
+    return sendError(
+      res,
+      400,
+      'NotAuthorizedException',
+      verdict.reason === 'expired' ? 'Invalid session for the user, session is expired.' : WRONG_PASSWORD,
+    );
+  const signIn = {
+    AuthFlow: 'USER_PASSWORD_AUTH',
+    ClientId: input.ClientId,
+    AuthParameters: { USERNAME: verdict.username, PASSWORD: verdict.password },
+    ClientMetadata: input.ClientMetadata,
+  };
+  const answer = await send(req, Buffer.from(JSON.stringify(signIn)), options.cognitoUrl, 'AWSCognitoIdentityProviderService.InitiateAuth');
+  return answerSignIn(res, answer);
+}
+
+const srpServers = new WeakMap<FrontOptions, SrpServer>();
+function srpServer(options: FrontOptions): SrpServer {
+  let server = srpServers.get(options);
+  if (server === undefined) srpServers.set(options, (server = new SrpServer(options.userPoolId)));
+  return server;
+}
+
+/** The password cognito-local keeps in plain text for a user (SRP needs it to build the verifier). */
+function passwordOf(options: FrontOptions, username: string): string | undefined {
+  try {
+    const db = JSON.parse(readFileSync(path.join(options.cognitoDir, '.cognito', 'db', `${options.userPoolId}.json`), 'utf8')) as {
+      Users?: Record<string, { Password?: string }>;
+    };
+    return db.Users?.[username]?.Password;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -204,9 +300,14 @@ interface Answer {
   body: Buffer;
 }
 
-function send(req: IncomingMessage, body: Buffer, base: string): Promise<Answer> {
+function send(req: IncomingMessage, body: Buffer, base: string, target?: string): Promise<Answer> {
   const url = new URL(req.url ?? '/', base);
-  const headers = { ...req.headers, host: url.host, 'content-length': String(body.length) };
+  const headers = {
+    ...req.headers,
+    host: url.host,
+    'content-length': String(body.length),
+    ...(target === undefined ? {} : { 'x-amz-target': target }),
+  };
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(url, { method: req.method, headers }, (answer) => {
       const chunks: Buffer[] = [];

@@ -119,7 +119,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     cleanups.push(() => stopProcess(lambda.child));
 
     progress('starting cognito-local');
-    const cognito = await startCognitoLocal(options.projectRoot, path.join(workDir, 'cognito'), lambda.url, blueprint.pool.usernameAttributes);
+    const cognitoDir = path.join(workDir, 'cognito');
+    const cognito = await startCognitoLocal(options.projectRoot, cognitoDir, lambda.url, blueprint.pool.usernameAttributes);
     cleanups.push(() => stopProcess(cognito.child));
 
     const { userPoolId, userPoolClientId } = await ensurePoolAndClient(cognito.url, blueprint);
@@ -134,7 +135,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       partitionKey: blueprint.table.partitionKey,
       settings,
     };
-    front.serve({ cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status });
+    front.serve({ cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status, cognitoDir });
     return { status, stop };
   } catch (error) {
     await stop();

@@ -1,0 +1,22 @@
+// The parts of amazon-cognito-identity-js's (untyped) internals that test/srp.test.ts drives: the client half of
+// Cognito's SRP, exactly as the library computes it.
+declare module 'amazon-cognito-identity-js/lib/BigInteger' {
+  export default class BigInteger {
+    constructor(value: string, radix: number);
+    toString(radix: number): string;
+  }
+}
+declare module 'amazon-cognito-identity-js/lib/AuthenticationHelper' {
+  import type BigInteger from 'amazon-cognito-identity-js/lib/BigInteger';
+  export default class AuthenticationHelper {
+    constructor(poolName: string);
+    getLargeAValue(callback: (error: Error, a: BigInteger) => void): void;
+    getPasswordAuthenticationKey(
+      username: string,
+      password: string,
+      serverB: BigInteger,
+      salt: BigInteger,
+      callback: (error: Error, key: Buffer) => void,
+    ): void;
+  }
+}
