@@ -60,13 +60,14 @@ cognito-lockout sandbox is ready. Ctrl-C stops it${persist ? ` (data kept in ${p
   Cognito endpoint  ${s.endpoint}
   User pool id      ${s.userPoolId}
   App client id     ${s.userPoolClientId}
+  Managed login     ${s.managedLogin.baseUrl}  (sign-in page: ${s.managedLogin.signInUrl})
   DynamoDB Local    ${s.dynamodbEndpoint}  table "${s.tableName}"
   Sign-in policy    ${p.maxFailedAttempts} attempts per ${p.failureWindowSeconds} s window, then locked ${p.lockoutDurationSeconds} s
                     (x${p.lockoutBackoffMultiplier} per consecutive lockout, up to ${p.maxLockoutDurationSeconds} s, ${permanent});
                     mode ${p.lockoutMode}, store errors: ${p.storeErrorPolicy}
   Sign-up limits    ${p.signUpMaxAttempts} per ${p.signUpWindowSeconds} s per email, phone and user name
 
-With the aws CLI (any credentials work locally; sign-in is USER_PASSWORD_AUTH: the sandbox has no SRP):
+With the aws CLI (any credentials work locally; SRP, Amplify's default, works too):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${s.region}
   ${cli} sign-up --client-id ${s.userPoolClientId} --username you@example.com --password 'Correct-Horse-42'
   ${cli} admin-confirm-sign-up --user-pool-id ${s.userPoolId} --username you@example.com
@@ -76,7 +77,7 @@ With the aws CLI (any credentials work locally; sign-in is USER_PASSWORD_AUTH: t
 With Amplify v6:
   Amplify.configure({ Auth: { Cognito: { userPoolId: '${s.userPoolId}', userPoolClientId: '${s.userPoolClientId}',
                                          userPoolEndpoint: '${s.endpoint}' } } });
-  await signIn({ username, password, options: { authFlowType: 'USER_PASSWORD_AUTH' } });
+  await signIn({ username, password });   // SRP, unchanged from production code
 
 Admin CLI (finds a user's lock by email through the pool; identities are hashed in the table):
   export AWS_ENDPOINT_URL_DYNAMODB=${s.dynamodbEndpoint} AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=${s.endpoint}

@@ -12,8 +12,16 @@ import { type IncomingMessage, type ServerResponse, createServer, request as htt
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { type AttributeType, CognitoIdentityProviderClient, ListUsersCommand, type UserType } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  type AttributeType,
+  CognitoIdentityProviderClient,
+  GetUserCommand,
+  InitiateAuthCommand,
+  ListUsersCommand,
+  type UserType,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
+import { MANAGED_LOGIN_PATHS, ManagedLogin, type ManagedLoginDeps, type OAuthClient } from './managed-login';
 import { InvalidSrpParameterError, SrpServer } from './srp';
 
 export interface FrontOptions {
@@ -26,6 +34,8 @@ export interface FrontOptions {
   readonly status: object;
   /** cognito-local's working directory: its users, passwords included, are in `.cognito/db/<pool>.json`. */
   readonly cognitoDir: string;
+  /** The app client's OAuth settings, for the managed login pages. */
+  readonly oauth: OAuthClient;
 }
 
 const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH']);
@@ -60,8 +70,9 @@ export function openFront(port: number): Promise<Front> {
         serve: (options) => {
           const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
           server.once('close', () => admin.destroy());
+          const login = new ManagedLogin(managedLoginDeps(options, admin));
           serving = (req, res) => {
-            handle(req, res, options, admin).catch((error: Error) => {
+            handle(req, res, options, admin, login).catch((error: Error) => {
               // Bad input gets Cognito's kind of answer; anything else is the sandbox's own failure.
               if (error instanceof InvalidSrpParameterError) return sendError(res, 400, 'InvalidParameterException', error.message);
               if (error instanceof SyntaxError) return sendError(res, 400, 'SerializationException', 'The request body is not valid JSON.');
@@ -79,13 +90,21 @@ export function openFront(port: number): Promise<Front> {
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: FrontOptions, admin: CognitoIdentityProviderClient): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  login: ManagedLogin,
+): Promise<void> {
   if (req.method === 'GET' && req.url === STATUS_PATH) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(options.status));
     return;
   }
   const body = await readBody(req);
+  const url = new URL(req.url ?? '/', 'http://sandbox');
+  if (MANAGED_LOGIN_PATHS.has(url.pathname) && (await login.handle(req, res, url, body))) return;
   const target = String(req.headers['x-amz-target'] ?? '');
   const operation = target.split('.').pop();
   if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options);
@@ -205,6 +224,57 @@ async function respondToChallenge(req: IncomingMessage, body: Buffer, res: Serve
   };
   const answer = await send(req, Buffer.from(JSON.stringify(signIn)), options.cognitoUrl, 'AWSCognitoIdentityProviderService.InitiateAuth');
   return answerSignIn(res, answer);
+}
+
+/** The managed login's sign-in: the API's, pre-authentication first; tokens from cognito-local. */
+function managedLoginDeps(options: FrontOptions, admin: CognitoIdentityProviderClient): ManagedLoginDeps {
+  return {
+    client: options.oauth,
+    async signIn(typed, password, clientId) {
+      const user = await findUser(admin, options.userPoolId, typed);
+      const refusal = await runPreAuthentication(options, preAuthenticationEvent(options.userPoolId, typed, user, { ClientId: clientId }));
+      if (refusal !== undefined) return { error: triggerErrorMessage('PreAuthentication', refusal) };
+      if (user?.Username === undefined) return { error: WRONG_PASSWORD };
+      try {
+        const answer = await admin.send(
+          new InitiateAuthCommand({
+            ClientId: clientId,
+            AuthFlow: 'USER_PASSWORD_AUTH',
+            AuthParameters: { USERNAME: user.Username, PASSWORD: password },
+          }),
+        );
+        const result = answer.AuthenticationResult;
+        if (!result?.IdToken || !result.AccessToken)
+          return { error: 'This sign-in needs a step the local managed login does not offer (a challenge).' };
+        return {
+          tokens: { IdToken: result.IdToken, AccessToken: result.AccessToken, RefreshToken: result.RefreshToken, ExpiresIn: result.ExpiresIn },
+        };
+      } catch {
+        return { error: WRONG_PASSWORD };
+      }
+    },
+    async refresh(refreshToken, clientId) {
+      try {
+        const answer = await admin.send(
+          new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: refreshToken } }),
+        );
+        const result = answer.AuthenticationResult;
+        return result?.IdToken && result.AccessToken
+          ? { IdToken: result.IdToken, AccessToken: result.AccessToken, ExpiresIn: result.ExpiresIn }
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async userInfo(accessToken) {
+      try {
+        const user = await admin.send(new GetUserCommand({ AccessToken: accessToken }));
+        return { ...attributesOf(user.UserAttributes), username: user.Username ?? '' };
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 const srpServers = new WeakMap<FrontOptions, SrpServer>();

@@ -53,6 +53,16 @@ export interface SandboxStatus {
   readonly tableName: string;
   readonly partitionKey: string;
   readonly settings: LockoutSettings;
+  /** The managed login (hosted UI) and OAuth endpoints, as the stack's DomainUrl and ManagedLoginUrl outputs. */
+  readonly managedLogin: {
+    /** The domain's base URL: /oauth2/authorize, /login, /oauth2/token, /oauth2/userInfo, /logout below it. */
+    readonly baseUrl: string;
+    /** The sign-in page for the first callback URL (the stack's ManagedLoginUrl output). */
+    readonly signInUrl: string;
+    readonly callbackUrls: string[];
+    readonly logoutUrls: string[];
+    readonly scopes: string[];
+  };
 }
 
 export interface Sandbox {
@@ -134,8 +144,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tableName: LOCAL_TABLE_NAME,
       partitionKey: blueprint.table.partitionKey,
       settings,
+      managedLogin: managedLoginStatus(`http://127.0.0.1:${front.port}`, userPoolClientId, blueprint.client.oauth),
     };
-    front.serve({ cognitoUrl: cognito.url, lambdaUrl: lambda.url, userPoolId, status, cognitoDir });
+    front.serve({
+      cognitoUrl: cognito.url,
+      lambdaUrl: lambda.url,
+      userPoolId,
+      status,
+      cognitoDir,
+      oauth: { clientId: userPoolClientId, ...blueprint.client.oauth },
+    });
     return { status, stop };
   } catch (error) {
     await stop();
@@ -291,6 +309,17 @@ async function launchCognitoLocal(
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
+}
+
+/** Mirrors the stack's outputs: the domain, and the sign-in page for the first callback URL (code grant). */
+function managedLoginStatus(
+  baseUrl: string,
+  clientId: string,
+  oauth: { callbackUrls: string[]; logoutUrls: string[]; scopes: string[] },
+): SandboxStatus['managedLogin'] {
+  const signIn = new URL('/login', baseUrl);
+  signIn.search = new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: oauth.callbackUrls[0] ?? '' }).toString();
+  return { baseUrl, signInUrl: signIn.toString(), ...oauth };
 }
 
 /** Creates the pool and client like the stack's, or finds them when the sandbox keeps its data. */

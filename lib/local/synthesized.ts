@@ -15,7 +15,12 @@ export interface SandboxBlueprint {
   readonly table: { readonly logicalId: string; readonly partitionKey: string; readonly ttlAttribute: string };
   readonly triggers: Record<TriggerName, { readonly bundleDir: string; readonly environment: Record<string, unknown> }>;
   readonly pool: { readonly usernameAttributes: string[]; readonly caseSensitive: boolean; readonly passwordPolicy: Record<string, unknown> };
-  readonly client: { readonly explicitAuthFlows: string[]; readonly preventUserExistenceErrors: string };
+  readonly client: {
+    readonly explicitAuthFlows: string[];
+    readonly preventUserExistenceErrors: string;
+    /** The OAuth settings the managed login pages check. */
+    readonly oauth: { readonly callbackUrls: string[]; readonly logoutUrls: string[]; readonly scopes: string[]; readonly flows: string[] };
+  };
 }
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> };
@@ -76,6 +81,12 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
     client: {
       explicitAuthFlows: client.Properties.ExplicitAuthFlows as string[],
       preventUserExistenceErrors: client.Properties.PreventUserExistenceErrors as string,
+      oauth: {
+        callbackUrls: (client.Properties.CallbackURLs as string[]) ?? [],
+        logoutUrls: (client.Properties.LogoutURLs as string[]) ?? [],
+        scopes: (client.Properties.AllowedOAuthScopes as string[]) ?? [],
+        flows: (client.Properties.AllowedOAuthFlows as string[]) ?? [],
+      },
     },
   };
 }
