@@ -1,12 +1,14 @@
 /**
  * The sandbox's public endpoint: a thin loopback front in front of cognito-local that closes the gaps that
- * matter to a lockout. cognito-local has no PreAuthentication trigger, matches sign-in names case-sensitively
- * and reports wrong passwords as InvalidPasswordException; real Cognito runs pre-authentication before the
- * password check (also for unknown names when existence errors are prevented), signs in case-insensitively
- * and answers every failure with NotAuthorizedException "Incorrect username or password.". So for password
- * sign-ins (InitiateAuth, AdminInitiateAuth) the front resolves the user, runs the project's pre-authentication
- * bundle through the local Lambda endpoint, and only then forwards. Admin calls that name a user have the name
- * resolved case-insensitively; everything else passes through untouched.
+ * matter to a lockout and to unchanged front ends. cognito-local has no PreAuthentication trigger, no SRP, no
+ * managed login, matches sign-in names case-sensitively and reports wrong passwords as InvalidPasswordException;
+ * real Cognito runs pre-authentication before the password check (also for unknown names when existence errors
+ * are prevented), signs in case-insensitively and answers every failure with NotAuthorizedException "Incorrect
+ * username or password.". So for sign-ins (InitiateAuth, AdminInitiateAuth: password flows and USER_SRP_AUTH,
+ * whose PASSWORD_VERIFIER challenge the front answers itself, see srp.ts) the front resolves the user, runs the
+ * project's pre-authentication bundle through the local Lambda endpoint, and only then checks the password or
+ * forwards; the managed login pages and OAuth endpoints are managed-login.ts. Admin calls that name a user have
+ * the name resolved case-insensitively; everything else passes through untouched.
  */
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
