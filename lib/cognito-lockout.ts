@@ -33,6 +33,8 @@ export interface OwnTriggerFunctions {
   readonly postAuthentication?: LambdaFunction;
   /** Calls `preSignUpHandler()` from `cognito-lockout/triggers`. */
   readonly preSignUp?: LambdaFunction;
+  /** Calls `postConfirmationHandler()` from `cognito-lockout/triggers`. */
+  readonly postConfirmation?: LambdaFunction;
 }
 
 /**
@@ -105,6 +107,7 @@ const KEY_SCOPES = {
   preAuthentication: TRIGGER_KEY_SCOPES.PreAuthentication,
   postAuthentication: TRIGGER_KEY_SCOPES.PostAuthentication,
   preSignUp: TRIGGER_KEY_SCOPES.PreSignUp,
+  postConfirmation: TRIGGER_KEY_SCOPES.PostConfirmation,
 } as const;
 
 /**
@@ -120,6 +123,8 @@ export class CognitoLockout extends Construct {
   readonly postAuthenticationFunction: LambdaFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
   readonly preSignUpFunction?: LambdaFunction;
+  /** Lifts a sign-in lock after a confirmed password reset; undefined when `unlockOnPasswordReset` is 'off'. */
+  readonly postConfirmationFunction?: LambdaFunction;
   /** The bus AccountLocked events go to; undefined when events are off. */
   readonly eventBus?: IEventBus;
   /** Alarms and dashboard; undefined when `monitoring` is false. */
@@ -173,6 +178,13 @@ export class CognitoLockout extends Construct {
     }
     this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    if (settings.unlockOnPasswordReset !== 'off') {
+      this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:DeleteItem']);
+      if (this.eventBus) {
+        this.postConfirmationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
+        this.eventBus.grantPutEventsTo(this.postConfirmationFunction);
+      }
+    }
 
     // Where `npx cognito-lockout --stack NAME` acts, found by the output's description in whatever stack holds this.
     new CfnOutput(this, 'AdminTargets', {
@@ -188,7 +200,12 @@ export class CognitoLockout extends Construct {
       this.monitoring = new LockoutMonitoring(
         this,
         'Monitoring',
-        { PreAuthentication: this.preAuthenticationFunction, PostAuthentication: this.postAuthenticationFunction, PreSignUp: this.preSignUpFunction },
+        {
+          PreAuthentication: this.preAuthenticationFunction,
+          PostAuthentication: this.postAuthenticationFunction,
+          PreSignUp: this.preSignUpFunction,
+          PostConfirmation: this.postConfirmationFunction,
+        },
         props.monitoring,
       );
     }
@@ -197,6 +214,7 @@ export class CognitoLockout extends Construct {
       [UserPoolOperation.PRE_AUTHENTICATION, 'preAuthentication', this.preAuthenticationFunction],
       [UserPoolOperation.POST_AUTHENTICATION, 'postAuthentication', this.postAuthenticationFunction],
       [UserPoolOperation.PRE_SIGN_UP, 'preSignUp', this.preSignUpFunction],
+      [UserPoolOperation.POST_CONFIRMATION, 'postConfirmation', this.postConfirmationFunction],
     ];
     const title = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
     const imported = !(props.userPool instanceof UserPool);

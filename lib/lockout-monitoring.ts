@@ -44,6 +44,7 @@ export interface MonitoredTriggers {
   readonly PreAuthentication: IFunction;
   readonly PostAuthentication: IFunction;
   readonly PreSignUp?: IFunction;
+  readonly PostConfirmation?: IFunction;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -99,7 +100,7 @@ export class LockoutMonitoring extends Construct {
       // after subtracting the refusals the trigger reported is a real failure (a crash, a bad configuration).
       const errors = fn.metricErrors({ period: PERIOD, statistic: 'Sum' });
       const unexpected =
-        trigger === 'PostAuthentication'
+        trigger === 'PostAuthentication' || trigger === 'PostConfirmation'
           ? errors
           : new MathExpression({
               expression: 'errors - FILL(refused, 0)',

@@ -5,6 +5,7 @@ import {
   type LockoutSettings,
   type SettingName,
   type StoreErrorPolicy,
+  type UnlockOnPasswordReset,
   checkSetting,
   checkSettingRelations,
 } from '../lambdas/engine/settings';
@@ -94,6 +95,15 @@ export interface LockoutPolicyProps {
    * @default Duration.millis(1500)
    */
   readonly storeTimeout?: Duration;
+  /**
+   * A confirmed password reset (forgot password) lifts the user's sign-in lock and clears the counts and the
+   * lockout streak: `temporary` lifts temporary locks (permanent ones stay for operators), `all` lifts permanent
+   * ones too, `off` attaches no post-confirmation trigger. On by default: the person who can read the account's
+   * email has proved more than any password guess could, and it spares support a call for every lockout an
+   * attacker causes.
+   * @default 'temporary'
+   */
+  readonly unlockOnPasswordReset?: UnlockOnPasswordReset;
 }
 
 type Unit = 'seconds' | 'millis';
@@ -115,6 +125,7 @@ const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingNa
   ['signUpMaxPerPhonePrefix', 'signUpMaxPerPhonePrefix'],
   ['signUpRefusalMessage', 'signUpRefusalMessage'],
   ['storeTimeout', 'storeTimeoutMs', 'millis'],
+  ['unlockOnPasswordReset', 'unlockOnPasswordReset'],
 ];
 
 /** The prop that feeds a setting, for messages. */

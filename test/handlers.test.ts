@@ -399,3 +399,42 @@ describe('pre-signup handler', () => {
     );
   });
 });
+
+describe('refusal message with the time left', () => {
+  const template = 'Too many failed sign-in attempts. Try again in {minutes} minutes.';
+
+  it('fills {minutes} from the lock, the same way for a known and an unknown name', async () => {
+    const messages: string[] = [];
+    for (const event of [preAuthEvent(USER), unknownUserPreAuthEvent('ghost@example.com')]) {
+      ddb.reset();
+      const { preAuth, now } = setup({ settings: { refusalMessage: template } });
+      ddb
+        .on(UpdateCommand)
+        .rejects(conditionFailed({ failures: 0, windowStart: now + 14 * MINUTE, lockedUntil: now + 14 * MINUTE - 1, lockouts: 1, rev: 6 }));
+      messages.push(
+        await preAuth(event).then(
+          () => 'admitted',
+          (e: Error) => e.message,
+        ),
+      );
+    }
+    expect(messages).toEqual([
+      'Too many failed sign-in attempts. Try again in 14 minutes.',
+      'Too many failed sign-in attempts. Try again in 14 minutes.',
+    ]);
+  });
+
+  it('shows the longest temporary lock for a permanent one, so it never reveals permanence', async () => {
+    const { preAuth } = setup({ settings: { refusalMessage: template } });
+    ddb
+      .on(UpdateCommand)
+      .rejects(conditionFailed({ failures: 0, windowStart: PERMANENT_LOCK_UNTIL, lockedUntil: PERMANENT_LOCK_UNTIL, lockouts: 9, rev: 9 }));
+    await expect(preAuth(preAuthEvent(USER))).rejects.toThrow('Try again in 1440 minutes.');
+  });
+
+  it('leaves the default message unchanged', async () => {
+    const { preAuth, now } = setup();
+    ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 0, windowStart: now + MINUTE, lockedUntil: now + MINUTE, lockouts: 1, rev: 6 }));
+    await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(new Error(REFUSAL));
+  });
+});

@@ -116,7 +116,7 @@ describe('CognitoLockoutStack template', () => {
   });
 
   it("runs ARM64 functions on a current Node.js runtime, under Cognito's 5 s limit, with their own log groups", () => {
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -133,29 +133,30 @@ describe('CognitoLockoutStack template', () => {
       },
     });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.absent() });
-    template.resourceCountIs('AWS::Logs::LogGroup', 3);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4);
   });
 
   it('gives each function exactly its own writes on its own keys of its own table, and nothing else', () => {
     const expected: Record<string, [string[], string[]]> = {
       preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
       postAuthentication: [['dynamodb:DeleteItem'], ['signin#*']],
+      postConfirmation: [['dynamodb:DeleteItem'], ['signin#*']],
       preSignUp: [
         ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
         ['signup-username#*', 'signup-email#*', 'signup-phone#*', 'signup-email-domain#*', 'signup-phone-prefix#*'],
       ],
     };
     const policies = template.findResources('AWS::IAM::Policy');
-    expect(Object.keys(policies)).toHaveLength(3);
-    template.resourceCountIs('AWS::IAM::Role', 3);
+    expect(Object.keys(policies)).toHaveLength(4);
+    template.resourceCountIs('AWS::IAM::Role', 4);
     template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
     for (const [name, [actions, keys]] of Object.entries(expected)) {
       const role = ref(template, 'AWS::IAM::Role', `Lockout/${name}Role/Resource`);
       const logs = ref(template, 'AWS::Logs::LogGroup', `Lockout/${name}Logs/Resource`);
       const policy = Object.values(policies).find((p) => p.Properties.Roles[0].Ref === role)!;
-      // Pre-authentication alone may also announce lockouts, on the default event bus only.
+      // Pre-authentication (lockouts) and post-confirmation (unlocks) alone may announce, on the default bus only.
       const events =
-        name === 'preAuthentication'
+        name === 'preAuthentication' || name === 'postConfirmation'
           ? [
               {
                 Effect: 'Allow',
@@ -248,20 +249,22 @@ describe('CognitoLockout construct', () => {
   it('omits the pre-signup trigger when sign-up limits are off', () => {
     const { lockout, template } = construct({ signUpLimits: false });
     expect(lockout.preSignUpFunction).toBeUndefined();
-    template.resourceCountIs('AWS::Lambda::Function', 2);
-    template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: { PreSignUp: Match.absent() } });
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PreSignUp: Match.absent() }) });
   });
 
   it('grants an imported pool permission to invoke the triggers, warns that they are not attached, and outputs their ARNs', () => {
     const { lockout, template } = construct({}, (stack) => UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'));
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
-    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 3);
-    for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp']) {
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 4);
+    for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation']) {
       expect(Object.keys(template.findOutputs('*')).some((id) => id.includes(`${name}FunctionArn`))).toBe(true);
     }
     const warnings = Annotations.fromStack(Stack.of(lockout)).findWarning('*', Match.stringLikeRegexp('the lockout is NOT attached'));
     expect(warnings).toHaveLength(1);
-    expect(JSON.stringify(warnings[0].entry.data)).toContain('PreAuthenticationFunctionArn, PostAuthenticationFunctionArn, PreSignUpFunctionArn');
+    expect(JSON.stringify(warnings[0].entry.data)).toContain(
+      'PreAuthenticationFunctionArn, PostAuthenticationFunctionArn, PreSignUpFunctionArn, PostConfirmationFunctionArn',
+    );
   });
 
   it('records the table, pool and event bus for the admin CLI in an output it finds by description', () => {
@@ -302,7 +305,7 @@ describe('CognitoLockout construct', () => {
     const lockout = new CognitoLockout(stack, 'Lockout', { userPool: pool, maxFailedAttempts: 3, ownFunctions: { preAuthentication: mine } });
     const template = Template.fromStack(stack);
     expect(lockout.preAuthenticationFunction).toBe(mine);
-    template.resourceCountIs('AWS::Lambda::Function', 3); // mine, and the construct's post-authentication and pre-signup
+    template.resourceCountIs('AWS::Lambda::Function', 4); // mine, and the construct's post-authentication, pre-signup and post-confirmation
     const myId = ref(template, 'AWS::Lambda::Function', 'MyPreAuth/Resource');
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       LambdaConfig: Match.objectLike({ PreAuthentication: { 'Fn::GetAtt': [myId, 'Arn'] } }),
@@ -433,7 +436,7 @@ describe('alarms, dashboard and lockout events', () => {
     construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 0,
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'FILL(s0, 0) + FILL(s1, 0) + FILL(s2, 0)' }),
+        Match.objectLike({ Expression: 'FILL(s0, 0) + FILL(s1, 0) + FILL(s2, 0) + FILL(s3, 0)' }),
         Match.objectLike({
           Id: 's0',
           MetricStat: Match.objectLike({
@@ -451,7 +454,7 @@ describe('alarms, dashboard and lockout events', () => {
     construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 0,
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: `FILL(${id}0, 0) + FILL(${id}1, 0) + FILL(${id}2, 0)` }),
+        Match.objectLike({ Expression: `FILL(${id}0, 0) + FILL(${id}1, 0) + FILL(${id}2, 0) + FILL(${id}3, 0)` }),
         Match.objectLike({
           Id: `${id}2`,
           MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName, Dimensions: lockoutDimensions('PreSignUp') }) }),
@@ -478,14 +481,18 @@ describe('alarms, dashboard and lockout events', () => {
         ]),
       });
     }
-    // Post-authentication never refuses: any error is unexpected.
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 });
+    // Post-authentication and post-confirmation never refuse: any error is unexpected.
+    template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 },
+      2,
+    );
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 },
-      3,
+      4,
     );
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
   });
 
   it('notifies an SNS topic of every alarm when one is given', () => {
@@ -494,7 +501,7 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 10);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 12);
   });
 
   it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {
@@ -512,13 +519,23 @@ describe('alarms, dashboard and lockout events', () => {
     expect(lockout.monitoring).toBeUndefined();
   });
 
-  it('tells only the pre-authentication function which bus to announce lockouts on', () => {
+  it('tells only the functions that announce (pre-authentication, post-confirmation) which bus to use', () => {
     const { template } = construct();
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default' }) } },
-      1,
+      2,
     );
+  });
+
+  it('wires the post-confirmation trigger that lifts a lock after a password reset, unless it is off', () => {
+    construct().template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PostConfirmation: Match.anyValue() }) });
+    const off = construct({ unlockOnPasswordReset: 'off' });
+    expect(off.lockout.postConfirmationFunction).toBeUndefined();
+    off.template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PostConfirmation: Match.absent() }) });
+    construct({ unlockOnPasswordReset: 'all' }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LOCKOUT_UNLOCK_ON_PASSWORD_RESET: 'all' }) },
+    });
   });
 
   it('uses a given bus, or none when events are off', () => {

@@ -1,15 +1,18 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { eventPublisherFromEnv } from '../lambdas/engine/lockout-event-publisher';
 import { signInIdentity } from '../lambdas/engine/identity';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
 import type { EventPublisher } from '../lambdas/engine/deps';
-import { createPreAuthenticationHandler, eventBudget } from '../lambdas/handlers/pre-authentication';
+import { eventBudget } from '../lambdas/engine/announce';
+import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
 import { testDeps } from './support/deps';
-import { preAuthEvent } from '../lib/local/sample-events';
+import { postConfirmationEvent, preAuthEvent } from '../lib/local/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -139,5 +142,58 @@ describe('AccountLocked events', () => {
   it('is off when no bus is configured', () => {
     expect(eventPublisherFromEnv({})).toBeUndefined();
     expect(eventPublisherFromEnv({ LOCKOUT_EVENT_BUS: ' ' })).toBeUndefined();
+  });
+});
+
+describe('AccountUnlocked events after a password reset', () => {
+  const lockedItem = (now: number) => ({
+    Attributes: { pk: 'k', failures: 0, windowStart: now + 60_000, lockedUntil: now + 60_000, lockouts: 1, rev: 7 },
+  });
+
+  it('announces the lifted lock with reason password-reset', async () => {
+    const { entries, publisher } = recorder();
+    const deps = { ...testDeps(), events: publisher };
+    ddb.on(DeleteCommand).resolves(lockedItem(deps.clock.time));
+    await createPostConfirmationHandler(deps)(postConfirmationEvent('jane'));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ Source: 'cognito-lockout', DetailType: 'AccountUnlocked' });
+    expect(JSON.parse((entries[0] as { Detail: string }).Detail)).toMatchObject({
+      identity: signInIdentity('jane').logId,
+      lockedUntil: null,
+      reason: 'password-reset',
+    });
+  });
+
+  it('sends nothing when there was no lock to lift, and never fails the reset when the event fails', async () => {
+    const { entries, publisher } = recorder('fail');
+    const deps = { ...testDeps(), events: publisher };
+    ddb
+      .on(DeleteCommand)
+      .resolvesOnce({ Attributes: { pk: 'k', failures: 2, windowStart: deps.clock.time, lockedUntil: 0, lockouts: 0, rev: 2 } })
+      .resolves(lockedItem(deps.clock.time));
+    const handler = createPostConfirmationHandler(deps);
+    const event = postConfirmationEvent('jane');
+    await expect(handler(event)).resolves.toBe(event);
+    expect(entries).toHaveLength(0);
+    await expect(handler(event)).resolves.toBe(event);
+    expect(entries).toHaveLength(1);
+  });
+
+  it('answers a malformed event with the generic message and writes nothing', async () => {
+    const deps = testDeps();
+    await expect(createPostConfirmationHandler(deps)({ ...postConfirmationEvent('jane'), userName: '' } as never)).rejects.toThrow(
+      new Error(GENERIC_FAILURE_MESSAGE),
+    );
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('passes sign-up confirmations untouched, and does nothing when turned off', async () => {
+    for (const [deps, event] of [
+      [testDeps(), postConfirmationEvent('jane', 'PostConfirmation_ConfirmSignUp')],
+      [testDeps({ settings: { unlockOnPasswordReset: 'off' } }), postConfirmationEvent('jane')],
+    ] as const) {
+      await expect(createPostConfirmationHandler(deps)(event)).resolves.toBe(event);
+    }
+    expect(ddb.calls()).toHaveLength(0);
   });
 });

@@ -46,6 +46,11 @@ describe('trigger configuration from the environment', () => {
     [{ ...base, LOCKOUT_DURATION_SECONDS: '1.5' }, 'LOCKOUT_DURATION_SECONDS must be a whole number from 1 to 31536000, got "1.5"'],
     [{ ...base, LOCKOUT_BACKOFF_MULTIPLIER: '0.5' }, 'LOCKOUT_BACKOFF_MULTIPLIER must be a number from 1 to 100, got 0.5'],
     [{ ...base, LOCKOUT_MODE: 'Enforce' }, 'LOCKOUT_MODE must be one of "enforce", "monitor", got "Enforce"'],
+    [
+      { ...base, LOCKOUT_REFUSAL_MESSAGE: 'Try again in {minuts} minutes.' },
+      'LOCKOUT_REFUSAL_MESSAGE contains {minuts}, but the only placeholder is {minutes}',
+    ],
+    [{ ...base, SIGNUP_REFUSAL_MESSAGE: 'Wait {minutes}.' }, 'SIGNUP_REFUSAL_MESSAGE contains {minutes}, but it takes no placeholders'],
     [{ ...base, LOCKOUT_STORE_ERROR_POLICY: 'open' }, 'LOCKOUT_STORE_ERROR_POLICY must be one of "local", "allow", "deny", got "open"'],
     [
       { ...base, LOCKOUT_REFUSAL_MESSAGE: 'two\nlines' },

@@ -14,8 +14,16 @@ import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
+import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { FakeClock } from './support/deps';
-import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import {
+  federatedPreAuthEvent,
+  postAuthEvent,
+  postConfirmationEvent,
+  preAuthEvent,
+  preSignUpEvent,
+  unknownUserPreAuthEvent,
+} from '../lib/local/sample-events';
 
 const MINUTE = 60_000;
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
@@ -57,6 +65,7 @@ async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: strin
     preAuth: createPreAuthenticationHandler(deps),
     postAuth: createPostAuthenticationHandler(deps),
     preSignUp: createPreSignUpHandler(deps),
+    postConfirmation: createPostConfirmationHandler(deps),
     item: async (key: string) =>
       (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
   };
@@ -228,6 +237,50 @@ describe('lockout engine on DynamoDB Local', () => {
   });
 });
 
+describe('a confirmed password reset on DynamoDB Local', () => {
+  const lockOut = async (f: Awaited<ReturnType<typeof fixture>>, name: string, attempts: number) => {
+    for (let i = 0; i < attempts; i++) await attempt(() => f.preAuth(preAuthEvent(name)));
+  };
+
+  it('lifts a temporary lock and clears the counts and the streak, in one write', async () => {
+    const f = await fixture({ maxFailedAttempts: 2 });
+    await lockOut(f, 'reset-me', 3);
+    await expect(f.preAuth(preAuthEvent('reset-me'))).rejects.toThrow(REFUSAL);
+    const event = postConfirmationEvent('reset-me');
+    await expect(f.postConfirmation(event)).resolves.toBe(event);
+    expect(await f.item(signInIdentity('reset-me').key)).toBeUndefined();
+    expect(f.metricNames).toContain('UnlockedByPasswordReset');
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await attempt(() => f.preAuth(preAuthEvent('reset-me'))));
+    expect(outcomes).toEqual(['admitted', 'admitted', 'refused']); // a fresh window, and a first lock again
+    expect(await f.item(signInIdentity('reset-me').key)).toMatchObject({ lockouts: 1 });
+  });
+
+  it('keeps a permanent lock for an operator by default, and lifts it with unlockOnPasswordReset all', async () => {
+    for (const [unlockOnPasswordReset, expected] of [
+      ['temporary', 'refused'],
+      ['all', 'admitted'],
+    ] as const) {
+      const f = await fixture({ maxFailedAttempts: 1, maxTemporaryLockouts: 1, lockoutDurationSeconds: 60, unlockOnPasswordReset });
+      await lockOut(f, 'forever', 2); // the first lockout
+      f.clock.advance(60_000);
+      await lockOut(f, 'forever', 2); // the second: permanent
+      expect((await f.item(signInIdentity('forever').key))!.lockedUntil).toBeGreaterThan(Date.UTC(9999, 0));
+      await f.postConfirmation(postConfirmationEvent('forever'));
+      expect(await attempt(() => f.preAuth(preAuthEvent('forever')))).toBe(expected);
+    }
+  });
+
+  it('leaves sign-up confirmations and unknown users alone', async () => {
+    const f = await fixture({ maxFailedAttempts: 1 });
+    await lockOut(f, 'new-user', 2);
+    await f.postConfirmation(postConfirmationEvent('new-user', 'PostConfirmation_ConfirmSignUp'));
+    await expect(f.preAuth(preAuthEvent('new-user'))).rejects.toThrow(REFUSAL);
+    await expect(f.postConfirmation(postConfirmationEvent('never-seen'))).resolves.toBeDefined();
+    expect(await f.item(signInIdentity('never-seen').key)).toBeUndefined();
+  });
+});
+
 describe('when the store is unreachable', () => {
   let sockets: Socket[] = [];
   let blackHole: Server;
@@ -269,6 +322,14 @@ describe('when the store is unreachable', () => {
     const { ms, outcome } = await timed(() => f.postAuth(postAuthEvent('outage')));
     expect(outcome).toBe('admitted');
     expect(ms).toBeLessThan(3000);
+  });
+
+  it('post-confirmation completes the password reset when the store hangs', async () => {
+    const f = await fixture({ storeTimeoutMs: 1500 }, blackHoleEndpoint);
+    const { ms, outcome } = await timed(() => f.postConfirmation(postConfirmationEvent('outage')));
+    expect(outcome).toBe('admitted');
+    expect(ms).toBeLessThan(3000);
+    expect(f.metricNames).toContain('StoreErrors');
   });
 
   it('pre-signup follows the deny policy when the store hangs', async () => {

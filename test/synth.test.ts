@@ -56,8 +56,8 @@ function packagesIn(bundleDir: string): string[] {
 }
 
 describe('the synthesized app', () => {
-  it('bundles all three triggers, minified with source maps', () => {
-    expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'preAuthentication', 'preSignUp']);
+  it('bundles all four triggers, minified with source maps', () => {
+    expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'postConfirmation', 'preAuthentication', 'preSignUp']);
     for (const dir of Object.values(bundles)) {
       expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
       expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
@@ -71,10 +71,11 @@ describe('the synthesized app', () => {
   it('carries only the SDK code a DynamoDB caller needs: no other clients, no credential chain', () => {
     for (const [name, dir] of Object.entries(bundles)) {
       const sdk = packagesIn(dir).filter((p) => p.startsWith('@aws-sdk/'));
-      const needed = (p: string) => NEEDED_SDK.has(p) || (name === 'preAuthentication' && NEEDED_FOR_EVENTS.has(p));
+      const announces = name === 'preAuthentication' || name === 'postConfirmation';
+      const needed = (p: string) => NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p));
       expect({ name, unneeded: sdk.filter((p) => !needed(p)) }).toEqual({ name, unneeded: [] });
       expect(sdk).toContain('@aws-sdk/client-dynamodb');
-      expect(sdk.includes('@aws-sdk/client-eventbridge')).toBe(name === 'preAuthentication');
+      expect(sdk.includes('@aws-sdk/client-eventbridge')).toBe(announces);
     }
   });
 

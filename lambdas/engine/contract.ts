@@ -26,7 +26,7 @@ export const TARGETS_OUTPUT_DESCRIPTION = 'cognito-lockout admin targets (table,
 /** The `source` of the lockout's EventBridge events. */
 export const EVENT_SOURCE = 'cognito-lockout';
 
-export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
+export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation';
 
 /** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
 export type MetricName =
@@ -41,7 +41,8 @@ export type MetricName =
   | 'InternalErrors'
   | 'StoreBypassed'
   | 'StoreCircuitOpened'
-  | 'StoreCircuitClosed';
+  | 'StoreCircuitClosed'
+  | 'UnlockedByPasswordReset';
 
 /** The prefix of every table key: what the key counts. */
 export type KeyScope = 'signin' | 'signup-username' | 'signup-email' | 'signup-phone' | 'signup-email-domain' | 'signup-phone-prefix';
@@ -50,5 +51,6 @@ export type KeyScope = 'signin' | 'signup-username' | 'signup-email' | 'signup-p
 export const TRIGGER_KEY_SCOPES = {
   PreAuthentication: ['signin'],
   PostAuthentication: ['signin'],
+  PostConfirmation: ['signin'],
   PreSignUp: ['signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'],
 } as const satisfies Record<TriggerName, readonly KeyScope[]>;

@@ -13,7 +13,7 @@ export interface LockoutEventDetail {
   readonly userPoolId: string | null;
   /** ISO time, 'permanent', or null for an unlock. */
   readonly lockedUntil: string | null;
-  readonly reason: 'failed-attempts' | 'operator';
+  readonly reason: 'failed-attempts' | 'operator' | 'password-reset';
   /** Consecutive lockouts, for lockouts the trigger started. */
   readonly lockouts?: number;
   /** Who acted, for operator actions. */

@@ -14,6 +14,12 @@ export type LockoutMode = 'enforce' | 'monitor';
  */
 export type StoreErrorPolicy = 'local' | 'allow' | 'deny';
 
+/**
+ * What a confirmed password reset (ConfirmForgotPassword) does to a sign-in lock: `temporary` (default) lifts a
+ * temporary lock and clears the counts and streak, `all` lifts permanent locks too, `off` attaches nothing.
+ */
+export type UnlockOnPasswordReset = 'temporary' | 'all' | 'off';
+
 export interface LockoutSettings {
   readonly maxFailedAttempts: number;
   readonly lockoutDurationSeconds: number;
@@ -31,6 +37,7 @@ export interface LockoutSettings {
   readonly signUpMaxPerPhonePrefix: number;
   readonly signUpRefusalMessage: string;
   readonly storeTimeoutMs: number;
+  readonly unlockOnPasswordReset: UnlockOnPasswordReset;
 }
 
 export type SettingName = keyof LockoutSettings;
@@ -52,6 +59,8 @@ interface EnumKnob {
 interface TextKnob {
   readonly type: 'text';
   readonly maxLength: number;
+  /** `{name}` placeholders the text may contain; any other `{...}` is refused (a typo would reach users). */
+  readonly placeholders?: readonly string[];
 }
 /** A knob's environment variable and how its values are checked; what each means is in the README's table. */
 export type KnobSpec = (IntKnob | DecimalKnob | EnumKnob | TextKnob) & {
@@ -111,6 +120,7 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     env: 'LOCKOUT_REFUSAL_MESSAGE',
     type: 'text',
     maxLength: 200,
+    placeholders: ['minutes'],
   },
   signUpMaxAttempts: {
     env: 'SIGNUP_MAX_ATTEMPTS',
@@ -153,6 +163,11 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     min: 100,
     max: 2500,
   },
+  unlockOnPasswordReset: {
+    env: 'LOCKOUT_UNLOCK_ON_PASSWORD_RESET',
+    type: 'enum',
+    values: ['temporary', 'all', 'off'],
+  },
 };
 
 export const DEFAULT_SETTINGS: LockoutSettings = {
@@ -172,6 +187,7 @@ export const DEFAULT_SETTINGS: LockoutSettings = {
   signUpMaxPerPhonePrefix: 0,
   signUpRefusalMessage: 'Too many sign-up attempts. Try again later.',
   storeTimeoutMs: 1500,
+  unlockOnPasswordReset: 'temporary',
 };
 
 export const SETTING_NAMES = Object.keys(KNOBS) as SettingName[];
@@ -216,6 +232,14 @@ export function checkSetting<K extends SettingName>(name: K, value: unknown, lab
       // Control characters would reach end users verbatim inside Cognito's error text.
       // eslint-disable-next-line no-control-regex
       if (typeof value !== 'string' || value.trim() === '' || value.length > spec.maxLength || /[\u0000-\u001f\u007f]/.test(value)) fail();
+      for (const [placeholder, name] of (value as string).matchAll(/\{([^}]*)\}/g)) {
+        if (!(spec.placeholders ?? []).includes(name)) {
+          const allowed = spec.placeholders?.length
+            ? `the only placeholder is ${spec.placeholders.map((p) => `{${p}}`).join(', ')}`
+            : 'it takes no placeholders';
+          throw new SettingError(`${label} contains ${placeholder}, but ${allowed}`);
+        }
+      }
       break;
   }
   return value as LockoutSettings[K];

@@ -1,6 +1,6 @@
 import { type CircuitChange, CircuitBreaker } from './circuit-breaker';
 import { withDeadline } from './deadline';
-import { InstanceRecord, afterStoreAnswer, afterSuccess, decideWithoutStore, overrideAdmission } from './instance-record';
+import { EMPTY_ENTRY, InstanceRecord, afterStoreAnswer, afterSuccess, decideWithoutStore, overrideAdmission } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from './policy';
 import type { AttemptStore } from './store';
@@ -76,10 +76,22 @@ export class StoreGuard {
   /** A successful sign-in: forgets failures unless locked, in the store and in this instance's record. */
   async clear(key: string, now: number): Promise<ClearOutcome> {
     this.record.update(key, (entry) => afterSuccess(entry, now));
+    return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, { abortSignal }));
+  }
+
+  /** A confirmed password reset: forgets counts, streak and a temporary lock (or any lock), in the store and here. */
+  async clearAfterPasswordReset(key: string, permanentToo: boolean): Promise<Awaited<ReturnType<AttemptStore['clearAfterPasswordReset']>>> {
+    const result = await this.write((abortSignal) => this.store.clearAfterPasswordReset(key, permanentToo, { abortSignal }));
+    if (result.outcome === 'cleared') this.record.set(key, EMPTY_ENTRY);
+    return result;
+  }
+
+  /** One store write behind the circuit and within the budget; throws the store's error (or StoreBypassedError). */
+  private async write<T>(send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const permit = this.breaker.permit(this.options.clock());
     if (permit === 'bypass') throw new StoreBypassedError();
     try {
-      const outcome = await withDeadline(this.options.budgetMs, (abortSignal) => this.store.clearUnlessLocked(key, now, { abortSignal }));
+      const outcome = await withDeadline(this.options.budgetMs, send);
       this.circuit(this.breaker.succeeded(permit));
       return outcome;
     } catch (error) {

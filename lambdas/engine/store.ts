@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
-import { type LockoutState, type RateLimitPolicy, expiryEpochSeconds, windowCutoff } from './policy';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, windowCutoff } from './policy';
 
 /**
  * Item layout (one item per identity key):
@@ -30,7 +30,7 @@ export interface RequestOptions {
 }
 
 /** The store as the engine uses it; `LockoutStore` on DynamoDB, or a model of it in property tests. */
-export type AttemptStore = Pick<LockoutStore, 'countAttempt' | 'compareAndSet' | 'clearUnlessLocked' | 'requestCount'>;
+export type AttemptStore = Pick<LockoutStore, 'countAttempt' | 'compareAndSet' | 'clearUnlessLocked' | 'clearAfterPasswordReset' | 'requestCount'>;
 
 export class LockoutStore {
   /** DynamoDB requests sent by this store, for benchmarks and the decision log. */
@@ -119,6 +119,29 @@ export class LockoutStore {
     });
     if (result.ok) return 'cleared';
     return result.observed === undefined ? 'absent' : 'locked';
+  }
+
+  /**
+   * A confirmed password reset: forgets failures, the streak and a temporary lock (a permanent one too when
+   * `permanentToo`) in one conditional DeleteItem. Reports the state it removed, or why it removed nothing.
+   */
+  async clearAfterPasswordReset(
+    key: string,
+    permanentToo: boolean,
+    options: RequestOptions = {},
+  ): Promise<{ readonly outcome: 'cleared'; readonly removed: LockoutState } | { readonly outcome: 'absent' | 'permanent' }> {
+    const command = new DeleteCommand({
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      ConditionExpression: permanentToo ? 'attribute_exists(#pk)' : 'attribute_exists(#pk) AND lockedUntil < :permanent',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+      ...(permanentToo ? {} : { ExpressionAttributeValues: { ':permanent': PERMANENT_LOCK_UNTIL } }),
+      ReturnValues: 'ALL_OLD',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    const result = await this.conditional(async () => parseState((await this.client.send(command, options)).Attributes ?? {}));
+    if (result.ok) return { outcome: 'cleared', removed: result.value };
+    return { outcome: result.observed === undefined ? 'absent' : 'permanent' };
   }
 
   private async conditional<T>(send: () => Promise<T>): Promise<Conditional<T>> {

@@ -1,5 +1,5 @@
 // Cognito trigger events as Cognito sends them, for the tests, the benchmark and the sandbox tooling.
-import type { PostAuthenticationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
+import type { PostAuthenticationTriggerEvent, PostConfirmationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
 
 const common = {
   version: '1',
@@ -64,5 +64,19 @@ export function preSignUpEvent(
     userName,
     request: { userAttributes: attributes, validationData: {} },
     response: { autoConfirmUser: false, autoVerifyEmail: false, autoVerifyPhone: false },
+  };
+}
+
+/** After ConfirmForgotPassword (or ConfirmSignUp): the user's attributes, as Cognito sends them. */
+export function postConfirmationEvent(
+  userName = 'a1b2c3d4-0000-4000-8000-00000000000a',
+  triggerSource: PostConfirmationTriggerEvent['triggerSource'] = 'PostConfirmation_ConfirmForgotPassword',
+): PostConfirmationTriggerEvent {
+  return {
+    ...common,
+    triggerSource,
+    userName,
+    request: { userAttributes: { sub: userName, email: 'jane@example.com', email_verified: 'true', 'cognito:user_status': 'CONFIRMED' } },
+    response: {},
   };
 }

@@ -130,7 +130,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     progress('starting cognito-local');
     const cognitoDir = path.join(workDir, 'cognito');
-    const cognito = await startCognitoLocal(options.projectRoot, cognitoDir, lambda.url, blueprint.pool.usernameAttributes);
+    const cognito = await startCognitoLocal(
+      options.projectRoot,
+      cognitoDir,
+      lambda.url,
+      blueprint.pool.usernameAttributes,
+      Object.keys(blueprint.triggers),
+    );
     cleanups.push(() => stopProcess(cognito.child));
 
     const { userPoolId, userPoolClientId } = await ensurePoolAndClient(cognito.url, blueprint);
@@ -254,8 +260,9 @@ function startCognitoLocal(
   dir: string,
   lambdaUrl: string,
   usernameAttributes: string[],
+  triggerNames: string[],
 ): Promise<{ child: ChildProcess; url: string }> {
-  return onFreePort((port) => launchCognitoLocal(port, projectRoot, dir, lambdaUrl, usernameAttributes));
+  return onFreePort((port) => launchCognitoLocal(port, projectRoot, dir, lambdaUrl, usernameAttributes, triggerNames));
 }
 
 async function launchCognitoLocal(
@@ -264,6 +271,7 @@ async function launchCognitoLocal(
   dir: string,
   lambdaUrl: string,
   usernameAttributes: string[],
+  triggerNames: string[],
 ): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync(path.join(dir, '.cognito'), { recursive: true });
   writeFileSync(
@@ -274,7 +282,8 @@ async function launchCognitoLocal(
         LambdaClient: { endpoint: lambdaUrl, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
         // Function names equal to trigger names make cognito-local's error text match Cognito's
         // ("PreSignUp failed with error ...").
-        TriggerFunctions: { PreSignUp: 'PreSignUp', PostAuthentication: 'PostAuthentication' },
+        // PreAuthentication is the front's to run (cognito-local has none).
+        TriggerFunctions: Object.fromEntries(triggerNames.filter((name) => name !== 'PreAuthentication').map((name) => [name, name])),
         UserPoolDefaults: { UsernameAttributes: usernameAttributes },
         TokenConfig: { IssuerDomain: `http://127.0.0.1:${port}` },
       },

@@ -9,11 +9,13 @@ import { buildApp } from '../app';
  * settings that matter to sign-in.
  */
 export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
+/** Wired only when its setting is on (unlockOnPasswordReset). */
+export type OptionalTriggerName = 'PostConfirmation';
 
 export interface SandboxBlueprint {
   readonly stackName: string;
   readonly table: { readonly logicalId: string; readonly partitionKey: string; readonly ttlAttribute: string };
-  readonly triggers: Record<TriggerName, { readonly bundleDir: string; readonly environment: Record<string, unknown> }>;
+  readonly triggers: Record<TriggerName, TriggerBundle> & Partial<Record<OptionalTriggerName, TriggerBundle>>;
   readonly pool: { readonly usernameAttributes: string[]; readonly caseSensitive: boolean; readonly passwordPolicy: Record<string, unknown> };
   readonly client: {
     readonly explicitAuthFlows: string[];
@@ -21,6 +23,11 @@ export interface SandboxBlueprint {
     /** The OAuth settings the managed login pages check. */
     readonly oauth: { readonly callbackUrls: string[]; readonly logoutUrls: string[]; readonly scopes: string[]; readonly flows: string[] };
   };
+}
+
+export interface TriggerBundle {
+  readonly bundleDir: string;
+  readonly environment: Record<string, unknown>;
 }
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> };
@@ -57,9 +64,10 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
   const [, client] = only('AWS::Cognito::UserPoolClient');
 
   const lambdaConfig = pool.Properties.LambdaConfig as Record<string, { 'Fn::GetAtt': [string, string] }>;
-  const triggers = {} as Record<TriggerName, { bundleDir: string; environment: Record<string, unknown> }>;
-  for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp'] as const) {
+  const triggers = {} as Record<TriggerName, TriggerBundle> & Partial<Record<OptionalTriggerName, TriggerBundle>>;
+  for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation'] as const) {
     const functionId = lambdaConfig?.[name]?.['Fn::GetAtt']?.[0];
+    if (functionId === undefined && name === 'PostConfirmation') continue;
     const fn = functionId === undefined ? undefined : resources[functionId];
     const asset = fn?.Metadata?.['aws:asset:path'];
     if (!fn || !asset) throw new Error(`the template wires no bundled ${name} function`);

@@ -1,5 +1,5 @@
 import type { LockoutState, RateLimitPolicy } from '../../lambdas/engine/policy';
-import { windowCutoff } from '../../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/engine/policy';
 import type { AttemptStore, RequestOptions, WriteResult } from '../../lambdas/engine/store';
 
 /**
@@ -60,6 +60,16 @@ export class MemoryStore implements AttemptStore {
       if (item.lockedUntil > now) return 'locked';
       this.items.delete(key);
       return 'cleared';
+    });
+  }
+
+  clearAfterPasswordReset(key: string, permanentToo: boolean, options?: RequestOptions): ReturnType<AttemptStore['clearAfterPasswordReset']> {
+    return this.request(options, () => {
+      const item = this.items.get(key);
+      if (item === undefined) return { outcome: 'absent' as const };
+      if (!permanentToo && item.lockedUntil >= PERMANENT_LOCK_UNTIL) return { outcome: 'permanent' as const };
+      this.items.delete(key);
+      return { outcome: 'cleared' as const, removed: item };
     });
   }
 
