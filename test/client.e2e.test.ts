@@ -9,6 +9,8 @@ import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import {
   AdminConfirmSignUpCommand,
   CognitoIdentityProviderClient,
+  ConfirmForgotPasswordCommand,
+  ForgotPasswordCommand,
   InitiateAuthCommand,
   RespondToAuthChallengeCommand,
   SignUpCommand,
@@ -22,6 +24,7 @@ const PASSWORD = 'Correct-Horse-42!';
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
 let sandbox: Sandbox;
 let sdk: CognitoIdentityProviderClient;
+const logs: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   sandbox = await startSandbox({
@@ -29,6 +32,7 @@ beforeAll(async () => {
     port: 0,
     dynamodbPort: 0,
     context: { maxFailedAttempts: '1', signUpMaxAttempts: '2' },
+    onLog: (line) => logs.push(line),
   });
   sdk = new CognitoIdentityProviderClient({
     endpoint: sandbox.status.endpoint,
@@ -228,5 +232,36 @@ describe('default SRP sign-in, with the clients unchanged', () => {
       .catch((e: Error) => e);
     expect(forged).toMatchObject({ name: 'NotAuthorizedException' });
     expect((await fetch(`${sandbox.status.endpoint}/__sandbox`)).ok).toBe(true);
+  });
+});
+
+describe('recovery without support staff', () => {
+  it('a confirmed password reset lifts the lock, and the user signs in with the new password', async () => {
+    await newUser('reset-user@example.com');
+    const signIn = (password: string) =>
+      sdk.send(
+        new InitiateAuthCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: 'reset-user@example.com', PASSWORD: password },
+        }),
+      );
+    const { refusal } = await untilRefused(signIn);
+    expect(recognizeLockout(refusal)).toMatchObject({ locked: true });
+
+    await sdk.send(new ForgotPasswordCommand({ ClientId: sandbox.status.userPoolClientId, Username: 'reset-user@example.com' }));
+    const notice = logs.map((l) => l.localNotice as { type?: string; code?: string } | undefined).find((n) => n?.type === 'password-reset-code');
+    expect(notice?.code).toMatch(/^\d{6}$/);
+    const newPassword = 'Brand-New-Horse-43!';
+    await sdk.send(
+      new ConfirmForgotPasswordCommand({
+        ClientId: sandbox.status.userPoolClientId,
+        Username: 'reset-user@example.com',
+        ConfirmationCode: notice!.code!,
+        Password: newPassword,
+      }),
+    );
+    expect(logs.some((l) => l.trigger === 'PostConfirmation' && l.message === 'password reset: temporary lock lifted')).toBe(true);
+    await expect(signIn(newPassword)).resolves.toMatchObject({ AuthenticationResult: { IdToken: expect.any(String) } });
   });
 });

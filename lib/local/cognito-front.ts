@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { MANAGED_LOGIN_PATHS, ManagedLogin, type ManagedLoginDeps, type OAuthClient } from './managed-login';
+import { signInIdentity } from '../../lambdas/engine/identity';
 import { InvalidSrpParameterError, SrpServer } from './srp';
 
 export interface FrontOptions {
@@ -38,6 +39,8 @@ export interface FrontOptions {
   readonly cognitoDir: string;
   /** The app client's OAuth settings, for the managed login pages. */
   readonly oauth: OAuthClient;
+  /** Where the front reports what a real pool would send by email (a password reset code), for the decision log. */
+  readonly onNotice?: (line: Record<string, unknown>) => void;
 }
 
 const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH']);
@@ -110,6 +113,7 @@ async function handle(
   const target = String(req.headers['x-amz-target'] ?? '');
   const operation = target.split('.').pop();
   if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options);
+  if (operation === 'ForgotPassword' || operation === 'ConfirmForgotPassword') return passwordReset(req, body, res, options, admin, operation);
   if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') {
     return forward(req, await caseInsensitiveUsername(body, admin, options.userPoolId), res, options.cognitoUrl);
   }
@@ -279,6 +283,31 @@ function managedLoginDeps(options: FrontOptions, admin: CognitoIdentityProviderC
   };
 }
 
+/**
+ * ForgotPassword and ConfirmForgotPassword, with the name resolved as the stack's case-insensitive email pool
+ * would (cognito-local matches it exactly). A real pool emails the code; the sandbox prints it in the decision
+ * log. ConfirmForgotPassword runs the post-confirmation trigger in cognito-local, which lifts the lock.
+ */
+async function passwordReset(
+  req: IncomingMessage,
+  body: Buffer,
+  res: ServerResponse,
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  operation: 'ForgotPassword' | 'ConfirmForgotPassword',
+): Promise<void> {
+  const input = JSON.parse(body.toString('utf8') || '{}') as { Username?: unknown };
+  const user = typeof input.Username === 'string' ? await findUser(admin, options.userPoolId, input.Username) : undefined;
+  const resolved = user?.Username ? Buffer.from(JSON.stringify({ ...input, Username: user.Username })) : body;
+  const answer = await send(req, resolved, options.cognitoUrl);
+  if (operation === 'ForgotPassword' && answer.status === 200 && user?.Username) {
+    const code = userRecord(options, user.Username)?.ConfirmationCode;
+    if (code) options.onNotice?.({ localNotice: { type: 'password-reset-code', identity: signInIdentity(user.Username).logId, code } });
+  }
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}
+
 const srpServers = new WeakMap<FrontOptions, SrpServer>();
 function srpServer(options: FrontOptions): SrpServer {
   let server = srpServers.get(options);
@@ -288,11 +317,16 @@ function srpServer(options: FrontOptions): SrpServer {
 
 /** The password cognito-local keeps in plain text for a user (SRP needs it to build the verifier). */
 function passwordOf(options: FrontOptions, username: string): string | undefined {
+  return userRecord(options, username)?.Password;
+}
+
+/** A user as cognito-local stores it, in `.cognito/db/<pool>.json`. */
+function userRecord(options: FrontOptions, username: string): { Password?: string; ConfirmationCode?: string } | undefined {
   try {
     const db = JSON.parse(readFileSync(path.join(options.cognitoDir, '.cognito', 'db', `${options.userPoolId}.json`), 'utf8')) as {
-      Users?: Record<string, { Password?: string }>;
+      Users?: Record<string, { Password?: string; ConfirmationCode?: string }>;
     };
-    return db.Users?.[username]?.Password;
+    return db.Users?.[username];
   } catch {
     return undefined;
   }

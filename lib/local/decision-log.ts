@@ -7,6 +7,11 @@ export function formatDecision(line: Record<string, unknown>, maxAttempts: numbe
     const { type, detail } = line.localEvent as { type: string; detail: { identity?: string; lockedUntil?: string } };
     return `${new Date().toISOString().slice(11, 19)}  ${'event'.padEnd(19)} ${String(detail.identity ?? '').padEnd(16)}  ${type} (until ${detail.lockedUntil ?? '-'}) sent to EventBridge`;
   }
+  if (typeof line.localNotice === 'object' && line.localNotice !== null) {
+    const { identity, code } = line.localNotice as { identity?: string; code?: string };
+    return `${new Date().toISOString().slice(11, 19)}  ${'email'.padEnd(19)} ${String(identity ?? '').padEnd(16)}  password reset code ${code} (a real pool emails it)`;
+  }
+  if (line.trigger === 'PostConfirmation' && line.identity !== undefined) return `${time}  ${who}  ${String(line.message)}`;
   if (line.level === 'ERROR') return `${time}  ${String(line.trigger ?? '')} ERROR: ${String(line.message)}`;
   if (line.trigger === 'PostAuthentication' && line.identity !== undefined) {
     return `${time}  ${who}  signed in ${line.outcome === 'locked' ? '(while locked: the lock stays)' : line.outcome === 'cleared' ? '(failures cleared)' : ''}`;

@@ -159,6 +159,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       status,
       cognitoDir,
       oauth: { clientId: userPoolClientId, ...blueprint.client.oauth },
+      onNotice: options.onLog,
     });
     return { status, stop };
   } catch (error) {
