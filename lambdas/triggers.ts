@@ -14,7 +14,13 @@
  * read. Each factory behaves exactly like the function the construct deploys: configuration errors are logged
  * and answered with the generic message (post-authentication never fails a sign-in).
  */
-export type { PostAuthenticationTriggerEvent, PostConfirmationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
+export type {
+  PostAuthenticationTriggerEvent,
+  PostConfirmationTriggerEvent,
+  PreAuthenticationTriggerEvent,
+  PreSignUpTriggerEvent,
+  PreTokenGenerationTriggerEvent,
+} from 'aws-lambda';
 export { GENERIC_FAILURE_MESSAGE } from './engine/messages';
 // One module per factory: each Lambda entry imports only its own, so only pre-authentication and
 // post-confirmation bundles carry the EventBridge client.
@@ -22,3 +28,4 @@ export { postAuthenticationHandler } from './factories/post-authentication';
 export { postConfirmationHandler } from './factories/post-confirmation';
 export { preAuthenticationHandler } from './factories/pre-authentication';
 export { preSignUpHandler } from './factories/pre-signup';
+export { preTokenGenerationHandler } from './factories/pre-token-generation';

@@ -35,6 +35,8 @@ export interface OwnTriggerFunctions {
   readonly preSignUp?: LambdaFunction;
   /** Calls `postConfirmationHandler()` from `cognito-lockout/triggers`. */
   readonly postConfirmation?: LambdaFunction;
+  /** Calls `preTokenGenerationHandler()` from `cognito-lockout/triggers`. */
+  readonly preTokenGeneration?: LambdaFunction;
 }
 
 /**
@@ -108,6 +110,7 @@ const KEY_SCOPES = {
   postAuthentication: TRIGGER_KEY_SCOPES.PostAuthentication,
   preSignUp: TRIGGER_KEY_SCOPES.PreSignUp,
   postConfirmation: TRIGGER_KEY_SCOPES.PostConfirmation,
+  preTokenGeneration: TRIGGER_KEY_SCOPES.PreTokenGeneration,
 } as const;
 
 /**
@@ -119,8 +122,10 @@ export class CognitoLockout extends Construct {
   readonly table: Table;
   /** Counts attempts and refuses locked identities. */
   readonly preAuthenticationFunction: LambdaFunction;
-  /** Clears failures after a successful sign-in. */
-  readonly postAuthenticationFunction: LambdaFunction;
+  /** Clears failures after a successful sign-in; undefined when `successSignal` is 'pre-token-generation'. */
+  readonly postAuthenticationFunction?: LambdaFunction;
+  /** Clears failures when tokens are issued for a sign-in; undefined when `successSignal` is 'post-authentication'. */
+  readonly preTokenGenerationFunction?: LambdaFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
   readonly preSignUpFunction?: LambdaFunction;
   /** Lifts a sign-in lock after a confirmed password reset; undefined when `unlockOnPasswordReset` is 'off'. */
@@ -176,7 +181,12 @@ export class CognitoLockout extends Construct {
       this.preAuthenticationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
       this.eventBus.grantPutEventsTo(this.preAuthenticationFunction);
     }
-    this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
+    if (settings.successSignal !== 'pre-token-generation') {
+      this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
+    }
+    if (settings.successSignal !== 'post-authentication') {
+      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:DeleteItem']);
+    }
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (settings.unlockOnPasswordReset !== 'off') {
       this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:DeleteItem']);
@@ -205,6 +215,7 @@ export class CognitoLockout extends Construct {
           PostAuthentication: this.postAuthenticationFunction,
           PreSignUp: this.preSignUpFunction,
           PostConfirmation: this.postConfirmationFunction,
+          PreTokenGeneration: this.preTokenGenerationFunction,
         },
         props.monitoring,
       );
@@ -215,6 +226,7 @@ export class CognitoLockout extends Construct {
       [UserPoolOperation.POST_AUTHENTICATION, 'postAuthentication', this.postAuthenticationFunction],
       [UserPoolOperation.PRE_SIGN_UP, 'preSignUp', this.preSignUpFunction],
       [UserPoolOperation.POST_CONFIRMATION, 'postConfirmation', this.postConfirmationFunction],
+      [UserPoolOperation.PRE_TOKEN_GENERATION, 'preTokenGeneration', this.preTokenGenerationFunction],
     ];
     const title = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
     const imported = !(props.userPool instanceof UserPool);
@@ -317,7 +329,7 @@ function attachTrigger(pool: UserPool, operation: UserPoolOperation, key: keyof 
     throw new Error(
       `CognitoLockout: the user pool already has a ${title} trigger. Run the lockout inside it: call ${factory}() ` +
         `from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.${key} ` +
-        '(README: "Pools that already have triggers").',
+        `${key === 'preTokenGeneration' ? "(or set successSignal to 'post-authentication') " : ''}(README: "Pools that already have triggers").`,
       { cause: error },
     );
   }

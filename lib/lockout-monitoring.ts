@@ -42,9 +42,10 @@ export interface LockoutMonitoringProps {
 
 export interface MonitoredTriggers {
   readonly PreAuthentication: IFunction;
-  readonly PostAuthentication: IFunction;
+  readonly PostAuthentication?: IFunction;
   readonly PreSignUp?: IFunction;
   readonly PostConfirmation?: IFunction;
+  readonly PreTokenGeneration?: IFunction;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -100,7 +101,7 @@ export class LockoutMonitoring extends Construct {
       // after subtracting the refusals the trigger reported is a real failure (a crash, a bad configuration).
       const errors = fn.metricErrors({ period: PERIOD, statistic: 'Sum' });
       const unexpected =
-        trigger === 'PostAuthentication' || trigger === 'PostConfirmation'
+        trigger !== 'PreAuthentication' && trigger !== 'PreSignUp'
           ? errors
           : new MathExpression({
               expression: 'errors - FILL(refused, 0)',

@@ -5,6 +5,7 @@ import {
   type LockoutSettings,
   type SettingName,
   type StoreErrorPolicy,
+  type SuccessSignal,
   type UnlockOnPasswordReset,
   checkSetting,
   checkSettingRelations,
@@ -104,6 +105,16 @@ export interface LockoutPolicyProps {
    * @default 'temporary'
    */
   readonly unlockOnPasswordReset?: UnlockOnPasswordReset;
+  /**
+   * Which trigger clears an identity's failures after a successful sign-in: `both` (post-authentication and pre
+   * token generation), `pre-token-generation` or `post-authentication`. Both by default: AWS documents pre token
+   * generation for every token issued (managed login included), and not post-authentication for the managed
+   * login's /login; either answer is then safe, for one extra conditional write per sign-in. A pool that has its
+   * own pre token generation trigger can run `preTokenGenerationHandler()` in it (`ownFunctions`), or use
+   * `post-authentication`.
+   * @default 'both'
+   */
+  readonly successSignal?: SuccessSignal;
 }
 
 type Unit = 'seconds' | 'millis';
@@ -126,6 +137,7 @@ const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingNa
   ['signUpRefusalMessage', 'signUpRefusalMessage'],
   ['storeTimeout', 'storeTimeoutMs', 'millis'],
   ['unlockOnPasswordReset', 'unlockOnPasswordReset'],
+  ['successSignal', 'successSignal'],
 ];
 
 /** The prop that feeds a setting, for messages. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Builds everything the package ships as bundled JavaScript, once, with one set of esbuild options:
- *   dist/assets/<trigger>/index.js  the four Lambda bundles the construct deploys (Code.fromAsset)
+ *   dist/assets/<trigger>/index.js  the Lambda bundles the construct deploys (Code.fromAsset)
  *   dist/triggers/index.js          the trigger logic for functions users own (composition), same options
  *   dist/cli/index.js               the admin CLI (`npx cognito-lockout`)
  *   dist/client/index.{js,mjs}      the front-end helper, CommonJS and ES module, no dependency
@@ -35,7 +35,7 @@ export const LAMBDA_OPTIONS = {
   legalComments: 'linked',
 };
 
-export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup', 'post-confirmation'];
+export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup', 'post-confirmation', 'pre-token-generation'];
 
 export async function buildAssets() {
   for (const dir of ['assets', 'triggers', 'cli', 'client']) rmSync(path.join(dist, dir), { recursive: true, force: true });

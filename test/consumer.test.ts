@@ -223,7 +223,7 @@ exports.handler = async (event, context) => {
     const fn = template.Resources[pool.Properties.LambdaConfig.PreAuthentication['Fn::GetAtt'][0]];
     expect(fn.Properties.Handler).toBe('index.handler');
     expect(fn.Properties.Environment.Variables).toMatchObject({ LOCKOUT_MAX_FAILED_ATTEMPTS: '4', LOCKOUT_TABLE_NAME: expect.anything() });
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4); // theirs, and our other three
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5); // theirs, and our four others
 
     // The user's function, as Lambda would run it from its asset: misconfigured it answers the generic message;
     // configured, with the store unreachable, it decides from its instance record (store-error policy local).

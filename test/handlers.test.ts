@@ -10,6 +10,7 @@ import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/polic
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
+import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
 import { type TestDepsOptions, testDeps } from './support/deps';
 import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 
@@ -436,5 +437,39 @@ describe('refusal message with the time left', () => {
     const { preAuth, now } = setup();
     ddb.on(UpdateCommand).rejects(conditionFailed({ failures: 0, windowStart: now + MINUTE, lockedUntil: now + MINUTE, lockouts: 1, rev: 6 }));
     await expect(preAuth(preAuthEvent(USER))).rejects.toThrow(new Error(REFUSAL));
+  });
+});
+
+describe('pre token generation as the success signal', () => {
+  const tokenEvent = (triggerSource: string) =>
+    ({ ...postAuthEvent(USER), triggerSource, request: { userAttributes: { sub: USER }, groupConfiguration: {} } }) as never;
+
+  it.each([
+    'TokenGeneration_HostedAuth',
+    'TokenGeneration_Authentication',
+    'TokenGeneration_NewPasswordChallenge',
+    'TokenGeneration_AuthenticateDevice',
+  ])('clears the failures on %s, with the same conditional DeleteItem as post-authentication, and returns the claims untouched', async (source) => {
+    const deps = testDeps();
+    ddb.on(DeleteCommand).resolves({});
+    const event = tokenEvent(source);
+    await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
+    expect(ddb.commandCalls(DeleteCommand)[0].args[0].input).toMatchObject({
+      Key: { pk: KEY },
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+    });
+  });
+
+  it('leaves a token refresh alone: it is not a sign-in', async () => {
+    const event = tokenEvent('TokenGeneration_RefreshTokens');
+    await expect(createPreTokenGenerationHandler(testDeps())(event)).resolves.toBe(event);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('never fails a sign-in on a store error, and answers a malformed event with the generic message', async () => {
+    ddb.on(DeleteCommand).rejects(new Error('socket hang up'));
+    const handler = createPreTokenGenerationHandler(testDeps());
+    await expect(handler(tokenEvent('TokenGeneration_HostedAuth'))).resolves.toBeDefined();
+    await expect(handler({ triggerSource: 'TokenGeneration_HostedAuth' } as never)).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
   });
 });

@@ -116,7 +116,7 @@ describe('CognitoLockoutStack template', () => {
   });
 
   it("runs ARM64 functions on a current Node.js runtime, under Cognito's 5 s limit, with their own log groups", () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -133,7 +133,7 @@ describe('CognitoLockoutStack template', () => {
       },
     });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.absent() });
-    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
   });
 
   it('gives each function exactly its own writes on its own keys of its own table, and nothing else', () => {
@@ -141,14 +141,15 @@ describe('CognitoLockoutStack template', () => {
       preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
       postAuthentication: [['dynamodb:DeleteItem'], ['signin#*']],
       postConfirmation: [['dynamodb:DeleteItem'], ['signin#*']],
+      preTokenGeneration: [['dynamodb:DeleteItem'], ['signin#*']],
       preSignUp: [
         ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
         ['signup-username#*', 'signup-email#*', 'signup-phone#*', 'signup-email-domain#*', 'signup-phone-prefix#*'],
       ],
     };
     const policies = template.findResources('AWS::IAM::Policy');
-    expect(Object.keys(policies)).toHaveLength(4);
-    template.resourceCountIs('AWS::IAM::Role', 4);
+    expect(Object.keys(policies)).toHaveLength(5);
+    template.resourceCountIs('AWS::IAM::Role', 5);
     template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
     for (const [name, [actions, keys]] of Object.entries(expected)) {
       const role = ref(template, 'AWS::IAM::Role', `Lockout/${name}Role/Resource`);
@@ -249,21 +250,21 @@ describe('CognitoLockout construct', () => {
   it('omits the pre-signup trigger when sign-up limits are off', () => {
     const { lockout, template } = construct({ signUpLimits: false });
     expect(lockout.preSignUpFunction).toBeUndefined();
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PreSignUp: Match.absent() }) });
   });
 
   it('grants an imported pool permission to invoke the triggers, warns that they are not attached, and outputs their ARNs', () => {
     const { lockout, template } = construct({}, (stack) => UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'));
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
-    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 4);
-    for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation']) {
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 5);
+    for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation', 'PreTokenGeneration']) {
       expect(Object.keys(template.findOutputs('*')).some((id) => id.includes(`${name}FunctionArn`))).toBe(true);
     }
     const warnings = Annotations.fromStack(Stack.of(lockout)).findWarning('*', Match.stringLikeRegexp('the lockout is NOT attached'));
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings[0].entry.data)).toContain(
-      'PreAuthenticationFunctionArn, PostAuthenticationFunctionArn, PreSignUpFunctionArn, PostConfirmationFunctionArn',
+      'PreAuthenticationFunctionArn, PostAuthenticationFunctionArn, PreSignUpFunctionArn, PostConfirmationFunctionArn, PreTokenGenerationFunctionArn',
     );
   });
 
@@ -305,7 +306,7 @@ describe('CognitoLockout construct', () => {
     const lockout = new CognitoLockout(stack, 'Lockout', { userPool: pool, maxFailedAttempts: 3, ownFunctions: { preAuthentication: mine } });
     const template = Template.fromStack(stack);
     expect(lockout.preAuthenticationFunction).toBe(mine);
-    template.resourceCountIs('AWS::Lambda::Function', 4); // mine, and the construct's post-authentication, pre-signup and post-confirmation
+    template.resourceCountIs('AWS::Lambda::Function', 5); // mine, and the construct's four others
     const myId = ref(template, 'AWS::Lambda::Function', 'MyPreAuth/Resource');
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       LambdaConfig: Match.objectLike({ PreAuthentication: { 'Fn::GetAtt': [myId, 'Arn'] } }),
@@ -436,7 +437,7 @@ describe('alarms, dashboard and lockout events', () => {
     construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 0,
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'FILL(s0, 0) + FILL(s1, 0) + FILL(s2, 0) + FILL(s3, 0)' }),
+        Match.objectLike({ Expression: 'FILL(s0, 0) + FILL(s1, 0) + FILL(s2, 0) + FILL(s3, 0) + FILL(s4, 0)' }),
         Match.objectLike({
           Id: 's0',
           MetricStat: Match.objectLike({
@@ -454,7 +455,7 @@ describe('alarms, dashboard and lockout events', () => {
     construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 0,
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: `FILL(${id}0, 0) + FILL(${id}1, 0) + FILL(${id}2, 0) + FILL(${id}3, 0)` }),
+        Match.objectLike({ Expression: `FILL(${id}0, 0) + FILL(${id}1, 0) + FILL(${id}2, 0) + FILL(${id}3, 0) + FILL(${id}4, 0)` }),
         Match.objectLike({
           Id: `${id}2`,
           MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName, Dimensions: lockoutDimensions('PreSignUp') }) }),
@@ -481,18 +482,18 @@ describe('alarms, dashboard and lockout events', () => {
         ]),
       });
     }
-    // Post-authentication and post-confirmation never refuse: any error is unexpected.
+    // Post-authentication, post-confirmation and pre token generation never refuse: any error is unexpected.
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 },
-      2,
+      3,
     );
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 },
-      4,
+      5,
     );
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
   });
 
   it('notifies an SNS topic of every alarm when one is given', () => {
@@ -501,7 +502,7 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 12);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 14);
   });
 
   it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {
@@ -526,6 +527,43 @@ describe('alarms, dashboard and lockout events', () => {
       { Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default' }) } },
       2,
     );
+  });
+
+  it.each([
+    ['both', ['PostAuthentication', 'PreTokenGeneration'], []],
+    ['pre-token-generation', ['PreTokenGeneration'], ['PostAuthentication']],
+    ['post-authentication', ['PostAuthentication'], ['PreTokenGeneration']],
+  ] as const)('wires the success signal %s', (successSignal, wired, absent) => {
+    const { template } = construct({ successSignal });
+    const config = Object.values(template.findResources('AWS::Cognito::UserPool'))[0].Properties.LambdaConfig as Record<string, unknown>;
+    for (const name of wired) expect(config[name]).toBeDefined();
+    for (const name of absent) expect(config[name]).toBeUndefined();
+  });
+
+  it('names successSignal and ownFunctions when the pool already has a pre token generation trigger', () => {
+    const stack = new Stack(noBundling(), 'Claims');
+    const pool = new UserPool(stack, 'Pool');
+    const claims = new LambdaFunction(stack, 'Claims', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async (e) => e;'),
+    });
+    pool.addTrigger(UserPoolOperation.PRE_TOKEN_GENERATION, claims);
+    expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool })).toThrow(
+      /PreTokenGeneration trigger.*ownFunctions\.preTokenGeneration \(or set successSignal to 'post-authentication'\)/,
+    );
+    // The first attempt attached some triggers before failing: a fresh pool with the same claims function.
+    const fresh = new Stack(noBundling(), 'Claims2');
+    const pool2 = new UserPool(fresh, 'Pool');
+    pool2.addTrigger(
+      UserPoolOperation.PRE_TOKEN_GENERATION,
+      new LambdaFunction(fresh, 'Claims', {
+        runtime: Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async (e) => e;'),
+      }),
+    );
+    expect(() => new CognitoLockout(fresh, 'Lockout', { userPool: pool2, successSignal: 'post-authentication' })).not.toThrow();
   });
 
   it('wires the post-confirmation trigger that lifts a lock after a password reset, unless it is off', () => {

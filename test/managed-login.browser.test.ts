@@ -174,6 +174,24 @@ describe('managed login in a real browser', () => {
   });
 });
 
+describe('successful managed-login sign-ins', () => {
+  it('never accumulate into a lock (N = 2 here, and 4 sign-ins in a row succeed)', async () => {
+    await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: 'regular@example.com', Password: PASSWORD }));
+    await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: 'regular@example.com' }));
+    const params = { client_id: sandbox.status.userPoolClientId, response_type: 'code', redirect_uri: callback, state: 'r' };
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(new URL('/login', sandbox.status.managedLogin.baseUrl), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...params, username: 'regular@example.com', password: PASSWORD }),
+      });
+      expect(response.status).toBe(302);
+      expect(new URL(response.headers.get('location')!).searchParams.get('code')).toMatch(/^[0-9a-f]+$/);
+    }
+  });
+});
+
 describe('OAuth errors, as Cognito documents them', () => {
   const base = () => sandbox.status.managedLogin.baseUrl;
   const get = (pathAndQuery: string) => fetch(new URL(pathAndQuery, base()), { redirect: 'manual' });

@@ -56,8 +56,8 @@ function packagesIn(bundleDir: string): string[] {
 }
 
 describe('the synthesized app', () => {
-  it('bundles all four triggers, minified with source maps', () => {
-    expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'postConfirmation', 'preAuthentication', 'preSignUp']);
+  it('bundles all five triggers, minified with source maps', () => {
+    expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'postConfirmation', 'preAuthentication', 'preSignUp', 'preTokenGeneration']);
     for (const dir of Object.values(bundles)) {
       expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
       expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);

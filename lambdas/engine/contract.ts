@@ -26,7 +26,7 @@ export const TARGETS_OUTPUT_DESCRIPTION = 'cognito-lockout admin targets (table,
 /** The `source` of the lockout's EventBridge events. */
 export const EVENT_SOURCE = 'cognito-lockout';
 
-export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation';
+export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation' | 'PreTokenGeneration';
 
 /** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
 export type MetricName =
@@ -52,5 +52,6 @@ export const TRIGGER_KEY_SCOPES = {
   PreAuthentication: ['signin'],
   PostAuthentication: ['signin'],
   PostConfirmation: ['signin'],
+  PreTokenGeneration: ['signin'],
   PreSignUp: ['signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'],
 } as const satisfies Record<TriggerName, readonly KeyScope[]>;

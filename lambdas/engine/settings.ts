@@ -20,6 +20,12 @@ export type StoreErrorPolicy = 'local' | 'allow' | 'deny';
  */
 export type UnlockOnPasswordReset = 'temporary' | 'all' | 'off';
 
+/**
+ * Which trigger tells the lockout a sign-in succeeded (and clears its failures): post-authentication, pre token
+ * generation, or both (default). See the README, "Success on every sign-in path", for the evidence.
+ */
+export type SuccessSignal = 'both' | 'pre-token-generation' | 'post-authentication';
+
 export interface LockoutSettings {
   readonly maxFailedAttempts: number;
   readonly lockoutDurationSeconds: number;
@@ -38,6 +44,7 @@ export interface LockoutSettings {
   readonly signUpRefusalMessage: string;
   readonly storeTimeoutMs: number;
   readonly unlockOnPasswordReset: UnlockOnPasswordReset;
+  readonly successSignal: SuccessSignal;
 }
 
 export type SettingName = keyof LockoutSettings;
@@ -168,6 +175,11 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     type: 'enum',
     values: ['temporary', 'all', 'off'],
   },
+  successSignal: {
+    env: 'LOCKOUT_SUCCESS_SIGNAL',
+    type: 'enum',
+    values: ['both', 'pre-token-generation', 'post-authentication'],
+  },
 };
 
 export const DEFAULT_SETTINGS: LockoutSettings = {
@@ -188,6 +200,7 @@ export const DEFAULT_SETTINGS: LockoutSettings = {
   signUpRefusalMessage: 'Too many sign-up attempts. Try again later.',
   storeTimeoutMs: 1500,
   unlockOnPasswordReset: 'temporary',
+  successSignal: 'both',
 };
 
 export const SETTING_NAMES = Object.keys(KNOBS) as SettingName[];

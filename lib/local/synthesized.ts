@@ -10,7 +10,7 @@ import { buildApp } from '../app';
  */
 export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
 /** Wired only when its setting is on (unlockOnPasswordReset). */
-export type OptionalTriggerName = 'PostConfirmation';
+export type OptionalTriggerName = 'PostConfirmation' | 'PreTokenGeneration';
 
 export interface SandboxBlueprint {
   readonly stackName: string;
@@ -65,9 +65,9 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
 
   const lambdaConfig = pool.Properties.LambdaConfig as Record<string, { 'Fn::GetAtt': [string, string] }>;
   const triggers = {} as Record<TriggerName, TriggerBundle> & Partial<Record<OptionalTriggerName, TriggerBundle>>;
-  for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation'] as const) {
+  for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation', 'PreTokenGeneration'] as const) {
     const functionId = lambdaConfig?.[name]?.['Fn::GetAtt']?.[0];
-    if (functionId === undefined && name === 'PostConfirmation') continue;
+    if (functionId === undefined && (name === 'PostConfirmation' || name === 'PreTokenGeneration')) continue;
     const fn = functionId === undefined ? undefined : resources[functionId];
     const asset = fn?.Metadata?.['aws:asset:path'];
     if (!fn || !asset) throw new Error(`the template wires no bundled ${name} function`);
