@@ -96,7 +96,7 @@ describe('npm start', () => {
   it('enforces the lockout through the Cognito API, as the demo story expects', async () => {
     const steps = await runDemo(status, { stormSize: 15 });
     expect(steps.filter((s) => !s.ok)).toEqual([]);
-    expect(steps).toHaveLength(10);
+    expect(steps).toHaveLength(14);
   }, 60_000);
 
   it('keeps only hashed identities in the table, with the unknown name locked', async () => {

@@ -47,6 +47,9 @@ const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH'
 const UNSUPPORTED_FLOWS = new Set(['CUSTOM_AUTH', 'USER_AUTH']);
 const WRONG_PASSWORD = 'Incorrect username or password.';
 export const STATUS_PATH = '/__sandbox';
+/** What a real pool would have emailed (password reset codes), newest last, for scripts such as `npm run demo`. */
+export const MAILBOX_PATH = '/__sandbox/mail';
+const MAILBOX_SIZE = 100;
 
 export interface Front {
   /** The port bound: the one asked for, or the one the system chose for 0. */
@@ -105,6 +108,11 @@ async function handle(
   if (req.method === 'GET' && req.url === STATUS_PATH) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(options.status));
+    return;
+  }
+  if (req.method === 'GET' && req.url === MAILBOX_PATH) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(mailbox(options)));
     return;
   }
   const body = await readBody(req);
@@ -302,10 +310,22 @@ async function passwordReset(
   const answer = await send(req, resolved, options.cognitoUrl);
   if (operation === 'ForgotPassword' && answer.status === 200 && user?.Username) {
     const code = userRecord(options, user.Username)?.ConfirmationCode;
-    if (code) options.onNotice?.({ localNotice: { type: 'password-reset-code', identity: signInIdentity(user.Username).logId, code } });
+    if (code) {
+      const notice = { type: 'password-reset-code', identity: signInIdentity(user.Username).logId, code };
+      mailbox(options).push(notice);
+      mailbox(options).splice(0, Math.max(0, mailbox(options).length - MAILBOX_SIZE));
+      options.onNotice?.({ localNotice: notice });
+    }
   }
   res.writeHead(answer.status, answer.headers);
   res.end(answer.body);
+}
+
+const mailboxes = new WeakMap<FrontOptions, Array<Record<string, string>>>();
+function mailbox(options: FrontOptions): Array<Record<string, string>> {
+  let box = mailboxes.get(options);
+  if (box === undefined) mailboxes.set(options, (box = []));
+  return box;
 }
 
 const srpServers = new WeakMap<FrontOptions, SrpServer>();

@@ -7,6 +7,8 @@ import {
   AdminConfirmSignUpCommand,
   AdminGetUserCommand,
   CognitoIdentityProviderClient,
+  ConfirmForgotPasswordCommand,
+  ForgotPasswordCommand,
   InitiateAuthCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -131,6 +133,23 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
       await storm(stranger),
     );
     check('the unknown name is refused with the same answer as a real user', 'refused', await signIn(stranger, PASSWORD));
+
+    // Recovery without support staff: an attacker locks the account again; its owner resets the password.
+    check(
+      `an attacker locks the account again (${stormSize} attempts)`,
+      `${n} reached the password check, ${stormSize - n} refused`,
+      await storm(email),
+    );
+    await cognito.send(new ForgotPasswordCommand({ ClientId: status.userPoolClientId, Username: email }));
+    const mail = (await (await fetch(new URL('/__sandbox/mail', status.endpoint))).json()) as Array<{ identity: string; code: string }>;
+    const code = mail.filter((m) => m.identity === signInIdentity(userName).logId).at(-1)?.code;
+    check('the owner asks for a password reset: a code is "emailed" (the sandbox mailbox)', 'code sent', code ? 'code sent' : 'no code');
+    const newPassword = 'Reset-Horse-43!';
+    await cognito.send(
+      new ConfirmForgotPasswordCommand({ ClientId: status.userPoolClientId, Username: email, ConfirmationCode: code ?? '', Password: newPassword }),
+    );
+    check('the confirmed reset lifted the lock', 'no lock', (await lockItem(userName)) === undefined ? 'no lock' : 'still locked');
+    check('the owner signs in at once with the new password', 'signed-in', await signIn(email, newPassword));
     return steps;
   } finally {
     cognito.destroy();
