@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
+import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
 import { createDocumentClient } from '../lambdas/engine/store';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
@@ -228,27 +229,15 @@ async function measureColdStarts(
   work: string,
   newTable: () => Promise<string>,
 ) {
-  // References, bundled with the construct's esbuild options: a trigger that only returns its event, and one
-  // that makes a single UpdateItem with the same SDK.
-  const bundleFixture = (name: string) => {
+  // References, bundled with the package's own esbuild options (scripts/build-assets.mjs): a trigger that only
+  // returns its event, and one that makes a single UpdateItem with the same SDK.
+  const bundleFixture = async (name: string) => {
     const outdir = path.join(work, name);
-    buildSync({
-      entryPoints: [path.join(__dirname, 'fixtures', `${name}.ts`)],
-      bundle: true,
-      minify: true,
-      sourcemap: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'cjs',
-      mainFields: ['module', 'main'],
-      alias: { '@aws-sdk/credential-provider-node': path.join(root, 'lambdas', 'engine', 'env-credentials.ts') },
-      outfile: path.join(outdir, 'index.js'),
-      logLevel: 'warning',
-    });
+    await build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(__dirname, 'fixtures', `${name}.ts`)], outfile: path.join(outdir, 'index.js') });
     return outdir;
   };
-  const bareDir = bundleFixture('bare-trigger');
-  const bareDynamoDbDir = bundleFixture('bare-dynamodb-trigger');
+  const bareDir = await bundleFixture('bare-trigger');
+  const bareDynamoDbDir = await bundleFixture('bare-dynamodb-trigger');
 
   const table = await newTable();
   const events: Record<string, unknown> = {
