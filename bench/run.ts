@@ -19,7 +19,7 @@ import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings'
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
-import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../lib/local/sample-events';
+import { postAuthEvent, postConfirmationEvent, preAuthEvent, preSignUpEvent, preTokenGenerationEvent } from '../lib/local/sample-events';
 
 const root = path.join(__dirname, '..');
 const run = promisify(execFile);
@@ -244,6 +244,8 @@ async function measureColdStarts(
     PreAuthentication: preAuthEvent('cold'),
     PostAuthentication: postAuthEvent('cold'),
     PreSignUp: preSignUpEvent({ email: 'cold@example.com' }),
+    PostConfirmation: postConfirmationEvent('cold'),
+    PreTokenGeneration: preTokenGenerationEvent('cold'),
     bare: preAuthEvent('cold'),
     bareDynamoDb: preAuthEvent('cold'),
   };

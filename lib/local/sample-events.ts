@@ -1,5 +1,11 @@
 // Cognito trigger events as Cognito sends them, for the tests, the benchmark and the sandbox tooling.
-import type { PostAuthenticationTriggerEvent, PostConfirmationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
+import type {
+  PostAuthenticationTriggerEvent,
+  PostConfirmationTriggerEvent,
+  PreAuthenticationTriggerEvent,
+  PreSignUpTriggerEvent,
+  PreTokenGenerationTriggerEvent,
+} from 'aws-lambda';
 
 const common = {
   version: '1',
@@ -79,4 +85,21 @@ export function postConfirmationEvent(
     request: { userAttributes: { sub: userName, email: 'jane@example.com', email_verified: 'true', 'cognito:user_status': 'CONFIRMED' } },
     response: {},
   };
+}
+
+/** Before Cognito issues tokens for a sign-in (TokenGeneration_Authentication by default). */
+export function preTokenGenerationEvent(
+  userName = 'a1b2c3d4-0000-4000-8000-00000000000a',
+  triggerSource: PreTokenGenerationTriggerEvent['triggerSource'] = 'TokenGeneration_Authentication',
+): PreTokenGenerationTriggerEvent {
+  return {
+    ...common,
+    triggerSource,
+    userName,
+    request: {
+      userAttributes: { sub: userName, email: 'jane@example.com' },
+      groupConfiguration: { groupsToOverride: [], iamRolesToOverride: [], preferredRole: undefined },
+    },
+    response: { claimsOverrideDetails: {} },
+  } as PreTokenGenerationTriggerEvent;
 }
