@@ -35,7 +35,15 @@ export function readAppConfig(node: Node): Omit<CognitoLockoutStackProps, 'env'>
     logoutUrls: list(node, 'logoutUrls'),
     deletionProtection: bool(node, 'deletionProtection'),
     removalPolicy: removal(node),
+    notifyUser: notifyUser(node),
   };
+}
+
+/** `notifyUserFrom` turns lock notices on; `notifyUserSubject` and `notifyUserText` are optional. */
+function notifyUser(node: Node): CognitoLockoutStackProps['notifyUser'] {
+  const from = text(node, 'notifyUserFrom');
+  if (from === undefined) return undefined;
+  return { from, subject: text(node, 'notifyUserSubject'), text: text(node, 'notifyUserText') };
 }
 
 function text(node: Node, key: string): string | undefined {

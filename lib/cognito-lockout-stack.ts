@@ -9,7 +9,7 @@ import {
   type UserPoolDomain,
 } from 'aws-cdk-lib/aws-cognito';
 import type { Construct } from 'constructs';
-import { CognitoLockout, cdkLibVersion, checkCdkVersion } from './cognito-lockout';
+import { CognitoLockout, type NotifyUserProps, cdkLibVersion, checkCdkVersion } from './cognito-lockout';
 import type { LockoutPolicyProps } from './lockout-props';
 
 export interface CognitoLockoutStackProps extends StackProps {
@@ -18,6 +18,11 @@ export interface CognitoLockoutStackProps extends StackProps {
    * @default - the construct's defaults (5 attempts, 15 minutes, backoff x2 up to 24 hours)
    */
   readonly lockout?: LockoutPolicyProps;
+  /**
+   * Email the owner of a known account once when a sign-in lock starts (see `CognitoLockoutProps.notifyUser`).
+   * @default - no notices
+   */
+  readonly notifyUser?: NotifyUserProps;
   /**
    * Prefix of the Cognito domain (`<prefix>.auth.<region>.amazoncognito.com`): lowercase letters, digits and
    * hyphens, 1-63 characters, not starting or ending with a hyphen, without the reserved words aws, amazon
@@ -118,7 +123,7 @@ export class CognitoLockoutStack extends Stack {
 
     this.domain = this.userPool.addDomain('Domain', { cognitoDomain: { domainPrefix } });
 
-    this.lockout = new CognitoLockout(this, 'Lockout', { ...props.lockout, userPool: this.userPool, removalPolicy });
+    this.lockout = new CognitoLockout(this, 'Lockout', { ...props.lockout, userPool: this.userPool, removalPolicy, notifyUser: props.notifyUser });
 
     const domainHost = Fn.join('', [domainPrefix, '.auth.', Aws.REGION, '.amazoncognito.com']);
     const outputs: Record<string, [string, string]> = {

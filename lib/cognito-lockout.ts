@@ -10,6 +10,10 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   EVENT_BUS_ENV,
+  NOTIFY_FROM_ENV,
+  NOTIFY_FUNCTION_ENV,
+  NOTIFY_SUBJECT_ENV,
+  NOTIFY_TEXT_ENV,
   type KeyScope,
   METRICS_NAMESPACE,
   PARTITION_KEY,
@@ -37,6 +41,22 @@ export interface OwnTriggerFunctions {
   readonly postConfirmation?: LambdaFunction;
   /** Calls `preTokenGenerationHandler()` from `cognito-lockout/triggers`. */
   readonly preTokenGeneration?: LambdaFunction;
+}
+
+/** The lock notice email; see `CognitoLockoutProps.notifyUser`. */
+export interface NotifyUserProps {
+  /** The sender: an address verified in Amazon SES (or in a verified domain) in the stack's Region. */
+  readonly from: string;
+  /**
+   * The subject line.
+   * @default 'Your account was locked'
+   */
+  readonly subject?: string;
+  /**
+   * The plain-text body; `{until}` becomes the lock's end.
+   * @default - says the account was locked after failed attempts, until when, and that a password reset unlocks it
+   */
+  readonly text?: string;
 }
 
 /**
@@ -69,6 +89,14 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
    * @default - the construct creates and attaches its own functions
    */
   readonly ownFunctions?: OwnTriggerFunctions;
+  /**
+   * Email the account's owner once when a sign-in lock starts: that it was locked after failed attempts, until
+   * when, and that resetting the password unlocks it now. Known users with a verified email only; unknown names get
+   * nothing. Sent through Amazon SES by a function of the construct's, invoked asynchronously, so a refusal never
+   * waits for it; its IAM role may send as `from` only.
+   * @default - no notices
+   */
+  readonly notifyUser?: NotifyUserProps;
   /**
    * What happens to the lockout table and log groups when the stack is deleted. Use `RemovalPolicy.DESTROY`
    * for development stacks only: the table holds active locks.
@@ -128,6 +156,8 @@ export class CognitoLockout extends Construct {
   readonly preTokenGenerationFunction?: LambdaFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
   readonly preSignUpFunction?: LambdaFunction;
+  /** Sends the lock notice email; undefined without `notifyUser`. */
+  readonly notifyUserFunction?: LambdaFunction;
   /** Lifts a sign-in lock after a confirmed password reset; undefined when `unlockOnPasswordReset` is 'off'. */
   readonly postConfirmationFunction?: LambdaFunction;
   /** The bus AccountLocked events go to; undefined when events are off. */
@@ -188,6 +218,11 @@ export class CognitoLockout extends Construct {
       this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:DeleteItem']);
     }
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    if (props.notifyUser !== undefined) {
+      this.notifyUserFunction = this.notifier(props.notifyUser, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
+      this.preAuthenticationFunction.addEnvironment(NOTIFY_FUNCTION_ENV, this.notifyUserFunction.functionName);
+      this.notifyUserFunction.grantInvoke(this.preAuthenticationFunction);
+    }
     if (settings.unlockOnPasswordReset !== 'off') {
       this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:DeleteItem']);
       if (this.eventBus) {
@@ -265,6 +300,29 @@ export class CognitoLockout extends Construct {
       resources: [this.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': scopes.map((scope) => `${scope}#*`) } },
     });
+  }
+
+  /** The notifier: SES send as `from` only, no retries (one email per lock), its own log group. */
+  private notifier(props: NotifyUserProps, retention: RetentionDays, removalPolicy: RemovalPolicy): LambdaFunction {
+    const from = checkNotifyUser(props);
+    const identities = Token.isUnresolved(from) ? ['*'] : [from, from.slice(from.lastIndexOf('@') + 1)];
+    const stack = Stack.of(this);
+    const send = new PolicyStatement({
+      actions: ['ses:SendEmail'],
+      resources: identities.map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
+      conditions: { StringEquals: { 'ses:FromAddress': from } },
+    });
+    const environment: Record<string, string> = {
+      [NOTIFY_FROM_ENV]: from,
+      ...(props.subject === undefined ? {} : { [NOTIFY_SUBJECT_ENV]: props.subject }),
+      ...(props.text === undefined ? {} : { [NOTIFY_TEXT_ENV]: props.text }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const fn = this.triggerFunction('notifyUser', 'notify-user', send, environment, retention, removalPolicy);
+    fn.configureAsyncInvoke({ retryAttempts: 0 });
+    return fn;
   }
 
   private triggerFunction(
@@ -357,4 +415,26 @@ export function checkCdkVersion(version: string): void {
       );
     }
   }
+}
+
+/** The notice settings, checked at synth with messages that name the prop; returns the sender. */
+export function checkNotifyUser(props: NotifyUserProps): string {
+  const { from, subject, text } = props;
+  if (!Token.isUnresolved(from) && (typeof from !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(from))) {
+    throw new Error(`CognitoLockout: notifyUser.from must be an email address verified in Amazon SES, got ${JSON.stringify(from)}`);
+  }
+  // Control characters in a subject would let a configuration inject mail headers.
+  // eslint-disable-next-line no-control-regex
+  const controlCharacter = /[\u0000-\u001f\u007f]/;
+  if (subject !== undefined && !Token.isUnresolved(subject) && (subject.trim() === '' || subject.length > 200 || controlCharacter.test(subject))) {
+    throw new Error(`CognitoLockout: notifyUser.subject must be one line of at most 200 characters, got ${JSON.stringify(subject)}`);
+  }
+  if (text !== undefined && !Token.isUnresolved(text)) {
+    if (text.trim() === '' || text.length > 2000)
+      throw new Error('CognitoLockout: notifyUser.text must be non-empty text of at most 2000 characters');
+    for (const [placeholder] of text.matchAll(/\{[^}]*\}/g)) {
+      if (placeholder !== '{until}') throw new Error(`CognitoLockout: notifyUser.text contains ${placeholder}, but the only placeholder is {until}`);
+    }
+  }
+  return from;
 }

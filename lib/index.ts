@@ -1,6 +1,6 @@
 // `cognito-lockout`: the CDK construct library. Everything here is synth-time code: it loads aws-cdk-lib and
 // constructs only, never the AWS SDK or Powertools (the trigger bundles carry those).
-export { CognitoLockout, type CognitoLockoutProps, type LogLevel } from './cognito-lockout';
+export { CognitoLockout, type CognitoLockoutProps, type LogLevel, type NotifyUserProps, type OwnTriggerFunctions } from './cognito-lockout';
 export { CognitoLockoutStack, type CognitoLockoutStackProps } from './cognito-lockout-stack';
 export type { LockoutPolicyProps } from './lockout-props';
 export { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';

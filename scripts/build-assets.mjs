@@ -35,7 +35,7 @@ export const LAMBDA_OPTIONS = {
   legalComments: 'linked',
 };
 
-export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup', 'post-confirmation', 'pre-token-generation'];
+export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup', 'post-confirmation', 'pre-token-generation', 'notify-user'];
 
 export async function buildAssets() {
   for (const dir of ['assets', 'triggers', 'cli', 'client']) rmSync(path.join(dist, dir), { recursive: true, force: true });

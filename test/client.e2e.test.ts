@@ -8,6 +8,7 @@ import { signIn, signOut } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import {
   AdminConfirmSignUpCommand,
+  AdminUpdateUserAttributesCommand,
   CognitoIdentityProviderClient,
   ConfirmForgotPasswordCommand,
   ForgotPasswordCommand,
@@ -31,7 +32,7 @@ beforeAll(async () => {
     projectRoot: path.join(__dirname, '..'),
     port: 0,
     dynamodbPort: 0,
-    context: { maxFailedAttempts: '1', signUpMaxAttempts: '2' },
+    context: { maxFailedAttempts: '1', signUpMaxAttempts: '2', notifyUserFrom: 'security@example.com' },
     onLog: (line) => logs.push(line),
   });
   sdk = new CognitoIdentityProviderClient({
@@ -263,5 +264,55 @@ describe('recovery without support staff', () => {
     );
     expect(logs.some((l) => l.trigger === 'PostConfirmation' && l.message === 'password reset: temporary lock lifted')).toBe(true);
     await expect(signIn(newPassword)).resolves.toMatchObject({ AuthenticationResult: { IdToken: expect.any(String) } });
+  });
+});
+
+describe('lock notices', () => {
+  it('emails the owner of a known account once when the lock starts; in the sandbox the email is in the decision log', async () => {
+    await newUser('notified@example.com');
+    // Only a verified address is written to (AdminConfirmSignUp verifies nothing, in Cognito as here).
+    await sdk.send(
+      new AdminUpdateUserAttributesCommand({
+        UserPoolId: sandbox.status.userPoolId,
+        Username: 'notified@example.com',
+        UserAttributes: [
+          { Name: 'email', Value: 'notified@example.com' },
+          { Name: 'email_verified', Value: 'true' },
+        ],
+      }),
+    );
+    const before = logs.filter((l) => l.localEmail !== undefined).length;
+    const signIn = (password: string) =>
+      sdk.send(
+        new InitiateAuthCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: 'notified@example.com', PASSWORD: password },
+        }),
+      );
+    await untilRefused(signIn);
+    await signIn('again').catch(() => undefined); // still locked: no second notice
+    // The notice is queued (an asynchronous invoke): give the local host a moment to run it.
+    for (let i = 0; i < 40 && logs.filter((l) => l.localEmail !== undefined).length === before; i++) await new Promise((r) => setTimeout(r, 50));
+    const emails = logs.filter((l) => l.localEmail !== undefined).slice(before) as Array<{ localEmail: { subject: string; text: string } }>;
+    expect(emails).toHaveLength(1);
+    expect(emails[0].localEmail.subject).toBe('Your account was locked');
+    expect(emails[0].localEmail.text).toContain('Resetting your password unlocks the account now.');
+    expect(JSON.stringify(emails)).not.toContain('notified@example.com');
+  });
+
+  it('sends nothing for an unknown name', async () => {
+    const before = logs.filter((l) => l.localEmail !== undefined).length;
+    const signIn = (password: string) =>
+      sdk.send(
+        new InitiateAuthCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: 'nobody-notified@example.com', PASSWORD: password },
+        }),
+      );
+    await untilRefused(signIn);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(logs.filter((l) => l.localEmail !== undefined).length).toBe(before);
   });
 });

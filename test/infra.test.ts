@@ -268,6 +268,47 @@ describe('CognitoLockout construct', () => {
     );
   });
 
+  it('with notifyUser, adds a notifier that may send as that address only, without retries, invoked by pre-authentication only', () => {
+    const { lockout, template } = construct({ notifyUser: { from: 'security@example.com', text: 'Locked until {until}.' } });
+    const notifier = ref(template, 'AWS::Lambda::Function', 'Lockout/notifyUser/Resource');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ NOTIFY_FROM: 'security@example.com', NOTIFY_TEXT: 'Locked until {until}.' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: notifier }, MaximumRetryAttempts: 0 });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'ses:SendEmail',
+            Condition: { StringEquals: { 'ses:FromAddress': 'security@example.com' } },
+            Resource: Match.arrayWith([Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':identity/security@example.com'])] })]),
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: ref(template, 'AWS::IAM::Role', 'Lockout/preAuthenticationRole/Resource') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'lambda:InvokeFunction', Resource: Match.arrayWith([{ 'Fn::GetAtt': [notifier, 'Arn'] }]) }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LOCKOUT_NOTIFY_FUNCTION: { Ref: notifier } }) },
+    });
+    expect(lockout.notifyUserFunction).toBeDefined();
+    expect(construct().lockout.notifyUserFunction).toBeUndefined();
+  });
+
+  it.each([
+    [{ from: 'security' }, 'CognitoLockout: notifyUser.from must be an email address verified in Amazon SES, got "security"'],
+    [{ from: 'a@b.co', subject: 'two\nlines' }, 'CognitoLockout: notifyUser.subject must be one line of at most 200 characters, got "two\\nlines"'],
+    [{ from: 'a@b.co', text: 'Until {when}.' }, 'CognitoLockout: notifyUser.text contains {when}, but the only placeholder is {until}'],
+  ])('fails at synth on notifyUser %p, naming the prop', (notifyUser, message) => {
+    expect(() => construct({ notifyUser })).toThrow(message);
+  });
+
   it('records the table, pool and event bus for the admin CLI in an output it finds by description', () => {
     const { template } = construct();
     const outputs = Object.values(template.findOutputs('*', { Description: TARGETS_OUTPUT_DESCRIPTION }));

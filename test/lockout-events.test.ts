@@ -11,8 +11,9 @@ import { eventBudget } from '../lambdas/engine/announce';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { DEFAULT_NOTICE_SUBJECT, DEFAULT_NOTICE_TEXT, InvalidNoticeError, createNotifyUserHandler } from '../lambdas/handlers/notify-user';
 import { testDeps } from './support/deps';
-import { postConfirmationEvent, preAuthEvent } from '../lib/local/sample-events';
+import { postConfirmationEvent, preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -196,4 +197,87 @@ describe('AccountUnlocked events after a password reset', () => {
     }
     expect(ddb.calls()).toHaveLength(0);
   });
+});
+
+describe('lock notices for the account owner', () => {
+  const notices = () => {
+    const requested: unknown[] = [];
+    return { requested, requester: { request: async (notice: unknown) => void requested.push(notice) } };
+  };
+  const lockingStore = (now: number) => {
+    ddb.on(UpdateCommand).rejects(fullWindow(now));
+    ddb.on(PutCommand).resolves({});
+  };
+
+  it('asks the notifier once, when the lock starts, with the verified address from the trigger event', async () => {
+    const { requested, requester } = notices();
+    const deps = { ...testDeps(), notices: requester };
+    lockingStore(deps.clock.time);
+    const handler = createPreAuthenticationHandler(deps);
+    await expect(handler(preAuthEvent('jane'))).rejects.toThrow();
+    expect(requested).toEqual([
+      { email: 'jane@example.com', lockedUntil: new Date(deps.clock.time + 15 * 60_000).toISOString(), userPoolId: 'eu-west-1_AbCdEfGhI' },
+    ]);
+    ddb.reset();
+    ddb.on(UpdateCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'x',
+        $metadata: {},
+        Item: marshall({ pk: 'k', failures: 0, windowStart: deps.clock.time + 60_000, lockedUntil: deps.clock.time + 60_000, lockouts: 1, rev: 7 }),
+      }),
+    );
+    await expect(handler(preAuthEvent('jane'))).rejects.toThrow();
+    expect(requested).toHaveLength(1); // still locked: no second notice
+  });
+
+  it('sends nothing for unknown names, unverified addresses, or in monitor mode', async () => {
+    for (const [settings, event] of [
+      [{}, unknownUserPreAuthEvent('stranger@example.com')],
+      [{}, preAuthEvent('jane', { userAttributes: { sub: 'jane', email: 'jane@example.com', email_verified: 'false' } })],
+      [{ lockoutMode: 'monitor' as const }, preAuthEvent('jane')],
+    ] as const) {
+      ddb.reset();
+      const { requested, requester } = notices();
+      const deps = { ...testDeps({ settings }), notices: requester };
+      lockingStore(deps.clock.time);
+      await createPreAuthenticationHandler(deps)(event).catch(() => undefined);
+      expect(requested).toEqual([]);
+    }
+  });
+
+  it('never changes or delays the refusal when the notifier fails or hangs', async () => {
+    for (const request of [async () => Promise.reject(new Error('AccessDenied')), () => new Promise<void>(() => undefined)]) {
+      ddb.reset();
+      const deps = { ...testDeps(), notices: { request } };
+      lockingStore(deps.clock.time);
+      const started = Date.now();
+      await expect(createPreAuthenticationHandler(deps)(preAuthEvent('jane'), { getRemainingTimeInMillis: () => 1200 })).rejects.toThrow(
+        'Too many failed sign-in attempts. Try again later.',
+      );
+      expect(Date.now() - started).toBeLessThan(2500);
+    }
+  });
+});
+
+describe('the notifier function', () => {
+  const settings = { from: 'security@example.com', subject: DEFAULT_NOTICE_SUBJECT, text: DEFAULT_NOTICE_TEXT };
+  const silent = () => testDeps().telemetry;
+
+  it('emails the owner the lock and its end, and that a password reset unlocks it', async () => {
+    const sent: Array<{ to: string; subject: string; text: string }> = [];
+    const handler = createNotifyUserHandler(settings, { send: async (email) => void sent.push(email) }, silent());
+    await handler({ email: 'jane@example.com', lockedUntil: '2026-11-22T18:00:00.000Z', userPoolId: 'p' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ from: 'security@example.com', to: 'jane@example.com', subject: 'Your account was locked' });
+    expect(sent[0].text).toContain('Sun, 22 Nov 2026 18:00:00 GMT');
+    expect(sent[0].text).toContain('Resetting your password unlocks the account now.');
+  });
+
+  it.each([null, {}, { email: 'not-an-address', lockedUntil: 'permanent' }, { email: 'a@b.c', lockedUntil: 'soon' }])(
+    'refuses the malformed notice %p',
+    async (notice) => {
+      const handler = createNotifyUserHandler(settings, { send: async () => undefined }, silent());
+      await expect(handler(notice)).rejects.toThrow(InvalidNoticeError);
+    },
+  );
 });

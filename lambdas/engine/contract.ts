@@ -9,6 +9,13 @@ export const TABLE_NAME_ENV = 'LOCKOUT_TABLE_NAME';
 /** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
 export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
 
+/** Pre-authentication: the function that emails a lock notice to the account's owner; unset = no notices. */
+export const NOTIFY_FUNCTION_ENV = 'LOCKOUT_NOTIFY_FUNCTION';
+/** The notifier: sender address, and the optional subject and text (`{until}` is the lock's end). */
+export const NOTIFY_FROM_ENV = 'NOTIFY_FROM';
+export const NOTIFY_SUBJECT_ENV = 'NOTIFY_SUBJECT';
+export const NOTIFY_TEXT_ENV = 'NOTIFY_TEXT';
+
 /** The table's partition key and TTL attribute (see store.ts for the item layout). */
 export const PARTITION_KEY = 'pk';
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -26,7 +33,7 @@ export const TARGETS_OUTPUT_DESCRIPTION = 'cognito-lockout admin targets (table,
 /** The `source` of the lockout's EventBridge events. */
 export const EVENT_SOURCE = 'cognito-lockout';
 
-export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation' | 'PreTokenGeneration';
+export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation' | 'PreTokenGeneration' | 'NotifyUser';
 
 /** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
 export type MetricName =
@@ -42,7 +49,10 @@ export type MetricName =
   | 'StoreBypassed'
   | 'StoreCircuitOpened'
   | 'StoreCircuitClosed'
-  | 'UnlockedByPasswordReset';
+  | 'UnlockedByPasswordReset'
+  | 'NoticesRequested'
+  | 'NoticeErrors'
+  | 'NoticesSent';
 
 /** The prefix of every table key: what the key counts. */
 export type KeyScope = 'signin' | 'signup-username' | 'signup-email' | 'signup-phone' | 'signup-email-domain' | 'signup-phone-prefix';
@@ -54,4 +64,4 @@ export const TRIGGER_KEY_SCOPES = {
   PostConfirmation: ['signin'],
   PreTokenGeneration: ['signin'],
   PreSignUp: ['signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'],
-} as const satisfies Record<TriggerName, readonly KeyScope[]>;
+} as const satisfies Record<Exclude<TriggerName, 'NotifyUser'>, readonly KeyScope[]>;

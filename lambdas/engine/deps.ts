@@ -20,6 +20,21 @@ export interface TriggerDeps {
   readonly telemetry: Telemetry;
   readonly now: () => number;
   readonly events?: EventPublisher;
+  /** Hands a lock notice to the notifier function; absent when notices are off. */
+  readonly notices?: NoticeRequester;
+}
+
+/** A lock notice for the account's owner: where to, and until when. Never logged, never in a public event. */
+export interface LockNotice {
+  readonly email: string;
+  /** ISO time, or 'permanent'. */
+  readonly lockedUntil: string;
+  readonly userPoolId: string | null;
+}
+
+/** Asks the notifier to email a notice (Lambda asynchronous invoke in AWS), within `abortSignal`. */
+export interface NoticeRequester {
+  request(notice: LockNotice, abortSignal: AbortSignal): Promise<void>;
 }
 
 /** Parses configuration from the environment; throws naming the variable when it is missing or malformed. */

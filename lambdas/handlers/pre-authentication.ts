@@ -2,6 +2,7 @@ import type { Context, PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { announce, eventBudget } from '../engine/announce';
 import { signInIdentity } from '../engine/identity';
+import { noticeAddress, requestNotice } from '../engine/lock-notice';
 import { lockedUntilText } from '../engine/lockout-events';
 import { decideKeys } from '../engine/decide';
 import type { TriggerDeps } from '../engine/deps';
@@ -35,6 +36,15 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
           lockouts: result.lockouts,
           mode: deps.config.settings.lockoutMode,
         });
+        // One notice per lock: only the attempt that started it gets here. Not in monitor mode: nothing is locked.
+        const email = noticeAddress(checked);
+        if (email !== undefined && deps.config.settings.lockoutMode === 'enforce') {
+          await requestNotice(deps, identity.logId, eventBudget(context?.getRemainingTimeInMillis?.()), {
+            email,
+            lockedUntil: lockedUntilText(result.lockedUntil, result.permanent),
+            userPoolId: checked.userPoolId ?? null,
+          });
+        }
       }
       if (!verdict.allow) {
         throw new RefusalError(

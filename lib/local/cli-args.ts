@@ -1,5 +1,9 @@
 import { SETTING_NAMES } from '../../lambdas/engine/settings';
 
+/** The app's context keys beyond the settings that the sandbox passes on (OAuth URLs, lock notices). */
+export const APP_CONTEXT_KEYS = ['callbackUrls', 'logoutUrls', 'notifyUserFrom', 'notifyUserSubject', 'notifyUserText'];
+const CONTEXT_KEYS: readonly string[] = [...SETTING_NAMES, ...APP_CONTEXT_KEYS];
+
 export interface ParsedArgs {
   /** Flags the command itself defines. */
   readonly flags: Record<string, string>;
@@ -19,10 +23,10 @@ export function parseArgs(argv: readonly string[], ownFlags: readonly string[], 
     const match = /^--([A-Za-z][\w-]*)(?:=(.*))?$/.exec(arg);
     if (!match) throw new Error(`unexpected argument ${JSON.stringify(arg)}: options look like --name value`);
     const [, key, inline] = match;
-    const known = ownFlags.includes(key) || booleanFlags.includes(key) || (SETTING_NAMES as string[]).includes(key);
+    const known = ownFlags.includes(key) || booleanFlags.includes(key) || CONTEXT_KEYS.includes(key);
     if (!known) {
       throw new Error(
-        `unknown option --${key}. Options: ${[...ownFlags, ...booleanFlags].map((f) => `--${f}`).join(', ')}, and the settings ${SETTING_NAMES.map((s) => `--${s}`).join(', ')}`,
+        `unknown option --${key}. Options: ${[...ownFlags, ...booleanFlags].map((f) => `--${f}`).join(', ')}, and the settings ${CONTEXT_KEYS.map((s) => `--${s}`).join(', ')}`,
       );
     }
     let value = inline;
@@ -31,7 +35,7 @@ export function parseArgs(argv: readonly string[], ownFlags: readonly string[], 
       else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
       else throw new Error(`option --${key} needs a value`);
     }
-    if ((SETTING_NAMES as string[]).includes(key)) context[key] = value;
+    if (CONTEXT_KEYS.includes(key)) context[key] = value;
     else flags[key] = value;
   }
   return { flags, context };

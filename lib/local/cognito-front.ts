@@ -147,7 +147,7 @@ async function handle(
   if (refusal !== undefined) return sendError(res, 400, 'UserLambdaValidationException', triggerErrorMessage('PreAuthentication', refusal));
 
   if (srp) {
-    const password = user?.Username === undefined ? undefined : passwordOf(options, user.Username);
+    const password = user?.Username === undefined ? undefined : await userField(options, user.Username, 'Password');
     const challenge = await srpServer(options).challenge(
       user?.Username ?? typed,
       user?.Username && password !== undefined ? { username: user.Username, password } : undefined,
@@ -309,7 +309,7 @@ async function passwordReset(
   const resolved = user?.Username ? Buffer.from(JSON.stringify({ ...input, Username: user.Username })) : body;
   const answer = await send(req, resolved, options.cognitoUrl);
   if (operation === 'ForgotPassword' && answer.status === 200 && user?.Username) {
-    const code = userRecord(options, user.Username)?.ConfirmationCode;
+    const code = await userField(options, user.Username, 'ConfirmationCode');
     if (code) {
       const notice = { type: 'password-reset-code', identity: signInIdentity(user.Username).logId, code };
       mailbox(options).push(notice);
@@ -335,9 +335,17 @@ function srpServer(options: FrontOptions): SrpServer {
   return server;
 }
 
-/** The password cognito-local keeps in plain text for a user (SRP needs it to build the verifier). */
-function passwordOf(options: FrontOptions, username: string): string | undefined {
-  return userRecord(options, username)?.Password;
+/**
+ * A field of a user as cognito-local stores it: the password (in plain text; SRP needs it for the verifier) or the
+ * reset code. cognito-local writes its data file asynchronously, so a field of a user ListUsers already returns may
+ * be missing from the file for a few milliseconds: it is waited for briefly before it counts as absent.
+ */
+async function userField(options: FrontOptions, username: string, field: 'Password' | 'ConfirmationCode'): Promise<string | undefined> {
+  for (let waited = 0; ; waited += 25) {
+    const value = userRecord(options, username)?.[field];
+    if (value !== undefined || waited >= 1000) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** A user as cognito-local stores it, in `.cognito/db/<pool>.json`. */

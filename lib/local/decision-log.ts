@@ -7,6 +7,10 @@ export function formatDecision(line: Record<string, unknown>, maxAttempts: numbe
     const { type, detail } = line.localEvent as { type: string; detail: { identity?: string; lockedUntil?: string } };
     return `${new Date().toISOString().slice(11, 19)}  ${'event'.padEnd(19)} ${String(detail.identity ?? '').padEnd(16)}  ${type} (until ${detail.lockedUntil ?? '-'}) sent to EventBridge`;
   }
+  if (typeof line.localEmail === 'object' && line.localEmail !== null) {
+    const { subject, text } = line.localEmail as { subject?: string; text?: string };
+    return `${new Date().toISOString().slice(11, 19)}  ${'email'.padEnd(19)} ${'(to the owner)'.padEnd(16)}  lock notice "${subject}": ${text}`;
+  }
   if (typeof line.localNotice === 'object' && line.localNotice !== null) {
     const { identity, code } = line.localNotice as { identity?: string; code?: string };
     return `${new Date().toISOString().slice(11, 19)}  ${'email'.padEnd(19)} ${String(identity ?? '').padEnd(16)}  password reset code ${code} (a real pool emails it)`;

@@ -38,8 +38,25 @@ async function putEvents(request: IncomingMessage, response: ServerResponse): Pr
   response.end(JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map((_, i) => ({ EventId: `local-event-${++requestCounter}-${i}` })) }));
 }
 
+/**
+ * A stand-in for Amazon SES v2's SendEmail: the lock notice is printed as a log line `{"localEmail": {...}}` for
+ * the decision log instead of being sent. The address is not printed: the decision log keeps hashed identities.
+ */
+async function sendEmail(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+    Content?: { Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string } } } };
+  };
+  const simple = body.Content?.Simple;
+  process.stdout.write(`${JSON.stringify({ localEmail: { subject: simple?.Subject?.Data, text: simple?.Body?.Text?.Data } })}\n`);
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ MessageId: `local-email-${++requestCounter}` }));
+}
+
 async function invoke(request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.headers['x-amz-target'] === 'AWSEvents.PutEvents') return putEvents(request, response);
+  if (request.method === 'POST' && request.url?.split('?')[0] === '/v2/email/outbound-emails') return sendEmail(request, response);
   const match = request.method === 'POST' ? INVOKE_PATH.exec(request.url?.split('?')[0] ?? '') : null;
   const name = match ? decodeURIComponent(match[1]) : undefined;
   const handler = name === undefined ? undefined : handlers.get(name.split(':').pop()!);
@@ -54,6 +71,13 @@ async function invoke(request: IncomingMessage, response: ServerResponse): Promi
   // Counts down from the stack's 3 s function timeout, as Lambda's does from the configured one.
   const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
   const context = { awsRequestId: requestId, functionName: name, getRemainingTimeInMillis: () => deadline - Date.now() };
+  // An asynchronous invoke (`Event`) is queued: Lambda answers 202 at once and runs the function afterwards.
+  if (request.headers['x-amz-invocation-type'] === 'Event') {
+    response.writeHead(202, { 'content-type': 'application/json' });
+    response.end();
+    void handler(JSON.parse(Buffer.concat(chunks).toString('utf8')), context).catch(() => undefined);
+    return;
+  }
   try {
     const result = await handler(JSON.parse(Buffer.concat(chunks).toString('utf8')), context);
     response.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
@@ -75,7 +99,13 @@ const server = createServer((request, response) => {
 server.listen(Number(process.env.LAMBDA_HOST_PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
   // The SDK resolves endpoints at the first request, so this still reaches the functions' EventBridge client.
-  if (typeof address === 'object' && address) process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = `http://127.0.0.1:${address.port}`;
+  if (typeof address === 'object' && address) {
+    const self = `http://127.0.0.1:${address.port}`;
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = self;
+    // Pre-authentication invokes the notifier here, and the notifier's SES calls come here too.
+    process.env.AWS_ENDPOINT_URL_LAMBDA = self;
+    process.env.AWS_ENDPOINT_URL_SESV2 = self;
+  }
   process.stdout.write(`${JSON.stringify({ lambdaHost: 'ready', port: typeof address === 'object' && address ? address.port : 0 })}\n`);
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

@@ -25,7 +25,7 @@ import { type LockoutSettings, settingsFromEnv } from '../../lambdas/engine/sett
 import { STATUS_PATH, openFront } from './cognito-front';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, localAwsEnv, startDynamoDbLocal, stopProcess } from './dynamodb-local';
 import { PortTakenError, onFreePort } from './ports';
-import { type TriggerName, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
+import { appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
 
 export interface SandboxOptions {
   /** The project root (holds cdk.json and node_modules). */
@@ -111,12 +111,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     );
 
     progress('starting the trigger functions');
+    // The notifier runs in the same local Lambda host, under the name pre-authentication invokes it by.
+    const functionNames = blueprint.notifier ? { [blueprint.notifier.logicalId]: 'NotifyUser' } : {};
+    const bundles = { ...blueprint.triggers, ...(blueprint.notifier ? { NotifyUser: blueprint.notifier } : {}) };
     const environment = mergeEnvironments(
-      Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME)),
+      Object.values(bundles).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME, functionNames)),
     );
     const lambda = await startLambdaHost(
       options.projectRoot,
-      blueprint.triggers,
+      bundles,
       {
         ...environment,
         ...localAwsEnv(dynamodb.endpoint),
@@ -212,7 +215,7 @@ function portError(error: NodeJS.ErrnoException, port: number, flag: string): Sa
 
 function startLambdaHost(
   projectRoot: string,
-  triggers: Record<TriggerName, { bundleDir: string }>,
+  triggers: Record<string, { bundleDir: string }>,
   environment: Record<string, string>,
   onLog?: (line: Record<string, unknown>) => void,
 ): Promise<{ child: ChildProcess; url: string }> {

@@ -16,6 +16,8 @@ export interface SandboxBlueprint {
   readonly stackName: string;
   readonly table: { readonly logicalId: string; readonly partitionKey: string; readonly ttlAttribute: string };
   readonly triggers: Record<TriggerName, TriggerBundle> & Partial<Record<OptionalTriggerName, TriggerBundle>>;
+  /** The lock-notice function (notifyUser), which pre-authentication invokes by name; absent when off. */
+  readonly notifier?: TriggerBundle & { readonly logicalId: string };
   readonly pool: { readonly usernameAttributes: string[]; readonly caseSensitive: boolean; readonly passwordPolicy: Record<string, unknown> };
   readonly client: {
     readonly explicitAuthFlows: string[];
@@ -77,8 +79,21 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
     };
   }
 
+  const notifierRef = (triggers.PreAuthentication.environment.LOCKOUT_NOTIFY_FUNCTION as { Ref?: string } | undefined)?.Ref;
+  const notifierResource = notifierRef === undefined ? undefined : resources[notifierRef];
+  const notifierAsset = notifierResource?.Metadata?.['aws:asset:path'];
+  const notifier =
+    notifierRef !== undefined && notifierResource !== undefined && notifierAsset !== undefined
+      ? {
+          logicalId: notifierRef,
+          bundleDir: path.join(outdir, notifierAsset),
+          environment: (notifierResource.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+        }
+      : undefined;
+
   return {
     stackName,
+    notifier,
     table: { logicalId: tableId, partitionKey: keySchema.find((k) => k.KeyType === 'HASH')!.AttributeName, ttlAttribute: ttl.AttributeName },
     triggers,
     pool: {
@@ -103,11 +118,18 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
  * A trigger's environment as plain strings: the table reference becomes the local table's name. Any other
  * CloudFormation expression has no local meaning, so it is an error rather than a silent guess.
  */
-export function localEnvironment(environment: Record<string, unknown>, tableLogicalId: string, tableName: string): Record<string, string> {
+export function localEnvironment(
+  environment: Record<string, unknown>,
+  tableLogicalId: string,
+  tableName: string,
+  functionNames: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(environment)) {
+    const ref = (value as { Ref?: unknown } | null)?.Ref;
     if (typeof value === 'string') env[key] = value;
     else if (JSON.stringify(value) === JSON.stringify({ Ref: tableLogicalId })) env[key] = tableName;
+    else if (typeof ref === 'string' && functionNames[ref] !== undefined && Object.keys(value as object).length === 1) env[key] = functionNames[ref];
     else throw new Error(`environment variable ${key} is a CloudFormation expression (${JSON.stringify(value)}) the sandbox cannot resolve`);
   }
   return env;
