@@ -52,6 +52,16 @@ async function newUser(email: string): Promise<void> {
   await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: email }));
 }
 
+/** USER_PASSWORD_AUTH sign-ins for one name, through the AWS SDK. */
+const passwordSignIn = (username: string) => (password: string) =>
+  sdk.send(
+    new InitiateAuthCommand({
+      ClientId: sandbox.status.userPoolClientId,
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      AuthParameters: { USERNAME: username, PASSWORD: password },
+    }),
+  );
+
 /** Wrong passwords until something other than "Incorrect username or password" comes back. */
 async function untilRefused(attempt: (password: string) => Promise<unknown>): Promise<{ first: unknown; refusal: unknown }> {
   let first: unknown;
@@ -239,14 +249,7 @@ describe('default SRP sign-in, with the clients unchanged', () => {
 describe('recovery without support staff', () => {
   it('a confirmed password reset lifts the lock, and the user signs in with the new password', async () => {
     await newUser('reset-user@example.com');
-    const signIn = (password: string) =>
-      sdk.send(
-        new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
-          AuthFlow: 'USER_PASSWORD_AUTH',
-          AuthParameters: { USERNAME: 'reset-user@example.com', PASSWORD: password },
-        }),
-      );
+    const signIn = passwordSignIn('reset-user@example.com');
     const { refusal } = await untilRefused(signIn);
     expect(recognizeLockout(refusal)).toMatchObject({ locked: true });
 
@@ -282,14 +285,7 @@ describe('lock notices', () => {
       }),
     );
     const before = logs.filter((l) => l.localEmail !== undefined).length;
-    const signIn = (password: string) =>
-      sdk.send(
-        new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
-          AuthFlow: 'USER_PASSWORD_AUTH',
-          AuthParameters: { USERNAME: 'notified@example.com', PASSWORD: password },
-        }),
-      );
+    const signIn = passwordSignIn('notified@example.com');
     await untilRefused(signIn);
     await signIn('again').catch(() => undefined); // still locked: no second notice
     // The notice is queued (an asynchronous invoke): give the local host a moment to run it.
@@ -303,14 +299,7 @@ describe('lock notices', () => {
 
   it('sends nothing for an unknown name', async () => {
     const before = logs.filter((l) => l.localEmail !== undefined).length;
-    const signIn = (password: string) =>
-      sdk.send(
-        new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
-          AuthFlow: 'USER_PASSWORD_AUTH',
-          AuthParameters: { USERNAME: 'nobody-notified@example.com', PASSWORD: password },
-        }),
-      );
+    const signIn = passwordSignIn('nobody-notified@example.com');
     await untilRefused(signIn);
     await new Promise((r) => setTimeout(r, 500));
     expect(logs.filter((l) => l.localEmail !== undefined).length).toBe(before);
