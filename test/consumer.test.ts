@@ -241,7 +241,6 @@ exports.handler = async (event, context) => {
       env: {
         PATH: process.env.PATH,
         LOCKOUT_TABLE_NAME: 'lockout',
-        LOCKOUT_STORE_TIMEOUT_MS: '300',
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'x',
         AWS_SECRET_ACCESS_KEY: 'x',

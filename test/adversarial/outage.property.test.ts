@@ -35,7 +35,11 @@ async function run(s: { maxAttempts: number; bursts: number[]; fates: RequestFat
   );
   const clock = new FakeClock();
   const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: s.maxAttempts });
-  const guard = new StoreGuard(store, { decideLocally: true, budgetMs: DEFAULT_SETTINGS.storeTimeoutMs, clock: clock.now });
+  const guard = new StoreGuard(store, {
+    decideLocally: DEFAULT_SETTINGS.storeErrorPolicy === 'local',
+    budgetMs: DEFAULT_SETTINGS.storeTimeoutMs,
+    clock: clock.now,
+  });
   let admitted = 0;
   for (const size of s.bursts) {
     const now = clock.now();
@@ -74,7 +78,11 @@ describe('one instance while the store fails, flaps and loses answers', () => {
     const store = new MemoryStore(() => (failing ? 'fail' : 'answer'));
     const clock = new FakeClock();
     const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: 3 });
-    const guard = new StoreGuard(store, { decideLocally: true, budgetMs: 1500, clock: clock.now });
+    const guard = new StoreGuard(store, {
+      decideLocally: DEFAULT_SETTINGS.storeErrorPolicy === 'local',
+      budgetMs: DEFAULT_SETTINGS.storeTimeoutMs,
+      clock: clock.now,
+    });
     const outcomes: string[] = [];
     for (let i = 0; i < 5; i++)
       outcomes.push(((await guard.attempt('signin#x', clock.now(), config.signIn)) as { result: { outcome: string } }).result.outcome);
