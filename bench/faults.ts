@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { localAwsEnv } from '../lib/local/dynamodb-local';
 import { freePort } from '../lib/local/ports';
+import { percentiles, round } from './stats';
 
 const run = promisify(execFile);
 
@@ -189,9 +190,9 @@ export async function attackUnderFault(options: {
     n,
     identities: options.identities,
     attemptsPerIdentity: options.attempts,
-    maxPerInstanceRatio: round(Math.max(...counts) / n),
-    totalRatio: round(total / (n * options.identities * options.processes)),
-    fleetRatio: round(total / (n * options.identities)),
+    maxPerInstanceRatio: round(Math.max(...counts) / n, 3),
+    totalRatio: round(total / (n * options.identities * options.processes), 3),
+    fleetRatio: round(total / (n * options.identities), 3),
   };
 }
 
@@ -238,18 +239,12 @@ export async function outageLatency(
   }
   // Drop the first three decisions: they are the failures that open the circuit.
   const steady = samples.slice(3);
-  const sorted = [...steady].sort((a, b) => a - b);
-  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
   return {
     scenario: mode === 'hang' ? 'never answers' : 'throttling (every request)',
     decisions: steady.length,
-    p50: at(0.5),
-    p95: at(0.95),
-    p99: at(0.99),
-    max: round(sorted[sorted.length - 1]),
+    ...percentiles(steady, 3),
+    max: round(Math.max(...steady), 3),
     waitedForStore: steady.filter((ms) => ms > 50).length,
     recoveryMs: proxy.firstForwardAt === undefined ? undefined : Math.round(proxy.firstForwardAt - back),
   };
 }
-
-const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;

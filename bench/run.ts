@@ -17,6 +17,7 @@ import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
 import { createDocumentClient } from '../lambdas/engine/store';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
+import { round, percentiles } from './stats';
 import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
 import { postAuthEvent, postConfirmationEvent, preAuthEvent, preSignUpEvent, preTokenGenerationEvent } from '../lib/local/sample-events';
@@ -122,13 +123,6 @@ async function main(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-
-function percentiles(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)) };
-}
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function timeEach(count: number, call: (i: number) => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];

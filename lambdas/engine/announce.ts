@@ -2,10 +2,19 @@
 import { withDeadline } from './deadline';
 import type { TriggerDeps } from './deps';
 import { type LockoutEventDetail, type LockoutEventType, lockoutEventEntry } from './lockout-events';
-import { count, errorFields } from './telemetry';
+import { type MetricName, count, errorFields } from './telemetry';
 
 /** Time allowed for an event; what it reports is already stored, so this never delays a decision much. */
 const EVENT_BUDGET_MS = 1000;
+/**
+ * The SDK settings of the clients that make side calls (EventBridge, the notifier's invoke): a retry and socket
+ * timeouts that fit EVENT_BUDGET_MS; the call's own abort signal bounds it as a whole.
+ */
+export const SIDE_CALL_CLIENT = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 500, requestTimeout: 800, throwOnRequestTimeout: true },
+} as const;
+
 /** Left unspent before the function's own timeout, so the answer still reaches Cognito. */
 const TIMEOUT_MARGIN_MS = 250;
 
@@ -17,6 +26,31 @@ export function eventBudget(remainingMs: number | undefined): number {
   return remainingMs === undefined ? EVENT_BUDGET_MS : Math.min(EVENT_BUDGET_MS, remainingMs - TIMEOUT_MARGIN_MS);
 }
 
+/**
+ * A call beside the decision (an event, a notice request): within `budgetMs`, and never thrown. A failure, or no
+ * time left before the function's timeout, is logged with the hashed identity only and counted as `errorMetric`.
+ * Returns whether the call succeeded.
+ */
+export async function sideCall(
+  { telemetry }: TriggerDeps,
+  what: { readonly name: string; readonly identity: string; readonly budgetMs: number; readonly errorMetric: MetricName },
+  call: (abortSignal: AbortSignal) => Promise<void>,
+): Promise<boolean> {
+  if (what.budgetMs <= 0) {
+    count(telemetry.metrics, what.errorMetric);
+    telemetry.logger.error(`${what.name} not sent: no time left before the function timeout`, { identity: what.identity });
+    return false;
+  }
+  try {
+    await withDeadline(what.budgetMs, call);
+    return true;
+  } catch (error) {
+    count(telemetry.metrics, what.errorMetric);
+    telemetry.logger.error(`${what.name} not sent`, { identity: what.identity, ...errorFields(error) });
+    return false;
+  }
+}
+
 /** Sends one event when events are on; a failure is logged and counted (`EventErrors`), never thrown. */
 export async function announce(
   deps: TriggerDeps,
@@ -25,18 +59,10 @@ export async function announce(
   budgetMs: number,
   detail: Omit<LockoutEventDetail, 'identity'>,
 ): Promise<void> {
-  const { events, telemetry } = deps;
+  const { events } = deps;
   if (events === undefined) return;
-  if (budgetMs <= 0) {
-    count(telemetry.metrics, 'EventErrors');
-    telemetry.logger.error(`${type} event not sent: no time left before the function timeout`, { identity });
-    return;
-  }
   const entry = lockoutEventEntry(type, { identity, ...detail }, events.busName);
-  try {
-    await withDeadline(budgetMs, (abortSignal) => events.publish(entry, abortSignal));
-  } catch (error) {
-    count(telemetry.metrics, 'EventErrors');
-    telemetry.logger.error(`${type} event not sent`, { identity, ...errorFields(error) });
-  }
+  await sideCall(deps, { name: `${type} event`, identity, budgetMs, errorMetric: 'EventErrors' }, (abortSignal) =>
+    events.publish(entry, abortSignal),
+  );
 }

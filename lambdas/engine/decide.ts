@@ -17,6 +17,8 @@ export interface Decision {
   readonly verdict: Verdict;
   /** Each key's result, in the order of the checks; undefined where the store failed and nobody decided. */
   readonly results: ReadonlyArray<AttemptResult | undefined>;
+  /** The time the decision was made at (epoch ms), for anything derived from it (the refusal's time left). */
+  readonly now: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
     count(metrics, 'WouldRefuse');
     logger.warn('monitor mode: attempt would have been refused', { ...context, scopes: checks.map((c) => c.scope) });
   }
-  return { verdict, results: attempts.map((a) => (a.kind === 'decided' ? a.result : undefined)) };
+  return { verdict, now, results: attempts.map((a) => (a.kind === 'decided' ? a.result : undefined)) };
 }
 
 function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown>, result: AttemptResult): void {

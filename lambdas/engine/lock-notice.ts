@@ -3,9 +3,9 @@
  * notifier function (an asynchronous invoke, bounded like the lockout event), so a refusal never waits for
  * email delivery and never depends on it.
  */
-import { withDeadline } from './deadline';
+import { sideCall } from './announce';
 import type { TriggerDeps } from './deps';
-import { count, errorFields } from './telemetry';
+import { count } from './telemetry';
 import { type CheckedEvent, attributeText } from './trigger-event';
 
 /**
@@ -27,17 +27,10 @@ export async function requestNotice(
 ): Promise<void> {
   const { notices, telemetry } = deps;
   if (notices === undefined) return;
-  if (budgetMs <= 0) {
-    count(telemetry.metrics, 'NoticeErrors');
-    telemetry.logger.error('lock notice not requested: no time left before the function timeout', { identity });
-    return;
-  }
-  try {
-    await withDeadline(budgetMs, (abortSignal) => notices.request(notice, abortSignal));
-    count(telemetry.metrics, 'NoticesRequested');
-    telemetry.logger.info('lock notice requested for the account owner', { identity });
-  } catch (error) {
-    count(telemetry.metrics, 'NoticeErrors');
-    telemetry.logger.error('lock notice not requested', { identity, ...errorFields(error) });
-  }
+  const sent = await sideCall(deps, { name: 'lock notice', identity, budgetMs, errorMetric: 'NoticeErrors' }, (abortSignal) =>
+    notices.request(notice, abortSignal),
+  );
+  if (!sent) return;
+  count(telemetry.metrics, 'NoticesRequested');
+  telemetry.logger.info('lock notice requested for the account owner', { identity });
 }

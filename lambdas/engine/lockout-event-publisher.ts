@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SIDE_CALL_CLIENT } from './announce';
 import { EVENT_BUS_ENV } from './contract';
 import type { EventPublisher } from './deps';
 
@@ -9,10 +10,7 @@ import type { EventPublisher } from './deps';
 export function eventPublisherFromEnv(env: NodeJS.ProcessEnv): EventPublisher | undefined {
   const busName = env[EVENT_BUS_ENV]?.trim();
   if (!busName) return undefined;
-  const client = new EventBridgeClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 800, throwOnRequestTimeout: true },
-  });
+  const client = new EventBridgeClient(SIDE_CALL_CLIENT);
   return {
     busName,
     async publish(entry, abortSignal) {

@@ -1,4 +1,5 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SIDE_CALL_CLIENT } from './announce';
 import { NOTIFY_FUNCTION_ENV } from './contract';
 import type { NoticeRequester } from './deps';
 
@@ -9,10 +10,7 @@ import type { NoticeRequester } from './deps';
 export function noticeRequesterFromEnv(env: NodeJS.ProcessEnv): NoticeRequester | undefined {
   const functionName = env[NOTIFY_FUNCTION_ENV]?.trim();
   if (!functionName) return undefined;
-  const client = new LambdaClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 800, throwOnRequestTimeout: true },
-  });
+  const client = new LambdaClient(SIDE_CALL_CLIENT);
   return {
     async request(notice, abortSignal) {
       const output = await client.send(

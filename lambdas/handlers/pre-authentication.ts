@@ -23,8 +23,7 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
         return event;
       }
       const identity = signInIdentity(checked.userName);
-      const now = deps.now();
-      const { verdict, results } = await decideKeys(deps, [{ scope: 'signin', identity, policy: deps.config.signIn }], {
+      const { verdict, results, now } = await decideKeys(deps, [{ scope: 'signin', identity, policy: deps.config.signIn }], {
         userNotFound: checked.request.userNotFound === true,
       });
       if (results[0]?.outcome === 'lockout-started') {
