@@ -51,6 +51,12 @@ export const STATUS_PATH = '/__sandbox';
 export const MAILBOX_PATH = '/__sandbox/mail';
 const MAILBOX_SIZE = 100;
 
+interface FrontState {
+  readonly srp: SrpServer;
+  /** What a real pool would have emailed, newest last, at most MAILBOX_SIZE. */
+  readonly mailbox: Array<Record<string, string>>;
+}
+
 export interface Front {
   /** The port bound: the one asked for, or the one the system chose for 0. */
   readonly port: number;
@@ -79,8 +85,10 @@ export function openFront(port: number): Promise<Front> {
           const admin = new CognitoIdentityProviderClient({ endpoint: options.cognitoUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
           server.once('close', () => admin.destroy());
           const login = new ManagedLogin(managedLoginDeps(options, admin));
+          // What the front keeps while it serves: SRP challenges in progress, and the sandbox's mailbox.
+          const state: FrontState = { srp: new SrpServer(options.userPoolId), mailbox: [] };
           serving = (req, res) => {
-            handle(req, res, options, admin, login).catch((error: Error) => {
+            handle(req, res, options, admin, login, state).catch((error: Error) => {
               // Bad input gets Cognito's kind of answer; anything else is the sandbox's own failure.
               if (error instanceof InvalidSrpParameterError) return sendError(res, 400, 'InvalidParameterException', error.message);
               if (error instanceof SyntaxError) return sendError(res, 400, 'SerializationException', 'The request body is not valid JSON.');
@@ -104,6 +112,7 @@ async function handle(
   options: FrontOptions,
   admin: CognitoIdentityProviderClient,
   login: ManagedLogin,
+  state: FrontState,
 ): Promise<void> {
   if (req.method === 'GET' && req.url === STATUS_PATH) {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -112,7 +121,7 @@ async function handle(
   }
   if (req.method === 'GET' && req.url === MAILBOX_PATH) {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(mailbox(options)));
+    res.end(JSON.stringify(state.mailbox));
     return;
   }
   const body = await readBody(req);
@@ -120,8 +129,9 @@ async function handle(
   if (MANAGED_LOGIN_PATHS.has(url.pathname) && (await login.handle(req, res, url, body))) return;
   const target = String(req.headers['x-amz-target'] ?? '');
   const operation = target.split('.').pop();
-  if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options);
-  if (operation === 'ForgotPassword' || operation === 'ConfirmForgotPassword') return passwordReset(req, body, res, options, admin, operation);
+  if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options, state.srp);
+  if (operation === 'ForgotPassword' || operation === 'ConfirmForgotPassword')
+    return passwordReset(req, body, res, options, admin, operation, state.mailbox);
   if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') {
     return forward(req, await caseInsensitiveUsername(body, admin, options.userPoolId), res, options.cognitoUrl);
   }
@@ -148,7 +158,7 @@ async function handle(
 
   if (srp) {
     const password = user?.Username === undefined ? undefined : await userField(options, user.Username, 'Password');
-    const challenge = await srpServer(options).challenge(
+    const challenge = await state.srp.challenge(
       user?.Username ?? typed,
       user?.Username && password !== undefined ? { username: user.Username, password } : undefined,
       input.AuthParameters.SRP_A,
@@ -213,7 +223,7 @@ function answerSignIn(res: ServerResponse, answer: Answer): void {
  * has no SRP); a correct proof signs the user in at cognito-local, which runs post-authentication. Every other
  * challenge is cognito-local's.
  */
-async function respondToChallenge(req: IncomingMessage, body: Buffer, res: ServerResponse, options: FrontOptions): Promise<void> {
+async function respondToChallenge(req: IncomingMessage, body: Buffer, res: ServerResponse, options: FrontOptions, srp: SrpServer): Promise<void> {
   const input = JSON.parse(body.toString('utf8') || '{}') as {
     ChallengeName?: string;
     ClientId?: string;
@@ -222,7 +232,7 @@ async function respondToChallenge(req: IncomingMessage, body: Buffer, res: Serve
   };
   if (input.ChallengeName !== 'PASSWORD_VERIFIER') return forward(req, body, res, options.cognitoUrl);
   const responses = input.ChallengeResponses ?? {};
-  const verdict = srpServer(options).verify(responses.PASSWORD_CLAIM_SECRET_BLOCK, responses.PASSWORD_CLAIM_SIGNATURE, responses.TIMESTAMP);
+  const verdict = srp.verify(responses.PASSWORD_CLAIM_SECRET_BLOCK, responses.PASSWORD_CLAIM_SIGNATURE, responses.TIMESTAMP);
   if (!verdict.ok)
     return sendError(
       res,
@@ -303,6 +313,7 @@ async function passwordReset(
   options: FrontOptions,
   admin: CognitoIdentityProviderClient,
   operation: 'ForgotPassword' | 'ConfirmForgotPassword',
+  mailbox: Array<Record<string, string>>,
 ): Promise<void> {
   const input = JSON.parse(body.toString('utf8') || '{}') as { Username?: unknown };
   const user = typeof input.Username === 'string' ? await findUser(admin, options.userPoolId, input.Username) : undefined;
@@ -312,27 +323,13 @@ async function passwordReset(
     const code = await userField(options, user.Username, 'ConfirmationCode');
     if (code) {
       const notice = { type: 'password-reset-code', identity: signInIdentity(user.Username).logId, code };
-      mailbox(options).push(notice);
-      mailbox(options).splice(0, Math.max(0, mailbox(options).length - MAILBOX_SIZE));
+      mailbox.push(notice);
+      mailbox.splice(0, Math.max(0, mailbox.length - MAILBOX_SIZE));
       options.onNotice?.({ localNotice: notice });
     }
   }
   res.writeHead(answer.status, answer.headers);
   res.end(answer.body);
-}
-
-const mailboxes = new WeakMap<FrontOptions, Array<Record<string, string>>>();
-function mailbox(options: FrontOptions): Array<Record<string, string>> {
-  let box = mailboxes.get(options);
-  if (box === undefined) mailboxes.set(options, (box = []));
-  return box;
-}
-
-const srpServers = new WeakMap<FrontOptions, SrpServer>();
-function srpServer(options: FrontOptions): SrpServer {
-  let server = srpServers.get(options);
-  if (server === undefined) srpServers.set(options, (server = new SrpServer(options.userPoolId)));
-  return server;
 }
 
 /**

@@ -133,13 +133,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     progress('starting cognito-local');
     const cognitoDir = path.join(workDir, 'cognito');
-    const cognito = await startCognitoLocal(
-      options.projectRoot,
-      cognitoDir,
-      lambda.url,
-      blueprint.pool.usernameAttributes,
-      Object.keys(blueprint.triggers),
-    );
+    const cognito = await startCognitoLocal({
+      projectRoot: options.projectRoot,
+      dir: cognitoDir,
+      lambdaUrl: lambda.url,
+      usernameAttributes: blueprint.pool.usernameAttributes,
+      triggerNames: Object.keys(blueprint.triggers),
+    });
     cleanups.push(() => stopProcess(cognito.child));
 
     const { userPoolId, userPoolClientId } = await ensurePoolAndClient(cognito.url, blueprint);
@@ -259,23 +259,24 @@ function startLambdaHost(
   });
 }
 
-function startCognitoLocal(
-  projectRoot: string,
-  dir: string,
-  lambdaUrl: string,
-  usernameAttributes: string[],
-  triggerNames: string[],
-): Promise<{ child: ChildProcess; url: string }> {
-  return onFreePort((port) => launchCognitoLocal(port, projectRoot, dir, lambdaUrl, usernameAttributes, triggerNames));
+interface CognitoLocalOptions {
+  readonly projectRoot: string;
+  /** cognito-local's working directory (its config and data). */
+  readonly dir: string;
+  /** The local Lambda Invoke endpoint its triggers call. */
+  readonly lambdaUrl: string;
+  readonly usernameAttributes: string[];
+  /** The pool's triggers; cognito-local runs all but PreAuthentication, which is the front's. */
+  readonly triggerNames: string[];
+}
+
+function startCognitoLocal(options: CognitoLocalOptions): Promise<{ child: ChildProcess; url: string }> {
+  return onFreePort((port) => launchCognitoLocal(port, options));
 }
 
 async function launchCognitoLocal(
   port: number,
-  projectRoot: string,
-  dir: string,
-  lambdaUrl: string,
-  usernameAttributes: string[],
-  triggerNames: string[],
+  { projectRoot, dir, lambdaUrl, usernameAttributes, triggerNames }: CognitoLocalOptions,
 ): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync(path.join(dir, '.cognito'), { recursive: true });
   writeFileSync(
