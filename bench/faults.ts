@@ -170,6 +170,7 @@ export async function attackUnderFault(options: {
   const env = {
     PATH: process.env.PATH,
     LOCKOUT_TABLE_NAME: options.table,
+    LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
     ...localAwsEnv(endpoint),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     const bundle = path.join(blueprint.triggers[trigger].bundleDir, 'index.js');
     Object.assign(process.env, {
       LOCKOUT_TABLE_NAME: await newTable(),
+      LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
       ...settingsToEnv(settings),
       AWS_ENDPOINT_URL_DYNAMODB: options.endpoint ?? (options.counted ? proxy.endpoint : engine.endpoint),
       POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -255,6 +256,7 @@ async function measureColdStarts(
   const env = {
     PATH: process.env.PATH,
     LOCKOUT_TABLE_NAME: table,
+    LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
     ...localAwsEnv(endpoint),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',

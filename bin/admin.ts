@@ -1,32 +1,42 @@
 #!/usr/bin/env node
 // `npx cognito-lockout <command>`: support staff see and clear locks. Run with --help for usage.
-import { hostname, userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LockoutEventType, lockedUntilText, lockoutEventEntry } from '../lambdas/engine/lockout-events';
-import { PERMANENT_LOCK_UNTIL, isPermanent } from '../lambdas/engine/policy';
+import { isPermanent } from '../lambdas/engine/policy';
 import { AdminStore } from '../lib/admin/admin-store';
-import { AdminError, fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
+import { type Prompt, confirmReset, describeReset } from '../lib/admin/confirm';
+import { type OperatorIdentity, operatorNote, resolveOperator } from '../lib/admin/operator';
+import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
+import { AdminError } from '../lib/admin/errors';
+import { type ResolvedIdentity, fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
 
 const USAGE = `Usage: cognito-lockout <command> [options]
 
 Commands:
-  status <username>                        Show whether the name is locked, and its counts
-  unlock <username>                        Lift a lock and clear the counts
+  status <username>                        Show whether the user is locked, and its counts
+  unlock <username>                        Lift a lock and clear the counts and the lockout streak
   lock <username> --for 30m|2h|7d          Lock for a time (never shortens a longer lock)
   lock <username> --permanent              Lock until an operator unlocks
   list --locked [--limit N]                Locked identities, soonest expiry first
-  reset-all --yes                          Delete all lockout state (audit records stay)
+  reset-all --yes [--count N]              Clear every lock and count (audit records stay): shows how many,
+                                           then asks you to type that number back; without a terminal,
+                                           --count N must match it
 
 Where:
   --stack NAME [--region R]     Find the table and user pool from a deployed stack's outputs
   --table NAME                  Or name the table (with AWS_ENDPOINT_URL_DYNAMODB for a local one)
-  --user-pool-id ID             Pool used to find a user's Cognito user name (set by --stack)
-  --operator NAME               Who is acting, for the audit record (default: COGNITO_LOCKOUT_OPERATOR or user@host)
+  --user-pool-id ID             The user pool (set by --stack). Needed by status, lock and unlock: the lockout
+                                counts a user by its Cognito sub, and the pool says which user a name or alias is
+  --operator NOTE               A note for the audit record (a ticket, a reason). Who acted is always recorded as
+                                your AWS identity (STS GetCallerIdentity), never as a name you type
   --event-bus NAME              Send AccountLocked/AccountUnlocked events (default with --stack: "default")
   --json                        Machine-readable output
+
+Times are DynamoDB's (read from its answers), as the triggers use; a warning says when this machine's clock is off.
 `;
 
 interface Output {
@@ -53,6 +63,7 @@ async function main(argv: string[]): Promise<void> {
         locked: { type: 'boolean', default: false },
         limit: { type: 'string' },
         yes: { type: 'boolean', default: false },
+        count: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -76,11 +87,12 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'lock' && (o.for === undefined) === !o.permanent)
     throw new AdminError('lock needs exactly one of --for DURATION or --permanent', 2);
   if (command === 'list' && !o.locked) throw new AdminError('list needs --locked (the only listing there is)', 2);
-  if (command === 'reset-all' && !o.yes) throw new AdminError('reset-all deletes every lock and count: confirm with --yes', 2);
-  const limit = o.limit === undefined ? undefined : Number(o.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
-    throw new AdminError(`--limit takes a positive whole number, got ${JSON.stringify(o.limit)}`, 2);
+  if (command === 'reset-all' && !o.yes) throw new AdminError('reset-all clears every lock and count: confirm with --yes', 2);
+  if (o.count !== undefined && command !== 'reset-all') throw new AdminError('--count confirms reset-all only', 2);
+  const limit = wholeNumber('--limit', o.limit, 1);
+  const count = wholeNumber('--count', o.count, 0);
   const lockFor = o.for === undefined ? undefined : parseDuration(o.for);
+  const note = o.operator === undefined ? undefined : operatorNote(o.operator);
 
   const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   const stack = o.stack ? await fromStack(o.stack, region) : undefined;
@@ -88,25 +100,31 @@ async function main(argv: string[]): Promise<void> {
   const userPoolId = o['user-pool-id'] ?? stack?.userPoolId;
   // The bus the stack's triggers use (none when its events are off); an older stack that does not say: the default bus.
   const eventBus = o['event-bus'] ?? (stack === undefined ? undefined : stack.eventBus === undefined ? 'default' : (stack.eventBus ?? undefined));
-  const operator = o.operator ?? process.env.COGNITO_LOCKOUT_OPERATOR ?? `${userInfo().username}@${hostname()}`;
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region }));
-  const store = new AdminStore(documents, tableName);
+  const clock = new ServerClock({ warn: (text) => process.stderr.write(`cognito-lockout: warning: ${text}\n`) });
+  const dynamodb = new DynamoDBClient({ region });
+  watchServerDate(dynamodb, clock);
+  const documents = DynamoDBDocumentClient.from(dynamodb);
+  const store = new AdminStore(documents, tableName, () => clock.now());
+  // Asked once, by the command that changes something: reading needs no audit record, so no STS call.
+  const whoActs = () => resolveOperator(region, note);
   const out: Output = {
     json: o.json,
     print: (human, data) => process.stdout.write(o.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`),
   };
   // Every operator action also goes to the log (stderr, so --json output stays clean).
-  const log = (action: string, fields: Record<string, unknown>) =>
+  const log = (operator: OperatorIdentity, action: string, fields: Record<string, unknown>) =>
     process.stderr.write(
-      `${JSON.stringify({ level: 'INFO', message: 'operator action', action, operator, table: tableName, at: new Date().toISOString(), ...fields })}\n`,
+      `${JSON.stringify({ level: 'INFO', message: 'operator action', action, operator: operator.arn, note: operator.note, table: tableName, at: iso(clock.now()), ...fields })}\n`,
     );
-  const emit = async (type: LockoutEventType, identity: string, lockedUntil: string | null) => {
+  const emit = async (type: LockoutEventType, operator: OperatorIdentity, identity: string, lockedUntil: string | null) => {
     if (eventBus === undefined) return;
     const events = new EventBridgeClient({ region });
     try {
       const sent = await events.send(
         new PutEventsCommand({
-          Entries: [lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator }, eventBus)],
+          Entries: [
+            lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator: operator.arn }, eventBus),
+          ],
         }),
       );
       // PutEvents answers 200 even when it drops an entry: the count says so, as the triggers check it.
@@ -124,29 +142,32 @@ async function main(argv: string[]): Promise<void> {
       case 'status': {
         const who = await resolveSignIn(name!, userPoolId, region);
         const status = await store.status(who.key);
-        const lines = [`${name}  (${describeResolution(who.resolvedAs)}; identity ${who.logId})`];
+        const now = clock.now();
+        const lines = [`${name}  (${describeResolution(who)}; identity ${who.logId})`];
         if (status.locked)
           lines.push(
-            `  LOCKED ${status.permanent ? 'permanently (until an operator unlocks)' : `until ${iso(status.lockedUntil!)} (${inWords(status.lockedUntil! - Date.now())} from now)`}`,
+            `  LOCKED ${status.permanent ? 'permanently (until an operator unlocks)' : `until ${iso(status.lockedUntil!)} (${inWords(status.lockedUntil! - now)} from now)`}`,
           );
         else lines.push('  not locked');
         if (status.failures > 0) lines.push(`  ${status.failures} attempt(s) counted since ${iso(status.windowStart!)}`);
         if (status.lockouts > 0) lines.push(`  ${status.lockouts} lockout(s) since the last successful sign-in`);
+        if (status.clearedAt !== undefined) lines.push(`  cleared at ${iso(status.clearedAt)} (an operator's unlock or reset, or a password reset)`);
         out.print(lines.join('\n'), {
           name,
           resolvedAs: who.resolvedAs,
           identity: who.logId,
           ...status,
           lockedUntil: status.locked ? lockedUntilText(status.lockedUntil!, status.permanent) : null,
+          clearedAt: status.clearedAt === undefined ? null : new Date(status.clearedAt).toISOString(),
         });
         break;
       }
       case 'unlock': {
         const who = await resolveSignIn(name!, userPoolId, region);
-        const previous = await store.unlock(who.key, operator);
-        const wasLocked = previous !== undefined && previous.lockedUntil > Date.now();
-        log('unlock', { identity: who.logId, wasLocked });
-        await emit('AccountUnlocked', who.logId, null);
+        const operator = await whoActs();
+        const { wasLocked } = await store.unlock(who.key, operator);
+        log(operator, 'unlock', { identity: who.logId, wasLocked });
+        await emit('AccountUnlocked', operator, who.logId, null);
         out.print(wasLocked ? `${name}: unlocked, counts cleared` : `${name}: was not locked; counts cleared`, {
           name,
           identity: who.logId,
@@ -157,14 +178,14 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'lock': {
         const who = await resolveSignIn(name!, userPoolId, region);
-        const until = o.permanent ? PERMANENT_LOCK_UNTIL : Date.now() + lockFor!;
-        const result = await store.lock(who.key, until, operator);
+        const operator = await whoActs();
+        const result = await store.lock(who.key, o.permanent ? 'permanent' : lockFor!, operator);
         const text = lockedUntilText(result.lockedUntil, isPermanent(result));
         if (!result.applied) {
           throw new AdminError(`${name} is already locked until ${text}, longer than asked; unlock first to shorten a lock`);
         }
-        log('lock', { identity: who.logId, lockedUntil: text });
-        await emit('AccountLocked', who.logId, text);
+        log(operator, 'lock', { identity: who.logId, lockedUntil: text });
+        await emit('AccountLocked', operator, who.logId, text);
         out.print(`${name}: locked ${o.permanent ? 'permanently' : `until ${text}`}`, { name, identity: who.logId, lockedUntil: text });
         break;
       }
@@ -183,9 +204,22 @@ async function main(argv: string[]): Promise<void> {
         break;
       }
       case 'reset-all': {
-        const deleted = await store.resetAll(operator);
-        log('reset-all', { deleted });
-        out.print(`deleted ${deleted} lockout item(s); audit records kept`, { deleted });
+        const plan = await store.planReset();
+        if (plan.total === 0) {
+          out.print('no lockout state to clear', { cleared: 0, deleted: 0, locked: 0 });
+          break;
+        }
+        // On stderr, like the prompt: --json output stays one document.
+        process.stderr.write(`${describeReset(plan)}: ${plan.signIn.length} sign-in, ${plan.signUp.length} sign-up\n`);
+        await confirmReset(plan, count, terminalPrompt());
+        const operator = await whoActs();
+        const { cleared, deleted } = await store.resetAll(plan, operator);
+        log(operator, 'reset-all', { cleared, deleted, lockedWhenCounted: plan.locked });
+        out.print(`cleared ${cleared} sign-in identit${cleared === 1 ? 'y' : 'ies'} and deleted ${deleted} sign-up counter(s); audit records kept`, {
+          cleared,
+          deleted,
+          locked: plan.locked,
+        });
         break;
       }
     }
@@ -194,12 +228,30 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-function describeResolution(how: string): string {
-  return how === 'pool-user'
-    ? 'a user of the pool'
-    : how === 'unknown-to-pool'
-      ? 'not a user of the pool: counted as typed'
-      : 'name as typed; pass --stack or --user-pool-id to resolve pool users';
+/** A question on the terminal, or undefined when there is none to answer it (a script, CI, a pipe). */
+function terminalPrompt(): Prompt | undefined {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const terminal = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await terminal.question(question);
+    } finally {
+      terminal.close();
+    }
+  };
+}
+
+function wholeNumber(option: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min)
+    throw new AdminError(`${option} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, got ${JSON.stringify(text)}`, 2);
+  return value;
+}
+
+function describeResolution(who: ResolvedIdentity): string {
+  if (who.resolvedAs === 'pool-user') return 'a user of the pool, counted by its sub';
+  return `not a user of the pool: counted as typed${who.caseSensitive ? '' : ', in any case'}`;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -220,7 +272,8 @@ function explain(error: Error): string {
     return 'no AWS credentials found: configure a profile (aws configure, AWS_PROFILE) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
   }
   if (/Region is missing/.test(error.message)) return 'no AWS region: pass --region or set AWS_REGION';
-  if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') return `AWS refused the request (${name}): ${error.message}`;
+  if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException' || name === 'InvalidClientTokenId')
+    return `AWS refused the request (${name}): ${error.message}`;
   return error.message;
 }
 

@@ -80,7 +80,7 @@ With Amplify v6:
   await signIn({ username, password });   // SRP, unchanged from production code
 
 Admin CLI (finds a user's lock by email through the pool; identities are hashed in the table):
-  export AWS_ENDPOINT_URL_DYNAMODB=${s.dynamodbEndpoint} AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=${s.endpoint}
+  export AWS_ENDPOINT_URL_DYNAMODB=${s.dynamodbEndpoint} AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=${s.endpoint} AWS_ENDPOINT_URL_STS=${s.endpoint}
   npx cognito-lockout status you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
   npx cognito-lockout unlock you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
   npx cognito-lockout list --locked --table ${s.tableName}

@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import {
   AccountRecovery,
   FeaturePlan,
@@ -32,13 +32,15 @@ export interface CognitoLockoutStackProps extends StackProps {
    */
   readonly domainPrefix?: string;
   /**
-   * OAuth callback URLs of the app client. https, or http on localhost.
-   * @default ['http://localhost:3000/']
+   * OAuth callback URLs of the app client: where the managed login pages send users back. https, or http on
+   * localhost. Without them the client has no OAuth flow and the managed login pages cannot sign anyone in (a
+   * production stack never registers a localhost URL it was not given).
+   * @default - no OAuth on the app client
    */
   readonly callbackUrls?: string[];
   /**
    * OAuth sign-out URLs of the app client. https, or http on localhost.
-   * @default ['http://localhost:3000/']
+   * @default - the callback URLs
    */
   readonly logoutUrls?: string[];
   /**
@@ -53,7 +55,6 @@ export interface CognitoLockoutStackProps extends StackProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const DEV_URLS = ['http://localhost:3000/'];
 const RESERVED_PREFIX_WORDS = ['aws', 'amazon', 'cognito'];
 
 /** A ready user pool with configurable lockout: pool, public app client, Cognito domain, table and triggers. */
@@ -66,8 +67,10 @@ export class CognitoLockoutStack extends Stack {
   constructor(scope: Construct, id: string, props: CognitoLockoutStackProps = {}) {
     super(scope, id, props);
     checkCdkVersion(cdkLibVersion());
-    const callbackUrls = checkUrls(props.callbackUrls ?? DEV_URLS, 'callbackUrls');
-    const logoutUrls = checkUrls(props.logoutUrls ?? DEV_URLS, 'logoutUrls');
+    const callbackUrls = props.callbackUrls === undefined ? undefined : checkUrls(props.callbackUrls, 'callbackUrls');
+    const logoutUrls = props.logoutUrls === undefined ? callbackUrls : checkUrls(props.logoutUrls, 'logoutUrls');
+    if (callbackUrls === undefined && logoutUrls !== undefined)
+      throw new Error('logoutUrls needs callbackUrls: without them the client has no OAuth flow');
     const domainPrefix = props.domainPrefix === undefined ? defaultDomainPrefix() : checkDomainPrefix(props.domainPrefix);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -113,13 +116,24 @@ export class CognitoLockoutStack extends Stack {
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
-        callbackUrls,
-        logoutUrls,
-      },
+      ...(callbackUrls === undefined
+        ? { disableOAuth: true }
+        : {
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+              callbackUrls,
+              logoutUrls,
+            },
+          }),
     });
+    if (callbackUrls === undefined) {
+      Annotations.of(this).addInfoV2(
+        'cognito-lockout:no-callback-urls',
+        'No callbackUrls: the app client has no OAuth flow, so the managed login pages cannot sign anyone in. Deploy with ' +
+          '-c callbackUrls=https://app.example.com/ (and logoutUrls) to turn them on; SDK and Amplify sign-ins work either way.',
+      );
+    }
 
     this.domain = this.userPool.addDomain('Domain', { cognitoDomain: { domainPrefix } });
 
@@ -131,10 +145,6 @@ export class CognitoLockoutStack extends Stack {
       UserPoolClientId: [this.userPoolClient.userPoolClientId, 'Public app client id (no secret)'],
       Region: [Aws.REGION, 'Region of the user pool'],
       DomainUrl: [this.domain.baseUrl(), 'Cognito domain'],
-      ManagedLoginUrl: [
-        this.domain.signInUrl(this.userPoolClient, { redirectUri: callbackUrls[0] }),
-        'Sign-in page (OAuth authorization code grant)',
-      ],
       LockoutTableName: [this.lockout.table.tableName, 'DynamoDB table holding lockout state'],
       AmplifyConfig: [
         this.toJsonString({
@@ -144,13 +154,17 @@ export class CognitoLockoutStack extends Stack {
               userPoolClientId: this.userPoolClient.userPoolClientId,
               loginWith: {
                 email: true,
-                oauth: {
-                  domain: domainHost,
-                  scopes: ['openid', 'email', 'profile'],
-                  redirectSignIn: callbackUrls,
-                  redirectSignOut: logoutUrls,
-                  responseType: 'code',
-                },
+                ...(callbackUrls === undefined
+                  ? {}
+                  : {
+                      oauth: {
+                        domain: domainHost,
+                        scopes: ['openid', 'email', 'profile'],
+                        redirectSignIn: callbackUrls,
+                        redirectSignOut: logoutUrls,
+                        responseType: 'code',
+                      },
+                    }),
               },
             },
           },
@@ -158,6 +172,12 @@ export class CognitoLockoutStack extends Stack {
         'Amplify v6 Amplify.configure() settings',
       ],
     };
+    if (callbackUrls !== undefined) {
+      outputs.ManagedLoginUrl = [
+        this.domain.signInUrl(this.userPoolClient, { redirectUri: callbackUrls[0] }),
+        'Sign-in page (OAuth authorization code grant)',
+      ];
+    }
     for (const [name, [value, description]] of Object.entries(outputs)) new CfnOutput(this, name, { value, description });
   }
 }

@@ -18,6 +18,7 @@ import {
   METRICS_NAMESPACE,
   PARTITION_KEY,
   SERVICE_NAME,
+  SIGN_IN_CASE_SENSITIVE_ENV,
   TABLE_NAME_ENV,
   TARGETS_OUTPUT_DESCRIPTION,
   TRIGGER_KEY_SCOPES,
@@ -26,6 +27,7 @@ import {
 import { settingsToEnv } from '../lambdas/engine/settings';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
+import { type PoolRisk, checkPoolAtSynth, poolCaseSensitivity } from './pool-checks';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -75,6 +77,19 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
    * permission to invoke the functions, and you attach them yourself (see the README).
    */
   readonly userPool: IUserPool;
+  /**
+   * Whether the pool compares sign-in names case-sensitively (its `UsernameConfiguration.CaseSensitive`). The lockout
+   * keys names Cognito does not know exactly as the pool compares them, so that attempts on a variant never tell
+   * whether a name exists. Read from the pool when it is a `UserPool` of this app; required for any other pool.
+   * @default - read from the pool
+   */
+  readonly signInCaseSensitive?: boolean;
+  /**
+   * Pool and client settings the construct would otherwise refuse (an error at synth) or warn about, accepted
+   * because you know why: see `PoolRisk` and the README, "What the construct checks".
+   * @default - none: every check applies
+   */
+  readonly acceptedPoolRisks?: readonly PoolRisk[];
   /**
    * Attach the pre-signup trigger that limits self-service sign-ups.
    * @default true
@@ -173,6 +188,8 @@ export class CognitoLockout extends Construct {
       throw new Error(`CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got ${JSON.stringify(props.logLevel)}`);
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const caseSensitive = poolCaseSensitivity(props.userPool, props.signInCaseSensitive);
+    checkPoolAtSynth(this, props.userPool, caseSensitive, props.acceptedPoolRisks ?? []);
 
     // Key schema, TTL attribute and encryption are the engine's invariants: not props.
     this.table = new Table(this, 'Table', {
@@ -186,6 +203,7 @@ export class CognitoLockout extends Construct {
 
     const environment: Record<string, string> = {
       [TABLE_NAME_ENV]: this.table.tableName,
+      [SIGN_IN_CASE_SENSITIVE_ENV]: String(caseSensitive),
       // Unresolved tokens go in as their string form, which CloudFormation resolves at deploy time.
       ...settingsToEnv(settings, (value) => (Token.isUnresolved(value) ? Token.asString(value) : String(value))),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -212,10 +230,11 @@ export class CognitoLockout extends Construct {
       this.eventBus.grantPutEventsTo(this.preAuthenticationFunction);
     }
     if (settings.successSignal !== 'pre-token-generation') {
-      this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem']);
+      // UpdateItem: an identity that remembers a recent reset or unlock is zeroed, not deleted (store.ts).
+      this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
     }
     if (settings.successSignal !== 'post-authentication') {
-      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:DeleteItem']);
+      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
     }
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (props.notifyUser !== undefined) {
@@ -224,7 +243,8 @@ export class CognitoLockout extends Construct {
       this.notifyUserFunction.grantInvoke(this.preAuthenticationFunction);
     }
     if (settings.unlockOnPasswordReset !== 'off') {
-      this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:DeleteItem']);
+      // One UpdateItem that clears and leaves `clearedAt` behind (store.ts): no DeleteItem.
+      this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:UpdateItem']);
       if (this.eventBus) {
         this.postConfirmationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
         this.eventBus.grantPutEventsTo(this.postConfirmationFunction);

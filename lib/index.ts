@@ -3,6 +3,7 @@
 export { CognitoLockout, type CognitoLockoutProps, type LogLevel, type NotifyUserProps, type OwnTriggerFunctions } from './cognito-lockout';
 export { CognitoLockoutStack, type CognitoLockoutStackProps } from './cognito-lockout-stack';
 export type { LockoutPolicyProps } from './lockout-props';
+export { POOL_RISKS, type PoolRisk } from './pool-checks';
 export { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
 export type { LockoutMode, LockoutSettings, StoreErrorPolicy } from '../lambdas/engine/settings';
 export { DEFAULT_SETTINGS } from '../lambdas/engine/settings';

@@ -9,7 +9,8 @@
  * the code that runs is exactly the code that was tested. The project's own app, sandbox, benchmark and tests
  * use these same files: there is no second build path.
  *
- * Usage: node scripts/build-assets.mjs
+ * Usage: node scripts/build-assets.mjs            everything
+ *        node scripts/build-assets.mjs --lambdas  the Lambda bundles only (what the CDK app deploys, see bin/cognito-lockout.ts)
  */
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -37,12 +38,21 @@ export const LAMBDA_OPTIONS = {
 
 export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup', 'post-confirmation', 'pre-token-generation', 'notify-user'];
 
+/** The Lambda bundles the construct deploys; each overwrites its own files, so readers never see a missing bundle. */
+function lambdaBundles() {
+  return TRIGGERS.map((name) =>
+    build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', `${name}.ts`)], outfile: path.join(dist, 'assets', name, 'index.js') }),
+  );
+}
+
+export async function buildLambdaBundles() {
+  await Promise.all(lambdaBundles());
+}
+
 export async function buildAssets() {
   for (const dir of ['assets', 'triggers', 'cli', 'client']) rmSync(path.join(dist, dir), { recursive: true, force: true });
   await Promise.all([
-    ...TRIGGERS.map((name) =>
-      build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', `${name}.ts`)], outfile: path.join(dist, 'assets', name, 'index.js') }),
-    ),
+    ...lambdaBundles(),
     // Rebundled by the consumer's own tooling: readable, no source map.
     build({
       ...LAMBDA_OPTIONS,
@@ -76,7 +86,7 @@ export async function buildAssets() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  buildAssets().catch((error) => {
+  (process.argv.includes('--lambdas') ? buildLambdaBundles() : buildAssets()).catch((error) => {
     console.error(`build-assets: ${error.message}`);
     process.exit(1);
   });

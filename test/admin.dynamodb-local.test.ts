@@ -1,6 +1,6 @@
 /**
  * The admin CLI (`npx cognito-lockout`) as operators run it, against DynamoDB Local, on locks the real
- * pre-authentication handler made.
+ * pre-authentication handler made; the user pool and STS are loopback stand-ins (support/fake-aws.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -8,41 +8,96 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AdminStore } from '../lib/admin/admin-store';
-import { type DynamoDbLocal, createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
-import { signInIdentity } from '../lambdas/engine/identity';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AdminStore, type AuditEntry } from '../lib/admin/admin-store';
+import { resolveOperator } from '../lib/admin/operator';
+import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
+import {
+  type DynamoDbLocal,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  createLockoutTable,
+  localAwsEnv,
+  startDynamoDbLocal,
+} from '../lib/local/dynamodb-local';
+import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/engine/contract';
+import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv } from '../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
-import { preAuthEvent } from '../lib/local/sample-events';
+import { preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import { type FakeService, type FakeUser, startFakeCognito, startFakeSts } from './support/fake-aws';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', 'bin', 'cli.js');
 const TABLE = 'admin-test';
+const POOL = 'us-east-1_AdminTest';
+const OPERATOR_ARN = 'arn:aws:sts::123456789012:assumed-role/Support/agent-7';
+const DAY_S = 86_400;
+
+/** Users of the (case-insensitive) pool, each with its own `sub`; jane signs in with her email too. */
+const user = (username: string, n: number, email?: string): FakeUser => ({
+  username,
+  sub: `${n}`.padStart(8, '0') + '-0000-4000-8000-000000000001',
+  email,
+});
+const USERS = {
+  jane: user('jane', 1, 'jane@example.com'),
+  bob: user('bob', 2),
+  carol: user('carol', 3),
+  dave: user('dave', 4),
+  erin: user('erin', 5),
+  frank: user('frank', 6),
+  gina: user('gina', 7),
+};
+const keyOf = (u: FakeUser) => userIdentity(u.sub);
+/** How the triggers key a name the pool does not know in this case-insensitive pool. */
+const unknownKey = (typed: string) => unknownNameIdentity(typed, { caseSensitive: false });
+
 let engine: DynamoDbLocal;
+let documents: DynamoDBDocumentClient;
+let cognito: FakeService;
+let sts: FakeService;
 let preAuth: ReturnType<typeof createPreAuthenticationHandler>;
 let env: NodeJS.ProcessEnv;
+
+/** A sign-in attempt by a user of the pool, as Cognito sends it: the user name typed, the user's attributes. */
+const signIn = (u: FakeUser) =>
+  preAuth(
+    preAuthEvent(u.username, { userAttributes: { sub: u.sub, email: u.email ?? `${u.username}@example.com`, 'cognito:user_status': 'CONFIRMED' } }),
+  );
 
 beforeAll(async () => {
   engine = await startDynamoDbLocal();
   await createLockoutTable(engine.client, TABLE, PARTITION_KEY, TTL_ATTRIBUTE);
+  documents = DynamoDBDocumentClient.from(engine.client);
+  cognito = await startFakeCognito({ id: POOL, caseSensitive: false, users: Object.values(USERS) });
+  sts = await startFakeSts(OPERATOR_ARN);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
   preAuth = createPreAuthenticationHandler(
-    runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: TABLE, ...settingsToEnv({ maxFailedAttempts: 2 }) }),
+    runtimeDeps('PreAuthentication', {
+      LOCKOUT_TABLE_NAME: TABLE,
+      [SIGN_IN_CASE_SENSITIVE_ENV]: 'false',
+      ...settingsToEnv({ maxFailedAttempts: 2 }),
+    }),
   );
   env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     ...localAwsEnv(engine.endpoint),
-    COGNITO_LOCKOUT_OPERATOR: 'support-agent-7',
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognito.endpoint,
+    AWS_ENDPOINT_URL_STS: sts.endpoint,
   };
-  for (let i = 0; i < 3; i++) await preAuth(preAuthEvent('jane')).catch(() => undefined);
-  await preAuth(preAuthEvent('bob'));
+  for (let i = 0; i < 3; i++) await signIn(USERS.jane).catch(() => undefined);
+  await signIn(USERS.bob);
 }, 60_000);
 afterAll(async () => {
   delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  await Promise.all([cognito?.close(), sts?.close()]);
   await engine?.stop();
 });
 
@@ -56,83 +111,177 @@ async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ 
   }
 }
 const json = async (args: string[]) => {
-  const result = await cli([...args, '--table', TABLE, '--json']);
+  const result = await cli([...args, '--table', TABLE, '--user-pool-id', POOL, '--json']);
   expect(result).toMatchObject({ code: 0 });
   return JSON.parse(result.stdout);
 };
+const item = async (key: string) =>
+  (await documents.send(new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item;
+const trail = () => new AdminStore(documents, TABLE).auditTrail();
+const trailFor = async (key: string) => (await trail()).filter((entry) => entry.identity === key);
 
 describe('cognito-lockout admin CLI', () => {
-  it('shows a lock the trigger made, for any case of the name', async () => {
-    const status = await json(['status', 'JANE']);
-    expect(status).toMatchObject({
-      name: 'JANE',
-      identity: signInIdentity('jane').logId,
-      locked: true,
-      permanent: false,
-      lockouts: 1,
-      resolvedAs: 'as-typed',
-    });
-    expect(Date.parse(status.lockedUntil)).toBeGreaterThan(Date.now() + 14 * 60_000);
-    const human = await cli(['status', 'jane', '--table', TABLE]);
+  it('shows a lock the trigger made, for the user name, an alias or any case of them', async () => {
+    for (const typed of ['JANE', 'jane@example.com', 'Jane@Example.com']) {
+      const status = await json(['status', typed]);
+      expect(status).toMatchObject({
+        name: typed,
+        identity: keyOf(USERS.jane).logId,
+        resolvedAs: 'pool-user',
+        locked: true,
+        permanent: false,
+        lockouts: 1,
+      });
+      expect(Date.parse(status.lockedUntil)).toBeGreaterThan(Date.now() + 14 * 60_000);
+    }
+    const human = await cli(['status', 'jane', '--table', TABLE, '--user-pool-id', POOL]);
+    expect(human.stdout).toContain('a user of the pool, counted by its sub');
     expect(human.stdout).toMatch(/LOCKED until \d{4}-\d\d-\d\dT[\d:]+Z \(15 min from now\)/);
     expect(human.stdout).toContain('1 lockout(s) since the last successful sign-in');
   });
 
   it('shows counts for an identity that is not locked', async () => {
-    expect(await json(['status', 'bob'])).toMatchObject({ locked: false, failures: 1 });
-    expect(await json(['status', 'nobody-ever'])).toMatchObject({ locked: false, failures: 0, lockouts: 0 });
+    expect(await json(['status', 'bob'])).toMatchObject({ locked: false, failures: 1, identity: keyOf(USERS.bob).logId });
+    expect(await json(['status', 'nobody-ever'])).toMatchObject({
+      resolvedAs: 'unknown-to-pool',
+      identity: unknownKey('nobody-ever').logId,
+      locked: false,
+      failures: 0,
+      lockouts: 0,
+      clearedAt: null,
+    });
+  });
+
+  it('finds a name the pool does not know where the trigger counts it: as typed, compared as the pool compares names', async () => {
+    for (let i = 0; i < 3; i++) await preAuth(unknownUserPreAuthEvent('Mallory')).catch(() => undefined);
+    expect(await json(['status', 'MALLORY'])).toMatchObject({ resolvedAs: 'unknown-to-pool', identity: unknownKey('mallory').logId, locked: true });
+    const human = await cli(['status', 'mallory', '--table', TABLE, '--user-pool-id', POOL]);
+    expect(human.stdout).toContain('not a user of the pool: counted as typed, in any case');
+  });
+
+  it('refuses a name without the user pool, saying what to pass; list needs only the table', async () => {
+    const refused = await cli(['status', 'jane', '--table', TABLE]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('cannot tell which user "jane" is without the user pool');
+    expect(refused.stderr).toContain('pass --user-pool-id ID, or --stack NAME');
+    const listed = await cli(['list', '--locked', '--table', TABLE, '--json']);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).total).toBe(2);
   });
 
   it('locks for a time or permanently, and lists locks soonest expiry first', async () => {
     expect((await json(['lock', 'carol', '--for', '2h'])).lockedUntil).toMatch(/^\d{4}-/);
     expect((await json(['lock', 'dave', '--permanent'])).lockedUntil).toBe('permanent');
     const list = await json(['list', '--locked']);
-    expect(list.total).toBe(3);
+    expect(list.total).toBe(4);
     expect(list.locked.map((l: { key: string }) => l.key)).toEqual([
-      signInIdentity('jane').key,
-      signInIdentity('carol').key,
-      signInIdentity('dave').key,
+      keyOf(USERS.jane).key,
+      unknownKey('mallory').key,
+      keyOf(USERS.carol).key,
+      keyOf(USERS.dave).key,
     ]);
     expect((await json(['list', '--locked', '--limit', '1'])).locked).toHaveLength(1);
     expect(await json(['status', 'dave'])).toMatchObject({ locked: true, permanent: true, lockedUntil: 'permanent' });
   });
 
-  it('refuses to shorten a longer lock', async () => {
-    const result = await cli(['lock', 'dave', '--for', '1m', '--table', TABLE]);
+  it('refuses to shorten a longer lock, and records nothing', async () => {
+    const before = await item(keyOf(USERS.dave).key);
+    const result = await cli(['lock', 'dave', '--for', '1m', '--table', TABLE, '--user-pool-id', POOL]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('dave is already locked until permanent, longer than asked; unlock first to shorten a lock');
+    expect(await item(keyOf(USERS.dave).key)).toEqual(before);
+    expect(await trailFor(keyOf(USERS.dave).key)).toHaveLength(1);
   });
 
-  it('unlocks, after which the trigger admits the user again', async () => {
-    await expect(preAuth(preAuthEvent('jane'))).rejects.toThrow('Too many failed sign-in attempts');
-    const result = await cli(['unlock', 'jane', '--table', TABLE]);
-    expect(result).toMatchObject({ code: 0, stdout: 'jane: unlocked, counts cleared\n' });
+  it('unlocks by leaving a cleared marker, after which the trigger admits the user again', async () => {
+    await expect(signIn(USERS.jane)).rejects.toThrow('Too many failed sign-in attempts');
+    const locked = await item(keyOf(USERS.jane).key);
+    const result = await cli(['unlock', 'jane@example.com', '--table', TABLE, '--user-pool-id', POOL, '--operator', 'SUP-42: user called']);
+    expect(result).toMatchObject({ code: 0, stdout: 'jane@example.com: unlocked, counts cleared\n' });
     expect(JSON.parse(result.stderr)).toMatchObject({
       message: 'operator action',
       action: 'unlock',
-      operator: 'support-agent-7',
-      identity: signInIdentity('jane').logId,
+      operator: OPERATOR_ARN,
+      note: 'SUP-42: user called',
+      identity: keyOf(USERS.jane).logId,
       wasLocked: true,
     });
-    await expect(preAuth(preAuthEvent('jane'))).resolves.toBeDefined();
+    const marker = await item(keyOf(USERS.jane).key);
+    expect(marker).toMatchObject({ failures: 0, lockedUntil: 0, lockouts: 0, rev: locked!.rev + 1 });
+    expect(marker!.clearedAt).toBeGreaterThan(Date.now() - 60_000);
+    expect(marker!.windowStart).toBe(marker!.clearedAt);
+    expect(marker![TTL_ATTRIBUTE]).toBe(Math.floor(marker!.clearedAt / 1000) + 366 * DAY_S);
+    expect(await json(['status', 'jane'])).toMatchObject({
+      locked: false,
+      failures: 0,
+      lockouts: 0,
+      clearedAt: new Date(marker!.clearedAt).toISOString(),
+    });
+    await expect(signIn(USERS.jane)).resolves.toBeDefined();
   });
 
-  it('records every operator action in the table: who, when, what', async () => {
-    const trail = await new AdminStore(DynamoDBDocumentClient.from(engine.client), TABLE).auditTrail();
-    expect(trail.map((a) => [a.action, a.operator, a.identity])).toEqual([
-      ['lock', 'support-agent-7', signInIdentity('carol').key],
-      ['lock', 'support-agent-7', signInIdentity('dave').key],
-      ['unlock', 'support-agent-7', signInIdentity('jane').key],
+  it('leaves the marker even where there was no item, so no lock an instance held alone can come back', async () => {
+    expect(await item(keyOf(USERS.gina).key)).toBeUndefined();
+    const result = await cli(['unlock', 'gina', '--table', TABLE, '--user-pool-id', POOL]);
+    expect(result).toMatchObject({ code: 0, stdout: 'gina: was not locked; counts cleared\n' });
+    expect(await item(keyOf(USERS.gina).key)).toMatchObject({ failures: 0, lockedUntil: 0, lockouts: 0, rev: 1, clearedAt: expect.any(Number) });
+  });
+
+  it("records every operator action in the table: the caller's AWS identity, when, what", async () => {
+    const entries = await trail();
+    expect(entries.map((a) => [a.action, a.operator, a.note, a.identity])).toEqual([
+      ['lock', OPERATOR_ARN, undefined, keyOf(USERS.carol).key],
+      ['lock', OPERATOR_ARN, undefined, keyOf(USERS.dave).key],
+      ['unlock', OPERATOR_ARN, 'SUP-42: user called', keyOf(USERS.jane).key],
+      ['unlock', OPERATOR_ARN, undefined, keyOf(USERS.gina).key],
     ]);
-    for (const entry of trail) expect(entry.at).toBeGreaterThan(Date.now() - 120_000);
+    for (const entry of entries) expect(entry.at).toBeGreaterThan(Date.now() - 120_000);
+    expect(entries[2].details).toEqual({ wasLockedUntil: expect.any(Number) });
   });
 
-  it('resets everything only when confirmed, keeping the audit trail', async () => {
+  it('asks STS only for commands that change something', async () => {
+    const before = sts.calls.length;
+    await json(['status', 'jane']);
+    await json(['list', '--locked']);
+    expect(sts.calls.length).toBe(before);
+    expect(sts.calls.every((call) => call === 'GetCallerIdentity')).toBe(true);
+  });
+
+  it('resets everything only when the count found is confirmed, keeping the audit trail', async () => {
+    await documents.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: { [PARTITION_KEY]: 'signup-email#0123456789abcdef', failures: 1, windowStart: Date.now(), lockedUntil: 0, lockouts: 0, rev: 1 },
+      }),
+    );
+    const plan = await new AdminStore(documents, TABLE).planReset();
+    expect(plan).toMatchObject({ total: plan.signIn.length + 1, locked: 3 });
+    const found = `reset-all will clear ${plan.total} identities (3 locked now)`;
+
     expect(await cli(['reset-all', '--table', TABLE])).toMatchObject({ code: 2, stderr: expect.stringContaining('confirm with --yes') });
-    expect((await json(['reset-all', '--yes'])).deleted).toBeGreaterThanOrEqual(3);
+    const unconfirmed = await cli(['reset-all', '--yes', '--table', TABLE]);
+    expect(unconfirmed).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(`${found}; not on a terminal, so confirm with --yes --count ${plan.total}`),
+    });
+    const miscounted = await cli(['reset-all', '--yes', '--count', String(plan.total + 1), '--table', TABLE]);
+    expect(miscounted).toMatchObject({ code: 2, stderr: expect.stringContaining(`--count ${plan.total + 1} does not match: ${found}`) });
+    expect((await json(['list', '--locked'])).total).toBe(3);
+
+    const reset = await cli(['reset-all', '--yes', '--count', String(plan.total), '--table', TABLE, '--json']);
+    expect(reset.code).toBe(0);
+    expect(reset.stderr).toContain(`${found}: ${plan.signIn.length} sign-in, 1 sign-up`);
+    expect(JSON.parse(reset.stdout)).toEqual({ cleared: plan.signIn.length, deleted: 1, locked: 3 });
     expect((await json(['list', '--locked'])).total).toBe(0);
-    const trail = await new AdminStore(DynamoDBDocumentClient.from(engine.client), TABLE).auditTrail();
-    expect(trail.at(-1)).toMatchObject({ action: 'reset-all', identity: '*' });
+    for (const key of plan.signIn) expect(await item(key)).toMatchObject({ failures: 0, lockedUntil: 0, lockouts: 0, clearedAt: expect.any(Number) });
+    expect(await item('signup-email#0123456789abcdef')).toBeUndefined();
+    expect(await json(['status', 'dave'])).toMatchObject({ locked: false, lockouts: 0 });
+    expect((await trail()).at(-1)).toMatchObject({
+      action: 'reset-all',
+      operator: OPERATOR_ARN,
+      identity: '*',
+      details: { signIn: plan.signIn.length, signUp: 1, lockedWhenCounted: 3 },
+    });
   });
 
   it.each<[string[], string]>([
@@ -143,6 +292,9 @@ describe('cognito-lockout admin CLI', () => {
     [['lock', 'x', '--table', TABLE], 'lock needs exactly one of --for DURATION or --permanent'],
     [['lock', 'x', '--for', '10 minutes', '--table', TABLE], '--for takes a duration like 90s, 30m, 2h or 7d, got "10 minutes"'],
     [['status', 'x', '--table', TABLE, '--colour'], "Unknown option '--colour'"],
+    [['reset-all', '--yes', '--count', 'all', '--table', TABLE], '--count takes a whole number, got "all"'],
+    [['unlock', 'x', '--count', '3', '--table', TABLE], '--count confirms reset-all only'],
+    [['unlock', 'x', '--operator', 'two\nlines', '--table', TABLE], '--operator takes a note of 1-200 characters on one line'],
   ])('rejects %j with exit code 2 and a clear message', async (args, message) => {
     const result = await cli(args);
     expect(result.code).toBe(2);
@@ -165,9 +317,10 @@ describe('cognito-lockout admin CLI', () => {
     });
     await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve));
     const events = { AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}` };
+    const where = ['--table', TABLE, '--user-pool-id', POOL, '--event-bus', 'security'];
     try {
-      expect((await cli(['lock', 'erin', '--for', '1h', '--table', TABLE, '--event-bus', 'security'], events)).code).toBe(0);
-      expect((await cli(['unlock', 'erin', '--table', TABLE, '--event-bus', 'security'], events)).code).toBe(0);
+      expect((await cli(['lock', 'erin', '--for', '1h', ...where], events)).code).toBe(0);
+      expect((await cli(['unlock', 'erin', ...where], events)).code).toBe(0);
     } finally {
       bus.close();
     }
@@ -175,14 +328,14 @@ describe('cognito-lockout admin CLI', () => {
     const [locked, unlocked] = received.map((r) => r.body.Entries[0]);
     expect(locked).toMatchObject({ Source: 'cognito-lockout', DetailType: 'AccountLocked', EventBusName: 'security' });
     expect(JSON.parse(locked.Detail)).toMatchObject({
-      identity: signInIdentity('erin').logId,
+      identity: keyOf(USERS.erin).logId,
       reason: 'operator',
-      operator: 'support-agent-7',
-      userPoolId: null,
+      operator: OPERATOR_ARN,
+      userPoolId: POOL,
     });
     expect(Date.parse(JSON.parse(locked.Detail).lockedUntil)).toBeGreaterThan(Date.now() + 59 * 60_000);
     expect(unlocked).toMatchObject({ DetailType: 'AccountUnlocked' });
-    expect(JSON.parse(unlocked.Detail)).toMatchObject({ identity: signInIdentity('erin').logId, lockedUntil: null, reason: 'operator' });
+    expect(JSON.parse(unlocked.Detail)).toMatchObject({ identity: keyOf(USERS.erin).logId, lockedUntil: null, reason: 'operator' });
   });
 
   it('says so, exit code 1, when EventBridge drops the event (FailedEntryCount), and keeps the lock', async () => {
@@ -195,7 +348,7 @@ describe('cognito-lockout admin CLI', () => {
     });
     await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve));
     try {
-      const result = await cli(['lock', 'frank', '--for', '1h', '--table', TABLE, '--event-bus', 'security'], {
+      const result = await cli(['lock', 'frank', '--for', '1h', '--table', TABLE, '--user-pool-id', POOL, '--event-bus', 'security'], {
         AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}`,
       });
       expect(result.code).toBe(1);
@@ -203,18 +356,21 @@ describe('cognito-lockout admin CLI', () => {
     } finally {
       bus.close();
     }
-    expect((await cli(['status', 'frank', '--table', TABLE, '--json'])).stdout).toContain('"locked": true');
+    expect(await json(['status', 'frank'])).toMatchObject({ locked: true });
   });
 
-  it('says so when the table does not exist', async () => {
-    const result = await cli(['status', 'x', '--table', 'no-such-table']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('cognito-lockout: the lockout table was not found');
+  it('says so when the table or the user pool does not exist', async () => {
+    const noTable = await cli(['status', 'x', '--table', 'no-such-table', '--user-pool-id', POOL]);
+    expect(noTable.code).toBe(1);
+    expect(noTable.stderr).toContain('cognito-lockout: the lockout table was not found');
+    const noPool = await cli(['status', 'x', '--table', TABLE, '--user-pool-id', 'us-east-1_Nope']);
+    expect(noPool.code).toBe(1);
+    expect(noPool.stderr).toContain('cognito-lockout: user pool us-east-1_Nope not found in us-east-1');
   });
 
   it('says so when there are no AWS credentials', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'no-aws-'));
-    const result = await cli(['status', 'x', '--table', TABLE], {
+    const result = await cli(['list', '--locked', '--table', TABLE], {
       AWS_ACCESS_KEY_ID: '',
       AWS_SECRET_ACCESS_KEY: '',
       HOME: home,
@@ -222,5 +378,84 @@ describe('cognito-lockout admin CLI', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cognito-lockout: no AWS credentials found');
+  });
+});
+
+describe('operator changes on DynamoDB Local', () => {
+  const operator = { arn: OPERATOR_ARN };
+  const KEY = userIdentity('store-test-0000-4000-8000-000000000001').key;
+
+  it('writes a lock and its audit item together; a refused lock writes neither', async () => {
+    const store = new AdminStore(documents, TABLE);
+    const longer = await store.lock(KEY, 3_600_000, operator);
+    expect(longer.applied).toBe(true);
+    const after = await item(KEY);
+    expect(after).toMatchObject({ lockedUntil: longer.lockedUntil });
+    expect(await trailFor(KEY)).toEqual([expect.objectContaining({ action: 'lock', details: { lockedUntil: longer.lockedUntil } })]);
+
+    await expect(store.lock(KEY, 60_000, operator)).resolves.toEqual({ applied: false, lockedUntil: longer.lockedUntil });
+    expect(await item(KEY)).toEqual(after);
+    expect(await trailFor(KEY)).toHaveLength(1);
+  });
+
+  it('records the ARN that STS reports for the credentials', async () => {
+    const stubbed = mockClient(STSClient);
+    try {
+      stubbed.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::123456789012:user/oncall-lee' });
+      const who = await resolveOperator(LOCAL_REGION, 'INC-7');
+      await new AdminStore(documents, TABLE).unlock(KEY, who);
+    } finally {
+      stubbed.restore();
+    }
+    expect((await trailFor(KEY)).at(-1)).toMatchObject({ action: 'unlock', operator: 'arn:aws:iam::123456789012:user/oncall-lee', note: 'INC-7' });
+  });
+
+  it('unlocks as a compare-and-set: an attempt that races it is reported, and the lost try records nothing', async () => {
+    const key = userIdentity('race-test-0000-4000-8000-000000000001').key;
+    await documents.send(
+      new PutCommand({ TableName: TABLE, Item: { [PARTITION_KEY]: key, failures: 1, windowStart: Date.now(), lockedUntil: 0, lockouts: 0, rev: 1 } }),
+    );
+    let raced = false;
+    // The first transaction is preceded by a sign-in attempt counted in between (as the trigger's fast path does).
+    const racing = {
+      send: async (command: unknown) => {
+        if (command instanceof TransactWriteCommand && !raced) {
+          raced = true;
+          await documents.send(
+            new UpdateCommand({
+              TableName: TABLE,
+              Key: { [PARTITION_KEY]: key },
+              UpdateExpression: 'SET failures = failures + :one, rev = rev + :one',
+              ExpressionAttributeValues: { ':one': 1 },
+            }),
+          );
+        }
+        return documents.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const result = await new AdminStore(racing, TABLE).unlock(key, operator);
+    expect(raced).toBe(true);
+    expect(result.previous).toMatchObject({ failures: 2, rev: 2 });
+    expect(await item(key)).toMatchObject({ failures: 0, rev: 3, clearedAt: expect.any(Number) });
+    expect((await trailFor(key)).map((entry: AuditEntry) => entry.action)).toEqual(['unlock']);
+  });
+
+  it("decides on DynamoDB's time, read from its Date header, not on a machine clock an hour ahead", async () => {
+    const warnings: string[] = [];
+    const clock = new ServerClock({ localNow: () => Date.now() + 3_600_000, warn: (text) => warnings.push(text) });
+    const client = new DynamoDBClient({ endpoint: engine.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    watchServerDate(client, clock);
+    const store = new AdminStore(DynamoDBDocumentClient.from(client), TABLE, () => clock.now());
+    const key = userIdentity('clock-test-0000-4000-8000-000000000001').key;
+    try {
+      const { lockedUntil } = await store.lock(key, 30 * 60_000, operator);
+      // DynamoDB Local sends a Date header: the skew seen is the hour, within the header's one-second resolution.
+      expect(Math.abs(clock.skewMs()! - 3_600_000)).toBeLessThan(3_000);
+      expect(Math.abs(lockedUntil - (Date.now() + 30 * 60_000))).toBeLessThan(3_000);
+      expect(warnings).toEqual([expect.stringMatching(/^this machine's clock is 360\d s ahead of DynamoDB's/)]);
+      expect(await store.status(key)).toMatchObject({ locked: true, lockedUntil });
+    } finally {
+      client.destroy();
+    }
   });
 });

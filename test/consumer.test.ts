@@ -222,7 +222,12 @@ exports.handler = async (event, context) => {
     const pool = Object.values(template.Resources).find((r) => r.Type === 'AWS::Cognito::UserPool')!;
     const fn = template.Resources[pool.Properties.LambdaConfig.PreAuthentication['Fn::GetAtt'][0]];
     expect(fn.Properties.Handler).toBe('index.handler');
-    expect(fn.Properties.Environment.Variables).toMatchObject({ LOCKOUT_MAX_FAILED_ATTEMPTS: '4', LOCKOUT_TABLE_NAME: expect.anything() });
+    // CDK's default pool compares names case-sensitively: the functions are told so, and the app author warned.
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      LOCKOUT_MAX_FAILED_ATTEMPTS: '4',
+      LOCKOUT_TABLE_NAME: expect.anything(),
+      LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'true',
+    });
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5); // theirs, and our four others
 
     // The user's function, as Lambda would run it from its asset: misconfigured it answers the generic message;
@@ -231,7 +236,7 @@ exports.handler = async (event, context) => {
     const probe = `
       const { handler } = require(${JSON.stringify(handlerPath)});
       const event = { version: '1', triggerSource: 'PreAuthentication_Authentication', region: 'us-east-1', userPoolId: 'us-east-1_x', userName: 'jane',
-        callerContext: { awsSdkVersion: 'x', clientId: 'x' }, request: { userAttributes: {} }, response: {} };
+        callerContext: { awsSdkVersion: 'x', clientId: 'x' }, request: { userAttributes: { sub: '7f1c0c4e-0000-4000-8000-00000000000a' } }, response: {} };
       handler(event, { getRemainingTimeInMillis: () => 3000 }).then(() => console.log('returned'), (e) => console.log('threw: ' + e.message));`;
     const misconfigured = await run(process.execPath, ['-e', probe], {
       env: { PATH: process.env.PATH, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
@@ -241,6 +246,7 @@ exports.handler = async (event, context) => {
       env: {
         PATH: process.env.PATH,
         LOCKOUT_TABLE_NAME: 'lockout',
+        LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'x',
         AWS_SECRET_ACCESS_KEY: 'x',

@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { signInIdentity, identityRef } from '../lambdas/engine/identity';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
 import { TriggerFailureError } from '../lambdas/engine/failure';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
@@ -19,7 +19,7 @@ beforeEach(() => ddb.reset());
 
 const MINUTE = 60_000;
 const USER = 'a1b2c3d4-0000-4000-8000-00000000000a';
-const KEY = signInIdentity(USER).key;
+const KEY = userIdentity(USER).key;
 
 function conditionFailed(item?: Partial<LockoutState>): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({
@@ -56,7 +56,7 @@ describe('pre-authentication handler', () => {
       UpdateExpression:
         'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
         'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
-        'rev = if_not_exists(rev, :zero) + :one, #ttl = :ttl',
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)',
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
       ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt' },
       ExpressionAttributeValues: {
@@ -65,7 +65,8 @@ describe('pre-authentication handler', () => {
         ':now': now,
         ':cutoff': now - 15 * MINUTE,
         ':max': 5,
-        ':ttl': Math.ceil((now + 24 * 60 * MINUTE) / 1000),
+        // A new item lives for one window; an existing one keeps the TTL its lock or clear gave it.
+        ':ttl': Math.ceil((now + 15 * MINUTE) / 1000),
       },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -139,8 +140,10 @@ describe('pre-authentication handler', () => {
     await preAuth(unknownUserPreAuthEvent('Nobody@Example.com'));
     await preAuth(preAuthEvent('nobody@example.com'));
     const [unknown, known] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(unknown).toEqual(known);
-    expect(unknown.Key).toEqual({ pk: signInIdentity('nobody@example.com').key });
+    expect({ ...unknown, Key: undefined }).toEqual({ ...known, Key: undefined });
+    // The known user by its sub; the unknown name as the case-insensitive pool compares it.
+    expect(known.Key).toEqual({ pk: userIdentity('nobody@example.com').key });
+    expect(unknown.Key).toEqual({ pk: unknownNameIdentity('nobody@example.com', { caseSensitive: false }).key });
   });
 
   it('refuses unknown and known users with the same message', async () => {
@@ -270,7 +273,7 @@ describe('pre-authentication handler', () => {
       spies.forEach((spy) => spy.mockRestore());
     }
     const log = written.join('');
-    expect(log).toContain(signInIdentity('secret.person@example.com').logId);
+    expect(log).toContain(unknownNameIdentity('secret.person@example.com', { caseSensitive: false }).logId);
     expect(log).toContain('lockout started');
     expect(log.toLowerCase()).not.toContain('secret.person');
   });
@@ -286,9 +289,9 @@ describe('post-authentication handler', () => {
     expect(ddb.commandCalls(DeleteCommand)[0].args[0].input).toEqual({
       TableName: 'lockout-test',
       Key: { pk: KEY },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now AND (attribute_not_exists(clearedAt) OR clearedAt <= :forgotten)',
       ExpressionAttributeNames: { '#pk': 'pk' },
-      ExpressionAttributeValues: { ':now': now },
+      ExpressionAttributeValues: { ':now': now, ':forgotten': now - 24 * 60 * MINUTE },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   });
@@ -456,7 +459,7 @@ describe('pre token generation as the success signal', () => {
     await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
     expect(ddb.commandCalls(DeleteCommand)[0].args[0].input).toMatchObject({
       Key: { pk: KEY },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now AND (attribute_not_exists(clearedAt) OR clearedAt <= :forgotten)',
     });
   });
 
@@ -466,10 +469,38 @@ describe('pre token generation as the success signal', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('never fails a sign-in on a store error, and answers a malformed event with the generic message', async () => {
+  it('never fails a sign-in or a token issuance: store errors, malformed events and unknown sources pass, counted', async () => {
     ddb.on(DeleteCommand).rejects(new Error('socket hang up'));
-    const handler = createPreTokenGenerationHandler(testDeps());
-    await expect(handler(tokenEvent('TokenGeneration_HostedAuth'))).resolves.toBeDefined();
-    await expect(handler({ triggerSource: 'TokenGeneration_HostedAuth' } as never)).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
+    const deps = testDeps();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    const handler = createPreTokenGenerationHandler(deps);
+    const events = [
+      tokenEvent('TokenGeneration_HostedAuth'),
+      { triggerSource: 'TokenGeneration_HostedAuth' },
+      // A V3 function composed through ownFunctions sees machine-to-machine tokens: no user at all.
+      { ...(tokenEvent('TokenGeneration_ClientCredentials') as object), userName: null, request: {} },
+      tokenEvent('TokenGeneration_SomethingAwsAddsLater'),
+      { ...(tokenEvent('TokenGeneration_Authentication') as object), request: { userAttributes: {} } },
+      null,
+    ];
+    for (const event of events) await expect(handler(event as never)).resolves.toBe(event);
+    expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['StoreErrors', 'InvalidEvents', 'EventsPassed', 'EventsPassed', 'EventsPassed']);
+  });
+
+  it('zeroes instead of deleting an identity that remembers a recent reset: two requests, the clear kept', async () => {
+    const deps = testDeps();
+    const now = deps.clock.now();
+    ddb
+      .on(DeleteCommand)
+      .rejects(conditionFailed({ failures: 2, windowStart: now - MINUTE, lockedUntil: 0, lockouts: 0, rev: 4, clearedAt: now - 2 * MINUTE }));
+    ddb.on(UpdateCommand).resolves({});
+    const event = tokenEvent('TokenGeneration_Authentication');
+    await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
+    expect(ddb.calls()).toHaveLength(2);
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
+      Key: { pk: KEY },
+      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one',
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+    });
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, CfnParameter, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
+import { UserPool, UserPoolClient, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -71,17 +71,23 @@ describe('CognitoLockoutStack template', () => {
     }
   });
 
-  it('creates a public app client with SRP and password flows only, and no existence errors', () => {
+  it('creates a public app client with SRP and password flows only, no existence errors, and no OAuth URL it was not given', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
       ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
       PreventUserExistenceErrors: 'ENABLED',
+      AllowedOAuthFlowsUserPoolClient: false,
+      CallbackURLs: Match.absent(),
+      LogoutURLs: Match.absent(),
+      SupportedIdentityProviders: ['COGNITO'],
+    });
+    expect(template.findOutputs('ManagedLoginUrl')).toEqual({});
+    stackTemplate({ callbackUrls: ['https://app.example.com/'] }).hasResourceProperties('AWS::Cognito::UserPoolClient', {
       AllowedOAuthFlows: ['code'],
       AllowedOAuthFlowsUserPoolClient: true,
       AllowedOAuthScopes: ['openid', 'email', 'profile'],
-      CallbackURLs: ['http://localhost:3000/'],
-      LogoutURLs: ['http://localhost:3000/'],
-      SupportedIdentityProviders: ['COGNITO'],
+      CallbackURLs: ['https://app.example.com/'],
+      LogoutURLs: ['https://app.example.com/'],
     });
   });
 
@@ -139,9 +145,9 @@ describe('CognitoLockoutStack template', () => {
   it('gives each function exactly its own writes on its own keys of its own table, and nothing else', () => {
     const expected: Record<string, [string[], string[]]> = {
       preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
-      postAuthentication: [['dynamodb:DeleteItem'], ['signin#*']],
-      postConfirmation: [['dynamodb:DeleteItem'], ['signin#*']],
-      preTokenGeneration: [['dynamodb:DeleteItem'], ['signin#*']],
+      postAuthentication: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['signin#*']],
+      postConfirmation: [['dynamodb:UpdateItem'], ['signin#*']],
+      preTokenGeneration: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['signin#*']],
       preSignUp: [
         ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
         ['signup-username#*', 'signup-email#*', 'signup-phone#*', 'signup-email-domain#*', 'signup-phone-prefix#*'],
@@ -186,10 +192,11 @@ describe('CognitoLockoutStack template', () => {
   });
 
   it('outputs what a front end and an operator need', () => {
+    const withLogin = stackTemplate({ callbackUrls: ['https://app.example.com/'] });
     for (const name of ['UserPoolId', 'UserPoolClientId', 'Region', 'DomainUrl', 'ManagedLoginUrl', 'LockoutTableName', 'AmplifyConfig']) {
-      template.hasOutput(name, { Value: Match.anyValue() });
+      withLogin.hasOutput(name, { Value: Match.anyValue() });
     }
-    const amplify = JSON.stringify(template.findOutputs('AmplifyConfig'));
+    const amplify = JSON.stringify(withLogin.findOutputs('AmplifyConfig'));
     for (const field of ['"Auth', 'Cognito', 'userPoolId', 'userPoolClientId', 'loginWith', 'redirectSignIn', 'responseType', 'code']) {
       expect(amplify).toContain(field);
     }
@@ -255,7 +262,9 @@ describe('CognitoLockout construct', () => {
   });
 
   it('grants an imported pool permission to invoke the triggers, warns that they are not attached, and outputs their ARNs', () => {
-    const { lockout, template } = construct({}, (stack) => UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'));
+    const { lockout, template } = construct({ signInCaseSensitive: false }, (stack) =>
+      UserPool.fromUserPoolId(stack, 'Imported', 'eu-west-1_AbCdEfGhI'),
+    );
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
     template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'cognito-idp.amazonaws.com', SourceArn: Match.anyValue() }, 5);
     for (const name of ['PreAuthentication', 'PostAuthentication', 'PreSignUp', 'PostConfirmation', 'PreTokenGeneration']) {
@@ -760,5 +769,87 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(message).toContain('AwsSolutions-COG8');
     // Only the bare pool is at fault: the construct itself (table, roles, functions, logs) raises nothing.
     expect(message).not.toMatch(/AwsSolutions-(IAM|L1|DDB|CW|SNS)/);
+  });
+});
+
+describe('what the construct checks in the pool and its clients at synth', () => {
+  function host(poolProps: ConstructorParameters<typeof UserPool>[2] = { signInCaseSensitive: false }) {
+    const app = noBundling();
+    const stack = new Stack(app, 'Checked');
+    const pool = new UserPool(stack, 'Pool', poolProps);
+    return { app, stack, pool };
+  }
+  const synthErrors = (app: App) => {
+    try {
+      app.synth();
+      return '';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+
+  it('accepts a case-insensitive pool whose clients prevent existence errors and allow neither custom auth nor USER_AUTH', () => {
+    const { app, stack, pool } = host();
+    pool.addClient('Web', { authFlows: { userSrp: true, userPassword: true }, preventUserExistenceErrors: true });
+    new CognitoLockout(stack, 'Lockout', { userPool: pool });
+    expect(synthErrors(app)).toBe('');
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cognito-lockout'))).toEqual([]);
+  });
+
+  it("warns on a case-sensitive pool (CDK's default), naming the fix", () => {
+    const { stack, pool } = host({});
+    new CognitoLockout(stack, 'Lockout', { userPool: pool });
+    Annotations.fromStack(stack).hasWarning('/Checked/Lockout', Match.stringLikeRegexp('case-sensitively.*signInCaseSensitive: false'));
+    const env = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(env)) expect(fn.Properties.Environment.Variables.LOCKOUT_SIGN_IN_CASE_SENSITIVE).toBe('true');
+  });
+
+  it("fails synth for a client with CDK's defaults: no existence-error prevention, custom auth allowed", () => {
+    const { app, stack, pool } = host();
+    pool.addClient('Defaults');
+    new CognitoLockout(stack, 'Lockout', { userPool: pool });
+    const message = synthErrors(app);
+    expect(message).toContain('Checked/Pool/Defaults does not prevent user existence errors');
+    expect(message).toContain('Set preventUserExistenceErrors: true');
+    expect(message).toContain("allows CUSTOM_AUTH (CDK's default when authFlows is unset)");
+  });
+
+  it('fails synth for a client created anywhere in the app with custom auth or USER_AUTH, after the construct', () => {
+    const { app, stack, pool } = host();
+    new CognitoLockout(stack, 'Lockout', { userPool: pool });
+    new UserPoolClient(new Stack(app, 'Elsewhere'), 'Late', {
+      userPool: pool,
+      authFlows: { custom: true, user: true, userSrp: true },
+      preventUserExistenceErrors: true,
+    });
+    const message = synthErrors(app);
+    expect(message).toContain('Elsewhere/Late allows CUSTOM_AUTH');
+    expect(message).toContain('Elsewhere/Late allows USER_AUTH');
+  });
+
+  it('lets a deployer accept each risk by name, and names the prop for an unknown one', () => {
+    const { app, stack, pool } = host({});
+    pool.addClient('Defaults', { authFlows: { user: true, custom: true, userSrp: true } });
+    new CognitoLockout(stack, 'Lockout', {
+      userPool: pool,
+      acceptedPoolRisks: ['case-sensitive-sign-in', 'user-existence-errors', 'custom-auth', 'user-auth'],
+    });
+    expect(synthErrors(app)).toBe('');
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cognito-lockout'))).toEqual([]);
+    const other = host();
+    expect(() => new CognitoLockout(other.stack, 'Lockout', { userPool: other.pool, acceptedPoolRisks: ['custom' as never] })).toThrow(
+      'CognitoLockout: acceptedPoolRisks may contain "case-sensitive-sign-in", "user-existence-errors", "custom-auth", "user-auth", got "custom"',
+    );
+  });
+
+  it("needs signInCaseSensitive for a pool it cannot read, and refuses one that contradicts the pool's", () => {
+    const stack = new Stack(noBundling(), 'Imported');
+    expect(() => new CognitoLockout(stack, 'Lockout', { userPool: UserPool.fromUserPoolId(stack, 'Pool', 'eu-west-1_AbCdEfGhI') })).toThrow(
+      /signInCaseSensitive must be set for a user pool not defined in this app/,
+    );
+    const { stack: own, pool } = host();
+    expect(() => new CognitoLockout(own, 'Lockout', { userPool: pool, signInCaseSensitive: true })).toThrow(
+      'CognitoLockout: signInCaseSensitive is true, but the user pool is case-insensitive: remove the prop',
+    );
   });
 });

@@ -1,16 +1,15 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { eventPublisherFromEnv } from '../lambdas/engine/lockout-event-publisher';
-import { signInIdentity } from '../lambdas/engine/identity';
+import { userIdentity } from '../lambdas/engine/identity';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
 import type { EventPublisher } from '../lambdas/engine/deps';
 import { eventBudget } from '../lambdas/engine/announce';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
 import { DEFAULT_NOTICE_SUBJECT, DEFAULT_NOTICE_TEXT, InvalidNoticeError, createNotifyUserHandler } from '../lambdas/handlers/notify-user';
 import { testDeps } from './support/deps';
 import { postConfirmationEvent, preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
@@ -55,7 +54,7 @@ describe('AccountLocked events', () => {
         DetailType: 'AccountLocked',
         EventBusName: 'default',
         Detail: JSON.stringify({
-          identity: signInIdentity('victim').logId,
+          identity: userIdentity('victim').logId,
           userPoolId: 'eu-west-1_AbCdEfGhI',
           lockedUntil: new Date(deps.clock.time + 15 * 60_000).toISOString(),
           reason: 'failed-attempts',
@@ -154,12 +153,12 @@ describe('AccountUnlocked events after a password reset', () => {
   it('announces the lifted lock with reason password-reset', async () => {
     const { entries, publisher } = recorder();
     const deps = { ...testDeps(), events: publisher };
-    ddb.on(DeleteCommand).resolves(lockedItem(deps.clock.time));
+    ddb.on(UpdateCommand).resolves(lockedItem(deps.clock.time));
     await createPostConfirmationHandler(deps)(postConfirmationEvent('jane'));
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ Source: 'cognito-lockout', DetailType: 'AccountUnlocked' });
     expect(JSON.parse((entries[0] as { Detail: string }).Detail)).toMatchObject({
-      identity: signInIdentity('jane').logId,
+      identity: userIdentity('jane').logId,
       lockedUntil: null,
       reason: 'password-reset',
     });
@@ -169,7 +168,7 @@ describe('AccountUnlocked events after a password reset', () => {
     const { entries, publisher } = recorder('fail');
     const deps = { ...testDeps(), events: publisher };
     ddb
-      .on(DeleteCommand)
+      .on(UpdateCommand)
       .resolvesOnce({ Attributes: { pk: 'k', failures: 2, windowStart: deps.clock.time, lockedUntil: 0, lockouts: 0, rev: 2 } })
       .resolves(lockedItem(deps.clock.time));
     const handler = createPostConfirmationHandler(deps);
@@ -180,12 +179,19 @@ describe('AccountUnlocked events after a password reset', () => {
     expect(entries).toHaveLength(1);
   });
 
-  it('answers a malformed event with the generic message and writes nothing', async () => {
+  it('passes a malformed or unrecognized event untouched, counted, and writes nothing: it never fails the reset', async () => {
     const deps = testDeps();
-    await expect(createPostConfirmationHandler(deps)({ ...postConfirmationEvent('jane'), userName: '' } as never)).rejects.toThrow(
-      new Error(GENERIC_FAILURE_MESSAGE),
-    );
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    const handler = createPostConfirmationHandler(deps);
+    for (const event of [
+      { ...postConfirmationEvent('jane'), userName: '' },
+      { ...postConfirmationEvent('jane'), request: { userAttributes: {} } },
+      { ...postConfirmationEvent('jane'), triggerSource: 'PostConfirmation_SomethingNew' },
+    ]) {
+      await expect(handler(event as never)).resolves.toBe(event);
+    }
     expect(ddb.calls()).toHaveLength(0);
+    expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['InvalidEvents', 'EventsPassed', 'EventsPassed']);
   });
 
   it('passes sign-up confirmations untouched, and does nothing when turned off', async () => {

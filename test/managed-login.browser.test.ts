@@ -1,9 +1,9 @@
 /**
- * The managed login and the OAuth authorization code grant with PKCE, in a real browser (Debian's chromium driven
- * by playwright-core) against `npm start`'s sandbox: sign in on the page, follow the redirect, exchange the code;
- * wrong passwords until the page shows the refusal (a screenshot is kept in test-artifacts/); after the lock
- * expires the right password signs in again. Then the OAuth errors Cognito documents, and backend-issued
- * sessions installed into amazon-cognito-identity-js.
+ * The managed login and the OAuth authorization code grant with PKCE, in a real browser (Debian's chromium, or
+ * where there is none the one npm @sparticuz/chromium ships: test/support/browser.ts) against `npm start`'s
+ * sandbox: sign in on the page, follow the redirect, exchange the code; wrong passwords until the page shows the
+ * refusal (a screenshot is kept in test-artifacts/); after the lock expires the right password signs in again.
+ * Then the OAuth errors Cognito documents, and backend-issued sessions installed into amazon-cognito-identity-js.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -23,12 +23,12 @@ import {
   CognitoUserPool,
   CognitoUserSession,
 } from 'amazon-cognito-identity-js';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
 import { freePort } from '../lib/local/ports';
 import { type Sandbox, startSandbox } from '../lib/local/sandbox';
+import { launchChromium } from './support/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 const PASSWORD = 'Correct-Horse-42!';
 const EMAIL = 'browser-user@example.com';
@@ -66,10 +66,7 @@ beforeAll(async () => {
   });
   await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: EMAIL, Password: PASSWORD }));
   await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: EMAIL }));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 afterAll(async () => {
   await browser?.close();

@@ -157,6 +157,7 @@ describe('npm start', () => {
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: status.dynamodbEndpoint,
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: status.endpoint,
+      AWS_ENDPOINT_URL_STS: status.endpoint,
     };
     const admin = (...args: string[]) =>
       JSON.parse(

@@ -1,7 +1,7 @@
 import { loadConfig } from '../lambdas/engine/config';
 import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/engine/settings';
 
-const base = { LOCKOUT_TABLE_NAME: 'lockout-table' };
+const base = { LOCKOUT_TABLE_NAME: 'lockout-table', LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false' };
 
 describe('trigger configuration from the environment', () => {
   it('uses the documented defaults when only the table is set', () => {
@@ -57,6 +57,14 @@ describe('trigger configuration from the environment', () => {
       'LOCKOUT_REFUSAL_MESSAGE must be non-empty text of at most 200 characters without control characters, got "two\\nlines"',
     ],
     [{ ...base, LOCKOUT_STORE_TIMEOUT_MS: '5000' }, 'LOCKOUT_STORE_TIMEOUT_MS must be a whole number from 100 to 2500, got 5000'],
+    [
+      { LOCKOUT_TABLE_NAME: 'lockout-table' },
+      'LOCKOUT_SIGN_IN_CASE_SENSITIVE must be "true" or "false" (the user pool\'s UsernameConfiguration.CaseSensitive), got null',
+    ],
+    [
+      { ...base, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'yes' },
+      'LOCKOUT_SIGN_IN_CASE_SENSITIVE must be "true" or "false" (the user pool\'s UsernameConfiguration.CaseSensitive), got "yes"',
+    ],
     [
       { ...base, LOCKOUT_DURATION_SECONDS: '7200', LOCKOUT_MAX_DURATION_SECONDS: '3600' },
       'LOCKOUT_DURATION_SECONDS (7200) must not exceed LOCKOUT_MAX_DURATION_SECONDS (3600)',

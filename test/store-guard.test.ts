@@ -17,7 +17,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddb.reset());
 const outage = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException', $fault: 'client' });
 const REFUSAL = DEFAULT_SETTINGS.refusalMessage;
-const policy = configFromSettings('t', DEFAULT_SETTINGS).signIn;
+const policy = configFromSettings('t', DEFAULT_SETTINGS, { caseSensitive: false }).signIn;
 
 describe('circuit breaker', () => {
   it('opens after three consecutive failures and lets one probe through when the open period ends', () => {
@@ -57,27 +57,68 @@ describe('circuit breaker', () => {
 });
 
 describe('instance record', () => {
-  it('stays within its entry and byte bounds under 50,000 identities, least recently used out', () => {
+  const keyOf = (i: number) => `signin#${i.toString(16).padStart(64, '0')}`;
+  /** What the store last said of an identity it counts: nothing this instance must keep. */
+  const remembered = { ...EMPTY_ENTRY, state: { failures: 1, windowStart: 1, lockedUntil: 0, lockouts: 0, rev: 1 } };
+
+  it('stays within its entry and byte bounds under 50,000 identities the store knows, least recently used out', () => {
     const record = new InstanceRecord();
-    for (let i = 0; i < 50_000; i++) record.set(`signin#${i.toString(16).padStart(64, '0')}`, { ...EMPTY_ENTRY, unsynced: 1 });
+    for (let i = 0; i < 50_000; i++) record.set(keyOf(i), remembered);
     expect(record.size).toBeLessThanOrEqual(record.limits.maxEntries);
     expect(record.approximateBytes).toBeLessThanOrEqual(record.limits.maxBytes);
-    expect(record.get(`signin#${(49_999).toString(16).padStart(64, '0')}`).unsynced).toBe(1);
-    expect(record.get(`signin#${(0).toString(16).padStart(64, '0')}`)).toBe(EMPTY_ENTRY);
+    expect(record.get(keyOf(49_999)).state).toEqual(remembered.state);
+    expect(record.get(keyOf(0))).toBe(EMPTY_ENTRY);
   });
 
   it('evicts by bytes when entries are small in number but the byte bound is lower', () => {
     const record = new InstanceRecord({ maxEntries: 1000, maxBytes: 10 * 240 });
-    for (let i = 0; i < 100; i++) record.set(`signin#${i.toString(16).padStart(64, '0')}`, EMPTY_ENTRY);
+    for (let i = 0; i < 100; i++) record.set(keyOf(i), remembered);
     expect(record.approximateBytes).toBeLessThanOrEqual(10 * 240);
     expect(record.size).toBe(10);
+  });
+
+  it('keeps nothing for an entry that knows nothing', () => {
+    const record = new InstanceRecord();
+    record.set(keyOf(1), EMPTY_ENTRY);
+    expect(record.size).toBe(0);
+    expect(record.approximateBytes).toBe(0);
   });
 
   it('never evicts an entry with requests in flight', () => {
     const record = new InstanceRecord({ maxEntries: 2, maxBytes: 1 << 20 });
     record.set('busy', { ...EMPTY_ENTRY, inFlight: 3 });
-    for (let i = 0; i < 10; i++) record.set(`idle-${i}`, EMPTY_ENTRY);
+    for (let i = 0; i < 10; i++) record.set(`idle-${i}`, remembered);
     expect(record.get('busy').inFlight).toBe(3);
+  });
+
+  it('never evicts unsynced admissions or a lock: when full of them, it has no room for a new identity', () => {
+    const now = 5_000_000;
+    const record = new InstanceRecord({ maxEntries: 100, maxBytes: 1 << 20 }, () => now);
+    record.set('victim', { ...EMPTY_ENTRY, unsynced: 5, unsyncedSince: now });
+    record.set('locked', { ...EMPTY_ENTRY, state: { failures: 0, windowStart: now + 60_000, lockedUntil: now + 60_000, lockouts: 1, rev: 3 } });
+    record.set('own-lock', {
+      ...EMPTY_ENTRY,
+      unsyncedLock: true,
+      unsyncedLockAt: now,
+      state: { failures: 0, windowStart: 1, lockedUntil: 1, lockouts: 1, rev: 0 },
+    });
+    for (let i = 0; i < 10_000 && record.hasRoom(keyOf(i)); i++) record.set(keyOf(i), { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now });
+    expect(record.size).toBe(100);
+    expect(record.hasRoom('newcomer')).toBe(false);
+    expect(record.hasRoom('victim')).toBe(true);
+    expect(record.get('victim').unsynced).toBe(5);
+    expect(record.get('locked').state?.lockedUntil).toBe(now + 60_000);
+    expect(record.get('own-lock').unsyncedLock).toBe(true);
+  });
+
+  it('makes room by evicting what the store knows before refusing', () => {
+    const record = new InstanceRecord({ maxEntries: 3, maxBytes: 1 << 20 });
+    record.set('pinned', { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: Date.now() });
+    record.set('a', remembered);
+    record.set('b', remembered);
+    expect(record.hasRoom('c')).toBe(true);
+    expect(record.size).toBe(2);
+    expect(record.get('pinned').unsynced).toBe(1);
   });
 
   it('decides without the store by the same policy: N admitted, then a lock', () => {

@@ -7,7 +7,7 @@ import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { PortTakenError, freePort } from '../lib/local/ports';
-import { identityRef, signInIdentity } from '../lambdas/engine/identity';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
@@ -51,7 +51,10 @@ async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: strin
   // The SDK resolves this lazily, at the first request: it stays set until the next fixture replaces it.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? engine.endpoint;
   const clock = new FakeClock(Date.now());
-  const deps: TriggerDeps = { ...runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, ...settingsToEnv(settings) }), now: clock.now };
+  const deps: TriggerDeps = {
+    ...runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false', ...settingsToEnv(settings) }),
+    now: clock.now,
+  };
   const metricNames: string[] = [];
   jest.spyOn(deps.telemetry.metrics, 'addMetric').mockImplementation((name) => {
     metricNames.push(name);
@@ -90,7 +93,7 @@ describe('lockout engine on DynamoDB Local', () => {
     expect(admittedCount(outcomes)).toBe(5);
     expect(f.metricNames.filter((m) => m === 'StoreErrors')).toHaveLength(0);
     expect(f.metricNames.filter((m) => m === 'LockoutsStarted')).toHaveLength(1);
-    expect(await f.item(signInIdentity('victim').key)).toMatchObject({ lockouts: 1, failures: 0, lockedUntil: f.clock.now() + 15 * MINUTE });
+    expect(await f.item(userIdentity('victim').key)).toMatchObject({ lockouts: 1, failures: 0, lockedUntil: f.clock.now() + 15 * MINUTE });
   });
 
   it('keeps the guarantee for N = 1 and N = 10 under 100 concurrent attempts', async () => {
@@ -109,7 +112,7 @@ describe('lockout engine on DynamoDB Local', () => {
     const outcomes = await Promise.all(calls.map((name) => attempt(() => f.preAuth(preAuthEvent(name))).then((o) => [name, o] as const)));
     for (const name of names) {
       expect(outcomes.filter(([n, o]) => n === name && o === 'admitted')).toHaveLength(3);
-      expect(await f.item(signInIdentity(name).key)).toMatchObject({ lockouts: 1 });
+      expect(await f.item(userIdentity(name).key)).toMatchObject({ lockouts: 1 });
     }
   });
 
@@ -129,7 +132,7 @@ describe('lockout engine on DynamoDB Local', () => {
 
   it('refuses while locked without counting, and admits again when the lock ends', async () => {
     const f = await fixture({ maxFailedAttempts: 2, lockoutDurationSeconds: 600 });
-    const key = signInIdentity('locked-out').key;
+    const key = userIdentity('locked-out').key;
     for (let i = 0; i < 3; i++) await attempt(() => f.preAuth(preAuthEvent('locked-out')));
     const locked = await f.item(key);
     await expect(f.preAuth(preAuthEvent('locked-out'))).rejects.toThrow(REFUSAL);
@@ -141,7 +144,7 @@ describe('lockout engine on DynamoDB Local', () => {
 
   it('leaves an active lock in place when a sign-in succeeds during it', async () => {
     const f = await fixture({ maxFailedAttempts: 2 });
-    const key = signInIdentity('raced').key;
+    const key = userIdentity('raced').key;
     for (let i = 0; i < 3; i++) await attempt(() => f.preAuth(preAuthEvent('raced')));
     const locked = await f.item(key);
     await expect(f.postAuth(postAuthEvent('raced'))).resolves.toBeDefined();
@@ -153,7 +156,7 @@ describe('lockout engine on DynamoDB Local', () => {
     const f = await fixture({ maxFailedAttempts: 2 });
     for (let i = 0; i < 2; i++) await f.preAuth(preAuthEvent('forgetful'));
     await f.postAuth(postAuthEvent('forgetful'));
-    expect(await f.item(signInIdentity('forgetful').key)).toBeUndefined();
+    expect(await f.item(userIdentity('forgetful').key)).toBeUndefined();
     const outcomes = [];
     for (let i = 0; i < 3; i++) outcomes.push(await attempt(() => f.preAuth(preAuthEvent('forgetful'))));
     expect(outcomes).toEqual(['admitted', 'admitted', 'refused']);
@@ -161,7 +164,7 @@ describe('lockout engine on DynamoDB Local', () => {
 
   it('backs off consecutive lockouts on the real store', async () => {
     const f = await fixture({ maxFailedAttempts: 1, lockoutDurationSeconds: 60, lockoutBackoffMultiplier: 3 });
-    const key = signInIdentity('repeat').key;
+    const key = userIdentity('repeat').key;
     const durations: number[] = [];
     for (let i = 0; i < 3; i++) {
       await attempt(() => f.preAuth(preAuthEvent('repeat')));
@@ -173,12 +176,43 @@ describe('lockout engine on DynamoDB Local', () => {
     expect(durations).toEqual([60_000, 180_000, 540_000]);
   });
 
-  it('shares one counter between case and width variants of a name', async () => {
+  it('counts unknown names as the case-insensitive pool compares them: case variants share, padded and width variants do not', async () => {
     const f = await fixture({ maxFailedAttempts: 3 });
-    const variants = ['Jane.Doe', 'jane.doe', ' JANE.DOE', 'Ｊａｎｅ．Ｄｏｅ'];
     const outcomes = [];
-    for (const name of variants) outcomes.push(await attempt(() => f.preAuth(unknownUserPreAuthEvent(name))));
+    for (const name of ['Jane.Doe', 'jane.doe', 'JANE.DOE', 'jane.DOE']) outcomes.push(await attempt(() => f.preAuth(unknownUserPreAuthEvent(name))));
     expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'refused']);
+    // Cognito resolves neither of these to "jane.doe": they are other names, with counters of their own.
+    for (const name of [' jane.doe', 'Ｊａｎｅ．Ｄｏｅ']) expect(await attempt(() => f.preAuth(unknownUserPreAuthEvent(name)))).toBe('admitted');
+  });
+
+  it('gives a known user one counter for every name and alias Cognito resolves to it, and no look-alike a share', async () => {
+    const f = await fixture({ maxFailedAttempts: 3 });
+    const alice = { sub: 'sub-of-alice', email: 'alice@example.com' };
+    const outcomes = [];
+    for (const typed of ['alice', 'Alice', 'alice@example.com'])
+      outcomes.push(await attempt(() => f.preAuth(preAuthEvent(typed, { userAttributes: alice }))));
+    // A look-alike registered as its own user, and its successful sign-in: neither touches alice's counter.
+    const lookAlike = { sub: 'sub-of-fullwidth-alice' };
+    outcomes.push(await attempt(() => f.preAuth(preAuthEvent('ａｌｉｃｅ', { userAttributes: lookAlike }))));
+    await f.postAuth(postAuthEvent('ａｌｉｃｅ', lookAlike));
+    outcomes.push(await attempt(() => f.preAuth(preAuthEvent('ALICE', { userAttributes: alice }))));
+    expect(outcomes).toEqual(['admitted', 'admitted', 'admitted', 'admitted', 'refused']);
+    // Nor does the look-alike's own password reset lift alice's lock.
+    await f.postConfirmation({ ...postConfirmationEvent('ａｌｉｃｅ'), request: { userAttributes: lookAlike } });
+    expect(await attempt(() => f.preAuth(preAuthEvent('alice', { userAttributes: alice })))).toBe('refused');
+  });
+
+  it('answers the real address the same whether or not it exists after N attempts on a variant Cognito does not resolve', async () => {
+    const answers = [];
+    for (const exists of [true, false]) {
+      const f = await fixture({ maxFailedAttempts: 3 });
+      for (let i = 0; i < 4; i++) await attempt(() => f.preAuth(unknownUserPreAuthEvent('ｊane@example.com')));
+      const real = exists
+        ? preAuthEvent('jane@example.com', { userAttributes: { sub: 'sub-of-jane', email: 'jane@example.com' } })
+        : unknownUserPreAuthEvent('jane@example.com');
+      answers.push(await attempt(() => f.preAuth(real)));
+    }
+    expect(answers).toEqual(['admitted', 'admitted']);
   });
 
   it('limits unknown user names exactly like known ones', async () => {
@@ -191,14 +225,14 @@ describe('lockout engine on DynamoDB Local', () => {
     const known = await run(() => preAuthEvent('known-user'));
     const unknown = await run(() => unknownUserPreAuthEvent('ghost-user'));
     expect(unknown).toEqual(known);
-    const [k, u] = [await f.item(signInIdentity('known-user').key), await f.item(signInIdentity('ghost-user').key)];
+    const [k, u] = [await f.item(userIdentity('known-user').key), await f.item(unknownNameIdentity('ghost-user', { caseSensitive: false }).key)];
     expect({ ...u, pk: undefined }).toEqual({ ...k, pk: undefined });
   });
 
   it('exempts federated users', async () => {
     const f = await fixture({ maxFailedAttempts: 1 });
     for (let i = 0; i < 5; i++) await expect(f.preAuth(federatedPreAuthEvent())).resolves.toBeDefined();
-    expect(await f.item(signInIdentity(federatedPreAuthEvent().userName).key)).toBeUndefined();
+    expect(await f.item(userIdentity(federatedPreAuthEvent().userName).key)).toBeUndefined();
   });
 
   it('limits sign-ups per email, across plus-tag and case variants, under concurrency', async () => {
@@ -233,7 +267,7 @@ describe('lockout engine on DynamoDB Local', () => {
     const ttl = await engine.client.send(new DescribeTimeToLiveCommand({ TableName: f.tableName }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe(TTL_ATTRIBUTE);
     await f.preAuth(preAuthEvent('ttl'));
-    expect((await f.item(signInIdentity('ttl').key))![TTL_ATTRIBUTE]).toBeGreaterThan(f.clock.now() / 1000);
+    expect((await f.item(userIdentity('ttl').key))![TTL_ATTRIBUTE]).toBeGreaterThan(f.clock.now() / 1000);
   });
 });
 
@@ -248,12 +282,12 @@ describe('a confirmed password reset on DynamoDB Local', () => {
     await expect(f.preAuth(preAuthEvent('reset-me'))).rejects.toThrow(REFUSAL);
     const event = postConfirmationEvent('reset-me');
     await expect(f.postConfirmation(event)).resolves.toBe(event);
-    expect(await f.item(signInIdentity('reset-me').key)).toBeUndefined();
+    expect(await f.item(userIdentity('reset-me').key)).toMatchObject({ failures: 0, lockedUntil: 0, lockouts: 0, clearedAt: f.clock.now() });
     expect(f.metricNames).toContain('UnlockedByPasswordReset');
     const outcomes = [];
     for (let i = 0; i < 3; i++) outcomes.push(await attempt(() => f.preAuth(preAuthEvent('reset-me'))));
     expect(outcomes).toEqual(['admitted', 'admitted', 'refused']); // a fresh window, and a first lock again
-    expect(await f.item(signInIdentity('reset-me').key)).toMatchObject({ lockouts: 1 });
+    expect(await f.item(userIdentity('reset-me').key)).toMatchObject({ lockouts: 1 });
   });
 
   it('keeps a permanent lock for an operator by default, and lifts it with unlockOnPasswordReset all', async () => {
@@ -265,7 +299,7 @@ describe('a confirmed password reset on DynamoDB Local', () => {
       await lockOut(f, 'forever', 2); // the first lockout
       f.clock.advance(60_000);
       await lockOut(f, 'forever', 2); // the second: permanent
-      expect((await f.item(signInIdentity('forever').key))!.lockedUntil).toBeGreaterThan(Date.UTC(9999, 0));
+      expect((await f.item(userIdentity('forever').key))!.lockedUntil).toBeGreaterThan(Date.UTC(9999, 0));
       await f.postConfirmation(postConfirmationEvent('forever'));
       expect(await attempt(() => f.preAuth(preAuthEvent('forever')))).toBe(expected);
     }
@@ -277,7 +311,8 @@ describe('a confirmed password reset on DynamoDB Local', () => {
     await f.postConfirmation(postConfirmationEvent('new-user', 'PostConfirmation_ConfirmSignUp'));
     await expect(f.preAuth(preAuthEvent('new-user'))).rejects.toThrow(REFUSAL);
     await expect(f.postConfirmation(postConfirmationEvent('never-seen'))).resolves.toBeDefined();
-    expect(await f.item(signInIdentity('never-seen').key)).toBeUndefined();
+    // Nothing to lift, but the reset is remembered (clearedAt) so that no instance's outage lock outlives it.
+    expect(await f.item(userIdentity('never-seen').key)).toMatchObject({ failures: 0, lockedUntil: 0, lockouts: 0, clearedAt: f.clock.now() });
   });
 });
 

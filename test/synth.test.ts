@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { createLockoutTable, type DynamoDbLocal, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { preAuthEvent } from '../lib/local/sample-events';
+import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/engine/settings';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..');
@@ -32,13 +33,16 @@ const NEEDED_SDK = new Set([
 const NEEDED_FOR_EVENTS = new Set(['@aws-sdk/client-eventbridge', '@aws-sdk/signature-v4-multi-region']);
 
 let bundles: Record<string, string>;
+let template: Template;
 beforeAll(async () => {
+  // As a fresh clone deploys: the app must build its bundles itself, from the current source.
+  rmSync(path.join(root, 'dist', 'assets'), { recursive: true, force: true });
   await run(path.join(root, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
     cwd: root,
     env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', npm_config_update_notifier: 'false' },
     timeout: 120_000,
   });
-  const template: Template = JSON.parse(readFileSync(path.join(outdir, 'CognitoLockout.template.json'), 'utf8'));
+  template = JSON.parse(readFileSync(path.join(outdir, 'CognitoLockout.template.json'), 'utf8'));
   bundles = {};
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
@@ -56,6 +60,27 @@ function packagesIn(bundleDir: string): string[] {
 }
 
 describe('the synthesized app', () => {
+  it('deploys exactly the documented defaults from the committed cdk.json: every function, every setting', () => {
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    const expected = settingsToEnv(DEFAULT_SETTINGS);
+    for (const fn of functions) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const settings = Object.fromEntries(Object.keys(expected).map((name) => [name, env[name]]));
+      expect(settings).toEqual(expected);
+      expect(settingsFromEnv(env as Record<string, string>)).toEqual(DEFAULT_SETTINGS);
+      // The stack's pool is case-insensitive, and the functions key unknown names that way.
+      expect(env.LOCKOUT_SIGN_IN_CASE_SENSITIVE).toBe('false');
+    }
+  });
+
+  it('registers no localhost URL on the app client unless asked', () => {
+    const [client] = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Cognito::UserPoolClient');
+    expect(JSON.stringify(client.Properties)).not.toContain('localhost');
+    expect(client.Properties.CallbackURLs).toBeUndefined();
+    expect(client.Properties.AllowedOAuthFlowsUserPoolClient).toBe(false);
+  });
+
   it('bundles all five triggers, minified with source maps', () => {
     expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'postConfirmation', 'preAuthentication', 'preSignUp', 'preTokenGeneration']);
     for (const dir of Object.values(bundles)) {
@@ -99,6 +124,7 @@ describe('the synthesized app', () => {
           PATH: process.env.PATH,
           ...localAwsEnv(engine.endpoint),
           LOCKOUT_TABLE_NAME: 'bundle-test',
+          LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
           LOCKOUT_MAX_FAILED_ATTEMPTS: '2',
           POWERTOOLS_LOG_LEVEL: 'SILENT',
           POWERTOOLS_METRICS_DISABLED: 'true',

@@ -1,11 +1,14 @@
 import { type LockoutSettings, SettingError, settingsFromEnv } from './settings';
 import type { RateLimitPolicy } from './policy';
-import { TABLE_NAME_ENV } from './contract';
+import { SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from './contract';
+import type { NameComparison } from './identity';
 
 /** Everything a trigger needs, parsed and validated once at cold start. */
 export interface TriggerConfig {
   readonly tableName: string;
   readonly settings: LockoutSettings;
+  /** How the pool compares typed names: unknown names are keyed the same way. */
+  readonly names: NameComparison;
   readonly signIn: RateLimitPolicy;
   readonly signUp: RateLimitPolicy;
   /** Sign-up limit per email domain, or undefined when off. */
@@ -22,10 +25,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): TriggerConfig {
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
     throw new SettingError(`${TABLE_NAME_ENV} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(tableName)}`);
   }
-  return configFromSettings(tableName, settingsFromEnv(env));
+  return configFromSettings(tableName, settingsFromEnv(env), { caseSensitive: caseSensitivityFromEnv(env) });
 }
 
-export function configFromSettings(tableName: string, settings: LockoutSettings): TriggerConfig {
+/**
+ * Required, with no default: guessing wrong in either direction makes unknown-name keys differ from Cognito's
+ * comparison, which is an existence oracle (identity.ts).
+ */
+function caseSensitivityFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env[SIGN_IN_CASE_SENSITIVE_ENV]?.trim();
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new SettingError(
+    `${SIGN_IN_CASE_SENSITIVE_ENV} must be "true" or "false" (the user pool's UsernameConfiguration.CaseSensitive), got ${JSON.stringify(raw ?? null)}`,
+  );
+}
+
+export function configFromSettings(tableName: string, settings: LockoutSettings, names: NameComparison): TriggerConfig {
   const signUpWith = (maxAttempts: number): RateLimitPolicy => ({
     maxAttempts,
     windowMs: settings.signUpWindowSeconds * 1000,
@@ -38,6 +54,7 @@ export function configFromSettings(tableName: string, settings: LockoutSettings)
   return {
     tableName,
     settings,
+    names,
     signIn: {
       maxAttempts: settings.maxFailedAttempts,
       windowMs: settings.failureWindowSeconds * 1000,

@@ -6,6 +6,12 @@
 
 /** The environment variable that names the lockout table. Required by every trigger. */
 export const TABLE_NAME_ENV = 'LOCKOUT_TABLE_NAME';
+/**
+ * Whether the pool compares sign-in names case-sensitively (`true` or `false`): Cognito's
+ * `UsernameConfiguration.CaseSensitive`, which the construct reads from the pool at synth. Unknown names are keyed
+ * exactly as the pool compares them (identity.ts). Required by the sign-in triggers.
+ */
+export const SIGN_IN_CASE_SENSITIVE_ENV = 'LOCKOUT_SIGN_IN_CASE_SENSITIVE';
 /** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
 export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
 
@@ -44,9 +50,11 @@ export type MetricName =
   | 'StoreErrors'
   | 'FailuresCleared'
   | 'InvalidEvents'
+  | 'EventsPassed'
   | 'EventErrors'
   | 'InternalErrors'
   | 'StoreBypassed'
+  | 'InstanceRecordFull'
   | 'StoreCircuitOpened'
   | 'StoreCircuitClosed'
   | 'UnlockedByPasswordReset'

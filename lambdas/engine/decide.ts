@@ -40,6 +40,10 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
       logger.error('lockout store unavailable', { ...base, ...errorFields(attempt.storeError), storeErrorPolicy: config.settings.storeErrorPolicy });
     }
     if (attempt.kind === 'store-error') return 'store-error';
+    if (attempt.recordFull) {
+      count(metrics, 'InstanceRecordFull');
+      logger.warn('instance record full of identities it must keep: new identity refused while the store fails', base);
+    }
     logAttempt(telemetry, base, attempt.result);
     return attempt.result.outcome;
   });

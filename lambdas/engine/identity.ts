@@ -2,15 +2,37 @@ import { createHash } from 'node:crypto';
 import type { KeyScope } from './contract';
 
 /**
- * Identities are keyed by a SHA-256 of their normalized text: keys stay a fixed ~80 bytes whatever a
- * stranger types (DynamoDB caps partition keys at 2,048 bytes), and neither the table nor the logs hold a
- * raw typed name or email. The hash is pseudonymous, not secret: anyone with a candidate name can compute it,
- * which is exactly what lets operators and the admin CLI find an identity.
+ * Identities are keyed by a SHA-256: keys stay a fixed ~80 bytes whatever a stranger types (DynamoDB caps
+ * partition keys at 2,048 bytes), and neither the table nor the logs hold a raw typed name or email. The hash is
+ * pseudonymous, not secret: anyone with a candidate name or `sub` can compute it, which is what lets operators
+ * and the admin CLI find an identity.
+ *
+ * One user is one user as Cognito sees it (cognito-triggers.md, "Identity equivalence"):
+ *   - A known user (Cognito resolved the typed name: `userAttributes.sub` present) is keyed by `sub`. Every name,
+ *     alias and case variant Cognito resolves to that user shares its counter, and nothing typed can reach it.
+ *   - An unknown name (`userNotFound`) is keyed by the typed text compared as Cognito compares names: exactly in a
+ *     case-sensitive pool; lower-cased in a case-insensitive one. No trim, no Unicode normalization: Cognito
+ *     documents neither, and folding more than Cognito merges different users and turns the fold into an
+ *     existence oracle (N attempts on a variant Cognito does not resolve would lock the real name's answer only
+ *     when the real name is unknown). Folding less does the same the other way.
+ * What is assumed: a case-insensitive pool folds case like JavaScript's locale-independent `toLowerCase()`. For
+ * ASCII names that is certain. For the few non-ASCII letters whose lower case differs between implementations
+ * (dotted capital I, final sigma), a mismatch can only make two unknown spellings count apart or together; it
+ * never lets anyone touch a known user's counter, which is keyed by `sub`.
+ * The two kinds are hashed with different prefixes, so a typed name equal to someone's `sub` is still a name.
  */
 
 export type { KeyScope } from './contract';
 
-/** Trim, Unicode NFKC, lower case: case and width variants of one name share one counter. */
+/**
+ * How a pool compares typed names: Cognito's `UsernameConfiguration.CaseSensitive`. The construct reads it from
+ * the pool at synth and passes it to the functions (`LOCKOUT_SIGN_IN_CASE_SENSITIVE`).
+ */
+export interface NameComparison {
+  readonly caseSensitive: boolean;
+}
+
+/** Trim, Unicode NFKC, lower case: for sign-up abuse limits only, where folding look-alikes together is the point. */
 export function normalizeIdentifier(raw: string): string {
   return raw.trim().normalize('NFKC').toLowerCase();
 }
@@ -27,9 +49,14 @@ export function identityRef(scope: KeyScope, normalized: string): IdentityRef {
   return { key: `${scope}#${digest}`, logId: digest.slice(0, 16) };
 }
 
-/** The sign-in identity for a (typed or Cognito-assigned) user name. */
-export function signInIdentity(userName: string): IdentityRef {
-  return identityRef('signin', normalizeIdentifier(userName));
+/** The sign-in identity of a user Cognito knows: its `sub`. */
+export function userIdentity(sub: string): IdentityRef {
+  return identityRef('signin', `user\u0000${sub}`);
+}
+
+/** The sign-in identity of a name Cognito resolves to nobody, compared as the pool compares names. */
+export function unknownNameIdentity(typed: string, comparison: NameComparison): IdentityRef {
+  return identityRef('signin', `name\u0000${comparison.caseSensitive ? typed : typed.toLowerCase()}`);
 }
 
 /**

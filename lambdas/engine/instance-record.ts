@@ -21,19 +21,57 @@ export interface InstanceEntry {
   readonly unsyncedSince: number;
   /** `state` holds a lock this instance started without the store; it is written to the store when it answers. */
   readonly unsyncedLock: boolean;
+  /** When that lock began (epoch ms): a clear the store reports at or after it lifts it (`forgetCleared`). */
+  readonly unsyncedLockAt: number;
   /** Store requests for this identity still under way in this instance. */
   readonly inFlight: number;
   /** The instance's sequence number of the request whose answer set `state`: answers arrive out of order. */
   readonly stateSeq: number;
 }
 
-export const EMPTY_ENTRY: InstanceEntry = { state: undefined, unsynced: 0, unsyncedSince: 0, unsyncedLock: false, inFlight: 0, stateSeq: 0 };
+export const EMPTY_ENTRY: InstanceEntry = {
+  state: undefined,
+  unsynced: 0,
+  unsyncedSince: 0,
+  unsyncedLock: false,
+  unsyncedLockAt: 0,
+  inFlight: 0,
+  stateSeq: 0,
+};
+
+/** An entry that knows nothing: the record need not keep it. */
+function isEmpty(entry: InstanceEntry): boolean {
+  return entry.state === undefined && entry.unsynced === 0 && !entry.unsyncedLock && entry.inFlight === 0;
+}
+
+/**
+ * An entry the record must not evict: it holds what the store does not know (admissions or a lock this instance
+ * made alone), a lock (forgetting it would admit N more while the store fails), or a request in flight.
+ */
+export function isPinned(entry: InstanceEntry, now: number): boolean {
+  return entry.inFlight > 0 || entry.unsynced > 0 || entry.unsyncedLock || isLocked(entry.state, now);
+}
+
+/**
+ * What a clear the store reports (a password reset or an operator unlock, `clearedAt`) does to what this instance
+ * holds alone: a lock it started at or before the clear is lifted, and admissions from before the clear are
+ * forgotten, as the clear forgot the store's. Without this, the instance would write its old lock back at the
+ * owner's next sign-in.
+ */
+export function forgetCleared(entry: InstanceEntry, stored: LockoutState | undefined): InstanceEntry {
+  const clearedAt = stored?.clearedAt;
+  if (clearedAt === undefined) return entry;
+  let next = entry;
+  if (next.unsyncedLock && next.unsyncedLockAt <= clearedAt) next = { ...next, state: stored, unsyncedLock: false, unsyncedLockAt: 0 };
+  if (next.unsynced > 0 && next.unsyncedSince <= clearedAt) next = { ...next, unsynced: 0, unsyncedSince: 0 };
+  return next;
+}
 
 /** Drops what has expired at `now`: unsynced admissions whose window ended, a local lock that ended. */
 export function pruneEntry(entry: InstanceEntry, now: number, policy: RateLimitPolicy): InstanceEntry {
   let next = entry;
   if (next.unsynced > 0 && next.unsyncedSince <= windowCutoff(now, policy)) next = { ...next, unsynced: 0, unsyncedSince: 0 };
-  if (next.unsyncedLock && !isLocked(next.state, now)) next = { ...next, unsyncedLock: false };
+  if (next.unsyncedLock && !isLocked(next.state, now)) next = { ...next, unsyncedLock: false, unsyncedLockAt: 0 };
   return next;
 }
 
@@ -65,7 +103,7 @@ export function decideWithoutStore(entry: InstanceEntry, now: number, policy: Ra
         transition,
         admitted: false,
         contended: false,
-        entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true },
+        entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true, unsyncedLockAt: now },
       };
     case 'count':
     case 'reset-window':
@@ -143,7 +181,15 @@ export function afterStoreAnswer(
   if (stored !== undefined && isLocked(stored, now)) {
     // A stored lock subsumes the unsynced admissions, unless this instance holds a longer lock of its own.
     if (current.unsyncedLock && current.state !== undefined && current.state.lockedUntil > stored.lockedUntil) return current;
-    return { ...current, state: stored, unsynced: 0, unsyncedSince: 0, unsyncedLock: false, stateSeq: Math.max(seq, current.stateSeq) };
+    return {
+      ...current,
+      state: stored,
+      unsynced: 0,
+      unsyncedSince: 0,
+      unsyncedLock: false,
+      unsyncedLockAt: 0,
+      stateSeq: Math.max(seq, current.stateSeq),
+    };
   }
   if (current.unsyncedLock) return current;
   if (isLocked(current.state, now) && seq < current.stateSeq) return current;
@@ -174,14 +220,20 @@ export const DEFAULT_RECORD_LIMITS: InstanceRecordLimits = { maxEntries: 10_000,
 const ENTRY_OVERHEAD_BYTES = 160;
 
 /**
- * The instance's record of identities, least recently used out, bounded in entries and in bytes. An entry with
- * requests in flight is never evicted (its in-flight count protects a concurrent fallback decision).
+ * The instance's record of identities, least recently used out, bounded in entries and in bytes. Pinned entries
+ * (`isPinned`) are never evicted: a spray of names during an outage must not push out a victim's unsynced
+ * admissions or lock. When every entry is pinned, `hasRoom` says no and the caller decides the new identity
+ * conservatively (store-guard.ts refuses it). Entries for requests in flight are the one exception to the bound:
+ * they are added even when the record is full, and they are as many as the requests this instance has open.
  */
 export class InstanceRecord {
   private readonly entries = new Map<string, InstanceEntry>();
   private bytes = 0;
 
-  constructor(readonly limits: InstanceRecordLimits = DEFAULT_RECORD_LIMITS) {}
+  constructor(
+    readonly limits: InstanceRecordLimits = DEFAULT_RECORD_LIMITS,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -206,6 +258,11 @@ export class InstanceRecord {
     } else {
       this.bytes += footprint(key);
     }
+    if (isEmpty(entry)) {
+      // Nothing to remember; dropping it keeps a burst of one-off names from occupying the record.
+      this.bytes -= footprint(key);
+      return;
+    }
     this.entries.set(key, entry);
     this.evict();
   }
@@ -216,12 +273,25 @@ export class InstanceRecord {
     return next;
   }
 
-  private evict(): void {
-    const { maxEntries, maxBytes } = this.limits;
-    if (this.entries.size <= maxEntries && this.bytes <= maxBytes) return;
+  /** Whether `key` is recorded, or can be: there is room, or an unpinned entry can make room. */
+  hasRoom(key: string): boolean {
+    if (this.entries.has(key)) return true;
+    this.evict(footprint(key));
+    return this.fits(footprint(key));
+  }
+
+  private fits(extraBytes: number): boolean {
+    const extraEntries = extraBytes > 0 ? 1 : 0;
+    return this.entries.size + extraEntries <= this.limits.maxEntries && this.bytes + extraBytes <= this.limits.maxBytes;
+  }
+
+  /** Evicts least recently used unpinned entries until the record (plus `extraBytes` for one more) fits. */
+  private evict(extraBytes = 0): void {
+    if (this.fits(extraBytes)) return;
+    const now = this.clock();
     for (const [key, entry] of this.entries) {
-      if (this.entries.size <= maxEntries && this.bytes <= maxBytes) return;
-      if (entry.inFlight > 0) continue;
+      if (this.fits(extraBytes)) return;
+      if (isPinned(entry, now)) continue;
       this.entries.delete(key);
       this.bytes -= footprint(key);
     }

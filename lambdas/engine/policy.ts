@@ -24,6 +24,12 @@ export interface LockoutState {
   readonly lockouts: number;
   /** Incremented on every write; the compare-and-set token for the slow path. */
   readonly rev: number;
+  /**
+   * When a password reset or an operator last cleared the identity (epoch ms), if that was recent enough to
+   * matter: a function instance that locked the identity on its own while the store was failing never writes
+   * back a lock that began before it (instance-record.ts).
+   */
+  readonly clearedAt?: number;
 }
 
 export interface RateLimitPolicy {
@@ -90,6 +96,7 @@ export function decideAttempt(state: LockoutState | undefined, now: number, poli
   if (state !== undefined && isLocked(state, now)) return { kind: 'refuse-locked', state };
 
   const rev = (state?.rev ?? 0) + 1;
+  const kept = clearedMark(state);
   if (state === undefined || state.windowStart <= windowCutoff(now, policy)) {
     return {
       kind: 'reset-window',
@@ -99,6 +106,7 @@ export function decideAttempt(state: LockoutState | undefined, now: number, poli
         lockedUntil: state?.lockedUntil ?? 0,
         lockouts: streakContinues(state, now, policy) ? state!.lockouts : 0,
         rev,
+        ...kept,
       },
     };
   }
@@ -113,7 +121,7 @@ export function decideAttempt(state: LockoutState | undefined, now: number, poli
   return {
     kind: 'start-lockout',
     // The next window opens when the lock ends, so the first attempts after a lock take the fast path.
-    next: { failures: 0, windowStart: lockedUntil, lockedUntil, lockouts, rev },
+    next: { failures: 0, windowStart: lockedUntil, lockedUntil, lockouts, rev, ...kept },
     permanent: duration === 'permanent',
   };
 }
@@ -134,12 +142,31 @@ function streakContinues(state: LockoutState | undefined, now: number, policy: R
   return state.lockedUntil + streakMemoryMs(policy) > now;
 }
 
+/** The `clearedAt` a transition carries over, as a spreadable object (absent when there is none). */
+function clearedMark(state: LockoutState | undefined): { clearedAt?: number } {
+  return state?.clearedAt === undefined ? {} : { clearedAt: state.clearedAt };
+}
+
 /**
- * When DynamoDB may delete the item (epoch seconds), or undefined for a permanent lock (kept forever).
+ * How long a clear (a password reset, an operator unlock) must be remembered: a lock an instance started alone
+ * before it lasts at most one maximum lockout, and until it ends the instance may try to write it back.
+ */
+export function clearMemoryMs(policy: RateLimitPolicy): number {
+  return policy.maxLockoutMs;
+}
+
+/**
+ * When DynamoDB may delete the item (epoch seconds), or undefined for a permanent lock (kept forever): when the
+ * window ends, or, for an identity with a lockout streak, when the streak is forgotten, or while a clear must be
+ * remembered. An item that only counts attempts lives for one window, not for the longest lockout.
  * Cleanup only: code re-checks every expiry because TTL deletion lags by hours.
  */
 export function expiryEpochSeconds(state: LockoutState, policy: RateLimitPolicy): number | undefined {
   if (isPermanent(state)) return undefined;
-  const lastRelevant = Math.max(state.windowStart + policy.windowMs, state.lockedUntil + streakMemoryMs(policy));
+  const lastRelevant = Math.max(
+    state.windowStart + policy.windowMs,
+    state.lockouts > 0 || state.lockedUntil > 0 ? state.lockedUntil + streakMemoryMs(policy) : 0,
+    state.clearedAt === undefined ? 0 : state.clearedAt + clearMemoryMs(policy),
+  );
   return Math.ceil(lastRelevant / 1000);
 }

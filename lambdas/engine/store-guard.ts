@@ -1,6 +1,15 @@
 import { type CircuitChange, CircuitBreaker } from './circuit-breaker';
 import { withDeadline } from './deadline';
-import { EMPTY_ENTRY, InstanceRecord, afterStoreAnswer, afterSuccess, decideWithoutStore, overrideAdmission } from './instance-record';
+import {
+  DEFAULT_RECORD_LIMITS,
+  EMPTY_ENTRY,
+  InstanceRecord,
+  afterStoreAnswer,
+  afterSuccess,
+  decideWithoutStore,
+  forgetCleared,
+  overrideAdmission,
+} from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from './policy';
 import type { AttemptStore } from './store';
@@ -10,7 +19,14 @@ import type { AttemptStore } from './store';
  * circuit is open, this instance's own record (`instance-record.ts`).
  */
 export type GuardedAttempt =
-  | { readonly kind: 'decided'; readonly result: AttemptResult; readonly storeError?: unknown; readonly bypassed: boolean }
+  | {
+      readonly kind: 'decided';
+      readonly result: AttemptResult;
+      readonly storeError?: unknown;
+      readonly bypassed: boolean;
+      /** Refused because the instance's record is full of identities it must not forget (see `withoutStore`). */
+      readonly recordFull?: boolean;
+    }
   /** The store failed and the instance does not decide alone (store-error policy `allow` or `deny`). */
   | { readonly kind: 'store-error'; readonly storeError: unknown; readonly bypassed: boolean };
 
@@ -48,7 +64,7 @@ export class StoreGuard {
     private readonly options: StoreGuardOptions,
   ) {
     this.breaker = options.breaker ?? new CircuitBreaker();
-    this.record = options.record ?? new InstanceRecord();
+    this.record = options.record ?? new InstanceRecord(DEFAULT_RECORD_LIMITS, options.clock);
   }
 
   /** Counts one attempt for `key`: by the store when it answers in time, else by this instance. */
@@ -74,15 +90,20 @@ export class StoreGuard {
   }
 
   /** A successful sign-in: forgets failures unless locked, in the store and in this instance's record. */
-  async clear(key: string, now: number): Promise<ClearOutcome> {
+  async clear(key: string, now: number, policy: RateLimitPolicy): Promise<ClearOutcome> {
     this.record.update(key, (entry) => afterSuccess(entry, now));
-    return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, { abortSignal }));
+    return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, policy, { abortSignal }));
   }
 
   /** A confirmed password reset: forgets counts, streak and a temporary lock (or any lock), in the store and here. */
-  async clearAfterPasswordReset(key: string, permanentToo: boolean): Promise<Awaited<ReturnType<AttemptStore['clearAfterPasswordReset']>>> {
-    const result = await this.write((abortSignal) => this.store.clearAfterPasswordReset(key, permanentToo, { abortSignal }));
-    if (result.outcome === 'cleared') this.record.set(key, EMPTY_ENTRY);
+  async clearAfterPasswordReset(
+    key: string,
+    permanentToo: boolean,
+    now: number,
+    policy: RateLimitPolicy,
+  ): Promise<Awaited<ReturnType<AttemptStore['clearAfterPasswordReset']>>> {
+    const result = await this.write((abortSignal) => this.store.clearAfterPasswordReset(key, permanentToo, now, policy, { abortSignal }));
+    if (result.outcome !== 'permanent') this.record.set(key, EMPTY_ENTRY);
     return result;
   }
 
@@ -110,6 +131,8 @@ export class StoreGuard {
     const seq = ++this.sent;
     const answer = await registerAttempt(this.store, key, now, policy, { abortSignal, gate: this.gate });
     settle();
+    // A reset or an unlock since this instance's own lock or admissions: those are void (instance-record.ts).
+    if (answer.state.clearedAt !== undefined) this.record.update(key, (entry) => forgetCleared(entry, answer.state));
     const override =
       answer.outcome === 'admitted' && this.options.decideLocally ? overrideAdmission(this.record.get(key), answer.state, now, policy) : undefined;
     if (override === undefined || override.kind !== 'start-lockout') {
@@ -123,8 +146,9 @@ export class StoreGuard {
     const entry = this.record.get(key);
     const wasLocked = entry.unsyncedLock && isLocked(entry.state, now);
     const outcome = wasLocked ? 'locked' : 'lockout-started';
+    const lockAt = wasLocked ? entry.unsyncedLockAt : now;
     if (answer.requests >= 2) {
-      this.record.set(key, { ...entry, state: override.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true });
+      this.record.set(key, { ...entry, state: override.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true, unsyncedLockAt: lockAt });
       return result(outcome, override.next, answer.requests);
     }
     const written = await this.store.compareAndSet(key, answer.state, override.next, policy, { abortSignal });
@@ -132,13 +156,20 @@ export class StoreGuard {
     this.record.update(key, (current) =>
       written.ok || isLocked(seen, now)
         ? afterStoreAnswer(current, seen, now, policy, seq)
-        : { ...current, state: override.next, unsyncedLock: true, unsynced: 0, unsyncedSince: 0 },
+        : { ...current, state: override.next, unsyncedLock: true, unsyncedLockAt: lockAt, unsynced: 0, unsyncedSince: 0 },
     );
     return result(written.ok ? outcome : isLocked(seen, now) ? 'locked' : 'contended', written.ok ? override.next : seen, 2);
   }
 
   private withoutStore(key: string, now: number, policy: RateLimitPolicy, storeError: unknown, bypassed: boolean): GuardedAttempt {
     if (!this.options.decideLocally) return { kind: 'store-error', storeError, bypassed };
+    if (!this.record.hasRoom(key)) {
+      // Every identity the record holds is one it must not forget. Forgetting one would lift the bound for it;
+      // admitting a new one without recording it would leave that one unbounded. So the new identity is refused
+      // (not counted, as a contended attempt is) until entries expire: only during an outage, and only after
+      // someone sprayed more identities at this instance than the record holds.
+      return { kind: 'decided', result: result('contended', NO_STATE, 0, 'instance'), storeError, bypassed, recordFull: true };
+    }
     const decision = decideWithoutStore(this.record.get(key), now, policy);
     this.record.set(key, decision.entry);
     const { transition } = decision;

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
-import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, windowCutoff } from './policy';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, clearMemoryMs, expiryEpochSeconds, windowCutoff } from './policy';
 
 /**
  * Item layout (one item per identity key):
@@ -12,6 +12,7 @@ import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEp
  *   lockedUntil number  epoch ms, 0 when never locked
  *   lockouts    number  lockouts since the last successful sign-in
  *   rev         number  bumped by every write; the compare-and-set token
+ *   clearedAt   number  epoch ms of the last password reset or operator unlock, while it matters (policy.ts)
  *   expiresAt   number  epoch seconds, the table's TTL attribute (absent on permanent locks)
  *
  * Every write is a single conditional request. There is no read-then-write anywhere: when a condition
@@ -46,15 +47,16 @@ export class LockoutStore {
    * (or has no item yet). One atomic UpdateItem; in the steady state it is the only request of a decision.
    */
   async countAttempt(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<WriteResult> {
-    // An upper bound on the TTL the item needs: its window started at or before now, its last lock ended by now.
-    const expiresAt = expiryEpochSeconds({ failures: 0, windowStart: now, lockedUntil: now, lockouts: 0, rev: 0 }, policy);
+    // A new item counts one window. An existing one keeps its TTL: this write never moves its window start, and
+    // whatever set the TTL (a lock, a clear, a new window) already covered the window, streak or clear it holds.
+    const expiresAt = expiryEpochSeconds({ failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0 }, policy);
     const command = new UpdateCommand({
       TableName: this.tableName,
       Key: { [PARTITION_KEY]: key },
       UpdateExpression:
         'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
         'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
-        'rev = if_not_exists(rev, :zero) + :one, #ttl = :ttl',
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)',
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
       ExpressionAttributeValues: {
@@ -103,45 +105,78 @@ export class LockoutStore {
 
   /**
    * A successful sign-in forgets failures and the lockout streak by deleting the item, so the user's next
-   * sign-in is a first attempt on the fast path. The condition keeps any active lock in place.
+   * sign-in is a first attempt on the fast path. The condition keeps any active lock in place, and an item that
+   * still remembers a recent clear (a reset or an unlock, see `clearedAt`): that one is zeroed instead, in a
+   * second request that only identities reset within the last maximum lockout ever make.
    */
-  async clearUnlessLocked(key: string, now: number, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
+  async clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
     const command = new DeleteCommand({
       TableName: this.tableName,
       Key: { [PARTITION_KEY]: key },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now AND (attribute_not_exists(clearedAt) OR clearedAt <= :forgotten)',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-      ExpressionAttributeValues: { ':now': now },
+      ExpressionAttributeValues: { ':now': now, ':forgotten': now - clearMemoryMs(policy) },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     const result = await this.conditional(async () => {
       await this.client.send(command, options);
     });
     if (result.ok) return 'cleared';
-    return result.observed === undefined ? 'absent' : 'locked';
+    if (result.observed === undefined) return 'absent';
+    if (result.observed.lockedUntil > now) return 'locked';
+    const zeroed = await this.conditional(async () => {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: key },
+          UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one',
+          ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        options,
+      );
+    });
+    if (zeroed.ok) return 'cleared';
+    return zeroed.observed === undefined ? 'absent' : 'locked';
   }
 
   /**
    * A confirmed password reset: forgets failures, the streak and a temporary lock (a permanent one too when
-   * `permanentToo`) in one conditional DeleteItem. Reports the state it removed, or why it removed nothing.
+   * `permanentToo`) in one conditional UpdateItem that leaves `clearedAt` behind, even where there was no item:
+   * an instance that locked the identity alone during a store outage must not write that lock back afterwards.
+   * Reports the state it replaced, or why it replaced nothing.
    */
   async clearAfterPasswordReset(
     key: string,
     permanentToo: boolean,
+    now: number,
+    policy: RateLimitPolicy,
     options: RequestOptions = {},
   ): Promise<{ readonly outcome: 'cleared'; readonly removed: LockoutState } | { readonly outcome: 'absent' | 'permanent' }> {
-    const command = new DeleteCommand({
+    const cleared: LockoutState = { failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0, clearedAt: now };
+    const command = new UpdateCommand({
       TableName: this.tableName,
       Key: { [PARTITION_KEY]: key },
-      ConditionExpression: permanentToo ? 'attribute_exists(#pk)' : 'attribute_exists(#pk) AND lockedUntil < :permanent',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-      ...(permanentToo ? {} : { ExpressionAttributeValues: { ':permanent': PERMANENT_LOCK_UNTIL } }),
+      UpdateExpression:
+        'SET failures = :zero, windowStart = :now, lockedUntil = :zero, lockouts = :zero, ' +
+        'rev = if_not_exists(rev, :zero) + :one, clearedAt = :now, #ttl = :ttl',
+      ...(permanentToo ? {} : { ConditionExpression: 'attribute_not_exists(#pk) OR lockedUntil < :permanent' }),
+      ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, ...(permanentToo ? {} : { '#pk': PARTITION_KEY }) },
+      ExpressionAttributeValues: {
+        ':zero': 0,
+        ':one': 1,
+        ':now': now,
+        ':ttl': expiryEpochSeconds(cleared, policy),
+        ...(permanentToo ? {} : { ':permanent': PERMANENT_LOCK_UNTIL }),
+      },
       ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    const result = await this.conditional(async () => parseState((await this.client.send(command, options)).Attributes ?? {}));
-    if (result.ok) return { outcome: 'cleared', removed: result.value };
-    return { outcome: result.observed === undefined ? 'absent' : 'permanent' };
+    const result = await this.conditional(async () => (await this.client.send(command, options)).Attributes);
+    if (!result.ok) return { outcome: 'permanent' };
+    return result.value === undefined ? { outcome: 'absent' } : { outcome: 'cleared', removed: parseState(result.value) };
   }
 
   private async conditional<T>(send: () => Promise<T>): Promise<Conditional<T>> {
@@ -189,6 +224,7 @@ export function parseState(item: Record<string, unknown>): LockoutState {
     lockedUntil: num('lockedUntil'),
     lockouts: num('lockouts'),
     rev: num('rev'),
+    ...(typeof item.clearedAt === 'number' && Number.isFinite(item.clearedAt) ? { clearedAt: item.clearedAt } : {}),
   };
 }
 

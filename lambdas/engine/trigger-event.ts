@@ -1,3 +1,5 @@
+import { type IdentityRef, type NameComparison, unknownNameIdentity, userIdentity } from './identity';
+
 /**
  * Minimal structural checks of Cognito trigger events. Cognito's shapes grow over time, so unknown fields are
  * accepted; only what the lockout reads is required.
@@ -50,4 +52,15 @@ export function attributeText(event: CheckedEvent, name: string): string | undef
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The sign-in identity Cognito means: the user's `sub` when Cognito resolved the name, the typed name compared as
+ * the pool compares names when it did not (`userNotFound`). Undefined when a known user arrives without a `sub`,
+ * which Cognito does not send: the caller decides what that means for its trigger.
+ */
+export function signInIdentityOf(event: CheckedEvent, names: NameComparison): IdentityRef | undefined {
+  if (event.request.userNotFound === true) return unknownNameIdentity(event.userName, names);
+  const sub = attributeText(event, 'sub');
+  return sub === undefined ? undefined : userIdentity(sub);
 }

@@ -10,6 +10,5 @@ export function createPostAuthenticationHandler(
     trigger: 'PostAuthentication',
     signIns: ['PostAuthentication_Authentication'],
     others: [],
-    malformed: 'pass',
   });
 }

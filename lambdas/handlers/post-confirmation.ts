@@ -1,14 +1,14 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import { announce, eventBudget } from '../engine/announce';
 import type { TriggerDeps } from '../engine/deps';
-import { TriggerFailureError, reportFailure } from '../engine/failure';
-import { signInIdentity } from '../engine/identity';
+import { reportFailure } from '../engine/failure';
 import { isLocked, isPermanent } from '../engine/policy';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../engine/telemetry';
-import { checkTriggerEvent } from '../engine/trigger-event';
+import { checkTriggerEvent, signInIdentityOf } from '../engine/trigger-event';
+import { passUnrecognized } from './sign-in-success';
 
-const SOURCES = ['PostConfirmation_ConfirmSignUp', 'PostConfirmation_ConfirmForgotPassword'] as const;
+const RESET = 'PostConfirmation_ConfirmForgotPassword';
 
 /**
  * A confirmed password reset (ConfirmForgotPassword, or the managed login's /confirmforgotpassword) lifts the
@@ -16,20 +16,29 @@ const SOURCES = ['PostConfirmation_ConfirmSignUp', 'PostConfirmation_ConfirmForg
  * account's email is its owner, whatever an attacker did to the counter. A permanent lock stays for operators
  * unless `unlockOnPasswordReset` is `all`. Sign-up confirmations pass untouched.
  *
- * Like post-authentication it never fails the user's action on a store error (logged and counted, and the reset
- * stands); only a malformed event, which Cognito does not send, gets the generic message.
+ * It never fails the user's action: a store error, a malformed event or a trigger source it does not know is
+ * logged and counted, and the event is returned (the reset stands; a lock then simply runs out).
  */
 export function createPostConfirmationHandler(deps: TriggerDeps) {
   return async (event: PostConfirmationTriggerEvent, context?: { getRemainingTimeInMillis?(): number }): Promise<PostConfirmationTriggerEvent> => {
     const { logger, metrics } = deps.telemetry;
     try {
-      const checked = checkTriggerEvent(event, 'PostConfirmation', SOURCES);
+      const source = (event as { triggerSource?: unknown } | null)?.triggerSource;
+      if (source !== RESET) {
+        if (source !== 'PostConfirmation_ConfirmSignUp') passUnrecognized(deps, 'PostConfirmation');
+        return event;
+      }
       const policy = deps.config.settings.unlockOnPasswordReset;
-      if (checked.triggerSource !== 'PostConfirmation_ConfirmForgotPassword' || policy === 'off') return event;
-      const identity = signInIdentity(checked.userName);
+      if (policy === 'off') return event;
+      const checked = checkTriggerEvent(event, 'PostConfirmation', [RESET]);
+      const identity = signInIdentityOf(checked, deps.config.names);
+      if (identity === undefined) {
+        passUnrecognized(deps, 'PostConfirmation');
+        return event;
+      }
       const now = deps.now();
       try {
-        const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all');
+        const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn);
         const lifted = result.outcome === 'cleared' && isLocked(result.removed, now);
         if (lifted) {
           count(metrics, 'UnlockedByPasswordReset');
@@ -51,7 +60,6 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
       }
     } catch (error) {
       reportFailure(deps.telemetry, error);
-      throw new TriggerFailureError();
     } finally {
       flush(metrics);
     }

@@ -1,7 +1,6 @@
 import type { Context, PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { checkTriggerEvent, isFederated } from '../engine/trigger-event';
+import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
 import { announce, eventBudget } from '../engine/announce';
-import { signInIdentity } from '../engine/identity';
 import { noticeAddress, requestNotice } from '../engine/lock-notice';
 import { lockedUntilText } from '../engine/lockout-events';
 import { decideKeys } from '../engine/decide';
@@ -22,7 +21,11 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
         deps.telemetry.logger.debug('federated user: not counted');
         return event;
       }
-      const identity = signInIdentity(checked.userName);
+      const identity = signInIdentityOf(checked, deps.config.names);
+      // Cognito sends `sub` for every user it resolved. Keying such a user by the typed name instead would split
+      // its counter by alias and share it with strangers, so the event is refused as malformed.
+      if (identity === undefined)
+        throw new InvalidTriggerEventError('Invalid PreAuthentication trigger event: request.userAttributes.sub is missing');
       const { verdict, results, now } = await decideKeys(deps, [{ scope: 'signin', identity, policy: deps.config.signIn }], {
         userNotFound: checked.request.userNotFound === true,
       });

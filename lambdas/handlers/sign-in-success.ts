@@ -1,7 +1,6 @@
-import { checkTriggerEvent, isFederated } from '../engine/trigger-event';
-import { signInIdentity } from '../engine/identity';
+import { checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
 import type { TriggerDeps } from '../engine/deps';
-import { TriggerFailureError, reportFailure } from '../engine/failure';
+import { reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';
 import { type TriggerName, count, errorFields, flush } from '../engine/telemetry';
 
@@ -9,26 +8,34 @@ export interface SuccessSignal {
   readonly trigger: Extract<TriggerName, 'PostAuthentication' | 'PreTokenGeneration'>;
   /** Trigger sources that mean a completed sign-in: the identity's failures are forgotten. */
   readonly signIns: readonly string[];
-  /** Trigger sources that are not sign-ins (a token refresh): passed untouched. */
+  /** Trigger sources known not to be sign-ins (a token refresh, machine-to-machine tokens): passed untouched. */
   readonly others: readonly string[];
-  /** A malformed event: 'pass' returns it (post-authentication never fails a sign-in), 'fail' gives the generic message. */
-  readonly malformed: 'pass' | 'fail';
 }
 
 /**
  * A completed sign-in forgets the identity's failures and lockout streak, but never lifts an active lock. It never
- * fails the sign-in on a store error (Cognito fails it when the trigger throws): the error is logged, counted and
- * swallowed, and the event is returned.
+ * fails the sign-in or the token issuance (Cognito fails it when the trigger throws): a store error, a malformed
+ * event, a trigger source it does not know (a function composed into a consumer's own trigger sees every source,
+ * and AWS adds sources) are logged, counted and passed, and the event is returned as it came.
  */
 export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal) {
   return async (event: E): Promise<E> => {
     const { logger, metrics } = deps.telemetry;
     try {
-      const checked = checkTriggerEvent(event, signal.trigger, [...signal.signIns, ...signal.others]);
-      if (!signal.signIns.includes(checked.triggerSource) || isFederated(checked)) return event;
-      const identity = signInIdentity(checked.userName);
+      const source = (event as { triggerSource?: unknown } | null)?.triggerSource;
+      if (typeof source !== 'string' || !signal.signIns.includes(source)) {
+        if (!signal.others.includes(source as string)) passUnrecognized(deps, signal.trigger);
+        return event;
+      }
+      const checked = checkTriggerEvent(event, signal.trigger, signal.signIns);
+      if (isFederated(checked)) return event;
+      const identity = signInIdentityOf(checked, deps.config.names);
+      if (identity === undefined) {
+        passUnrecognized(deps, signal.trigger);
+        return event;
+      }
       try {
-        const outcome = await deps.guard.clear(identity.key, deps.now());
+        const outcome = await deps.guard.clear(identity.key, deps.now(), deps.config.signIn);
         if (outcome === 'cleared') count(metrics, 'FailuresCleared');
         logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', { identity: identity.logId, outcome });
       } catch (error) {
@@ -37,10 +44,15 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
       }
     } catch (error) {
       reportFailure(deps.telemetry, error);
-      if (signal.malformed === 'fail') throw new TriggerFailureError();
     } finally {
       flush(metrics);
     }
     return event;
   };
+}
+
+/** An event the trigger does not know how to read: passed untouched, counted, and logged without its content. */
+export function passUnrecognized(deps: TriggerDeps, trigger: TriggerName): void {
+  count(deps.telemetry.metrics, 'EventsPassed');
+  deps.telemetry.logger.warn(`${trigger}: unrecognized event passed untouched (a trigger source or shape this version does not read)`);
 }

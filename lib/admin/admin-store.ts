@@ -1,31 +1,54 @@
 /**
- * Operator actions on the lockout table: read, lock, unlock, list and reset. Every change is one conditional
- * request on the identity's item (the triggers' invariants hold: a lock is never shortened by `lock`), and
- * every change is recorded as an audit item (who, when, what) beside the state items.
+ * Operator actions on the lockout table: read, lock, unlock, list and reset. Each change to an identity and its
+ * audit item (who, when, what) are one DynamoDB transaction: the trail never misses a change that was made, nor
+ * records one that was refused. The triggers' invariants hold: `lock` never shortens a lock (a condition), and
+ * `unlock` and `reset-all` leave a cleared marker rather than deleting (see `clearedMarker`).
+ *
+ * Time: every decision here ("locked", where a lock ends, when counts were cleared) uses `now`, which the CLI
+ * reads from DynamoDB's responses (server-clock.ts), so it is the server's time and not the operator's.
  */
 import { randomUUID } from 'node:crypto';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   ScanCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type LockoutState, isPermanent } from '../../lambdas/engine/policy';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/engine/policy';
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
+import type { OperatorIdentity } from './operator';
+import { AdminError } from './errors';
 
 export const AUDIT_PREFIX = 'audit#';
 /** Audit items are kept for 400 days (the TTL deletes them afterwards). */
 const AUDIT_RETENTION_SECONDS = 400 * 24 * 3600;
-const STATE_PREFIXES = ['signin#', 'signup-'];
+const SIGN_IN_PREFIX = 'signin#';
+const SIGN_UP_PREFIX = 'signup-';
+const STATE_PREFIXES = [SIGN_IN_PREFIX, SIGN_UP_PREFIX];
 /**
  * TTL slack after an operator's temporary lock ends. The operator does not know the stack's streak memory
  * (the maximum lockout), so keep the item generously: TTL is clean-up only, never a decision.
  */
 const OPERATOR_LOCK_TTL_SLACK_SECONDS = 30 * 24 * 3600;
+/**
+ * How long a cleared marker is kept. It must outlive any lock a function instance could be holding on its own,
+ * and the CLI does not know the stack's maximum lockout; the settings cap that at one year, so 366 days covers
+ * every stack.
+ */
+const CLEARED_MARKER_TTL_SECONDS = 366 * 24 * 3600;
+/**
+ * Tries of a transaction that loses a race: another write to the item in between (a sign-in attempt) cancels it
+ * without changing anything. Attempts on one identity stop writing once it is locked, so a few tries suffice.
+ */
+const MAX_TRANSACTION_TRIES = 5;
+/** Sign-in identities reset-all clears concurrently: a batch at a time, so a large reset does not burst past the table's capacity. */
+const RESET_BATCH_SIZE = 25;
 
 export interface IdentityStatus {
   readonly key: string;
@@ -38,18 +61,53 @@ export interface IdentityStatus {
   /** When the counting window began (epoch ms); undefined when nothing is counted. */
   readonly windowStart?: number;
   readonly lockouts: number;
+  /** When an operator (unlock, reset-all) or a password reset last cleared the identity (epoch ms); undefined when not remembered. */
+  readonly clearedAt?: number;
 }
 
 export interface AuditEntry {
   readonly action: 'lock' | 'unlock' | 'reset-all';
+  /** The caller's AWS identity (ARN), from STS. */
   readonly operator: string;
+  /** The operator's free-text note, when given. */
+  readonly note?: string;
+  /** Epoch ms, the server's time. */
   readonly at: number;
   /** The identity key acted on, or '*' for reset-all. */
   readonly identity: string;
   readonly details: Record<string, unknown>;
 }
 
+export interface UnlockResult {
+  /** The state the unlock replaced; undefined when the identity had no item. */
+  readonly previous: LockoutState | undefined;
+  /** Whether the identity was locked at the time of the unlock. */
+  readonly wasLocked: boolean;
+}
+
+export interface LockResult {
+  /** False when a longer lock was in place: nothing was changed and nothing recorded. */
+  readonly applied: boolean;
+  /** The lock now in place (epoch ms, or PERMANENT_LOCK_UNTIL). */
+  readonly lockedUntil: number;
+}
+
+/** What reset-all would clear, counted before asking the operator to confirm. */
+export interface ResetPlan {
+  readonly signIn: readonly string[];
+  readonly signUp: readonly string[];
+  readonly total: number;
+  /** Identities locked at the server's time when counted. */
+  readonly locked: number;
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+/** A transaction lands, or is refused by the state item's condition (with the item it saw), or loses a race. */
+type TransactOutcome =
+  { readonly ok: true } | { readonly ok: false; readonly refusedBy: LockoutState | undefined } | { readonly ok: false; readonly raced: true };
+
 export class AdminStore {
+  /** `now`: the server's time in the CLI (ServerClock), a fake clock in tests; this machine's only by default. */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -57,70 +115,188 @@ export class AdminStore {
   ) {}
 
   async status(key: string): Promise<IdentityStatus> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }));
-    return describe(key, Item === undefined ? undefined : parseState(Item), this.now());
-  }
-
-  /** Clears the identity entirely (lock, counts, streak). Returns the state it had. */
-  async unlock(key: string, operator: string): Promise<LockoutState | undefined> {
-    const { Attributes } = await this.client.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key }, ReturnValues: 'ALL_OLD' }),
-    );
-    const previous = Attributes === undefined ? undefined : parseState(Attributes);
-    await this.audit({ action: 'unlock', operator, at: this.now(), identity: key, details: { wasLockedUntil: previous?.lockedUntil ?? 0 } });
-    return previous;
+    const item = await this.item(key);
+    const clearedAt = typeof item?.clearedAt === 'number' ? item.clearedAt : undefined;
+    return { ...describe(key, item === undefined ? undefined : parseState(item), this.now()), clearedAt };
   }
 
   /**
-   * Locks until `until` (epoch ms, or PERMANENT_LOCK_UNTIL). Never shortens an existing lock: returns the
-   * longer lock in place instead, without changing it.
+   * Clears the identity (lock, counts, streak) by writing a cleared marker, with its audit item, in one
+   * transaction. The transaction is a compare-and-set on the state read just before, so the audit's
+   * `wasLockedUntil` and the result say exactly what the unlock replaced even while sign-in attempts race it.
    */
-  async lock(key: string, until: number, operator: string): Promise<{ applied: boolean; lockedUntil: number }> {
-    const permanent = isPermanent({ lockedUntil: until });
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PARTITION_KEY]: key },
-          UpdateExpression:
-            'SET lockedUntil = :until, windowStart = :until, failures = :zero, lockouts = if_not_exists(lockouts, :zero), ' +
-            `rev = if_not_exists(rev, :zero) + :one${permanent ? ' REMOVE #ttl' : ', #ttl = :ttl'}`,
-          ConditionExpression: 'attribute_not_exists(lockedUntil) OR lockedUntil < :until',
-          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ':until': until,
-            ':zero': 0,
-            ':one': 1,
-            ...(permanent ? {} : { ':ttl': Math.ceil(until / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  async unlock(key: string, operator: OperatorIdentity): Promise<UnlockResult> {
+    let observed = await this.state(key);
+    for (let tries = 1; ; tries++) {
+      const now = this.now();
+      const outcome = await this.transact([
+        { Update: this.stateUpdate(key, clearedMarker(now), sameRevision(observed)) },
+        {
+          Put: this.auditPut({
+            action: 'unlock',
+            ...actor(operator),
+            at: now,
+            identity: key,
+            details: { wasLockedUntil: observed?.lockedUntil ?? 0 },
+          }),
+        },
+      ]);
+      if (outcome.ok) return { previous: observed, wasLocked: isLocked(observed, now) };
+      if (tries >= MAX_TRANSACTION_TRIES) throw racedTooOften('unlock');
+      // A refusal returned the item that changed under us; a lost race did not, so read it again.
+      observed = 'refusedBy' in outcome ? outcome.refusedBy : await this.state(key);
+    }
+  }
+
+  /**
+   * Locks for `duration` ms from now (the server's now), or permanently, with its audit item, in one transaction.
+   * Never shortens an existing lock: the condition refuses, and then nothing is written (no audit item either) and
+   * the longer lock in place is returned.
+   */
+  async lock(key: string, duration: number | 'permanent', operator: OperatorIdentity): Promise<LockResult> {
+    // The answer carries DynamoDB's time, from which the lock's end is counted. The state read decides nothing:
+    // the transaction's condition does.
+    await this.state(key);
+    for (let tries = 1; ; tries++) {
+      const now = this.now();
+      const until = duration === 'permanent' ? PERMANENT_LOCK_UNTIL : now + duration;
+      const outcome = await this.transact([
+        { Update: this.stateUpdate(key, lockUpdate(until), notShortening(until)) },
+        {
+          Put: this.auditPut({
+            action: 'lock',
+            ...actor(operator),
+            at: now,
+            identity: key,
+            details: { lockedUntil: isPermanent({ lockedUntil: until }) ? 'permanent' : until },
+          }),
+        },
+      ]);
+      if (outcome.ok) return { applied: true, lockedUntil: until };
+      if ('refusedBy' in outcome) return { applied: false, lockedUntil: outcome.refusedBy?.lockedUntil ?? 0 };
+      if (tries >= MAX_TRANSACTION_TRIES) throw racedTooOften('lock');
+    }
+  }
+
+  /** Every identity locked now (the server's now), soonest expiry first. Reads every page of the scan. */
+  async listLocked(): Promise<Array<{ key: string; lockedUntil: number; permanent: boolean; lockouts: number }>> {
+    const everLocked: Array<{ key: string; lockedUntil: number; permanent: boolean; lockouts: number }> = [];
+    // Filtered on "ever locked" only: the server's time is known once the scan has answered, and decides below.
+    for await (const item of this.scan({ FilterExpression: 'lockedUntil > :zero', ExpressionAttributeValues: { ':zero': 0 } })) {
+      const state = parseState(item);
+      everLocked.push({ key: String(item[PARTITION_KEY]), lockedUntil: state.lockedUntil, permanent: isPermanent(state), lockouts: state.lockouts });
+    }
+    const now = this.now();
+    return everLocked.filter((l) => l.lockedUntil > now).sort((a, b) => a.lockedUntil - b.lockedUntil);
+  }
+
+  /** Counts what reset-all would clear: every lockout state item, and how many of them are locked now. */
+  async planReset(): Promise<ResetPlan> {
+    const signIn: string[] = [];
+    const signUp: string[] = [];
+    const lockedUntils: number[] = [];
+    for await (const item of this.scan({ ProjectionExpression: '#pk, lockedUntil' })) {
+      const key = String(item[PARTITION_KEY]);
+      (key.startsWith(SIGN_IN_PREFIX) ? signIn : signUp).push(key);
+      lockedUntils.push(parseState(item).lockedUntil);
+    }
+    const now = this.now();
+    return { signIn, signUp, total: signIn.length + signUp.length, locked: lockedUntils.filter((until) => until > now).length };
+  }
+
+  /**
+   * Clears what `plan` counted: each sign-in identity gets the same cleared marker as `unlock` (one UpdateItem
+   * each, a batch at a time), sign-up counters are deleted (no instance ever writes those back). Identities that
+   * appeared after the count are left alone: the operator confirmed a number, not "whatever is there".
+   * The audit item comes first: the changes span many items and cannot share one transaction (DynamoDB allows 100
+   * per transaction), so if the CLI stops halfway, the trail still says what was started, and by whom.
+   */
+  async resetAll(plan: ResetPlan, operator: OperatorIdentity): Promise<{ cleared: number; deleted: number }> {
+    await this.client.send(
+      new PutCommand(
+        this.auditPut({
+          action: 'reset-all',
+          ...actor(operator),
+          at: this.now(),
+          identity: '*',
+          details: { signIn: plan.signIn.length, signUp: plan.signUp.length, lockedWhenCounted: plan.locked },
         }),
-      );
+      ),
+    );
+    for (let i = 0; i < plan.signIn.length; i += RESET_BATCH_SIZE) {
+      const marker = clearedMarker(this.now());
+      await Promise.all(plan.signIn.slice(i, i + RESET_BATCH_SIZE).map((key) => this.client.send(new UpdateCommand(this.stateUpdate(key, marker)))));
+    }
+    await this.deleteAll(plan.signUp);
+    return { cleared: plan.signIn.length, deleted: plan.signUp.length };
+  }
+
+  async auditTrail(): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    for await (const item of this.scan({}, [AUDIT_PREFIX])) entries.push(item as unknown as AuditEntry);
+    return entries.sort((a, b) => a.at - b.at);
+  }
+
+  private async item(key: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }));
+    return Item;
+  }
+
+  private async state(key: string): Promise<LockoutState | undefined> {
+    const item = await this.item(key);
+    return item === undefined ? undefined : parseState(item);
+  }
+
+  /** An UpdateItem on one state item; the condition's names and values are merged with the update's. */
+  private stateUpdate(key: string, update: Expression, condition?: Expression) {
+    const names = { ...update.names, ...condition?.names };
+    const values = { ...update.values, ...condition?.values };
+    return {
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      UpdateExpression: update.expression,
+      ...(condition === undefined ? {} : { ConditionExpression: condition.expression, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
+      // DynamoDB rejects declared names or values that the expressions do not use: declare only those used.
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    };
+  }
+
+  /** An audit item, conditioned on its key being new so that a (vanishingly unlikely) key collision never overwrites one. */
+  private auditPut(entry: AuditEntry) {
+    return {
+      TableName: this.tableName,
+      Item: {
+        [PARTITION_KEY]: `${AUDIT_PREFIX}${new Date(entry.at).toISOString()}#${randomUUID().slice(0, 8)}`,
+        ...entry,
+        [TTL_ATTRIBUTE]: Math.ceil(entry.at / 1000) + AUDIT_RETENTION_SECONDS,
+      },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+    };
+  }
+
+  /**
+   * Sends one transaction whose first item is the state item. Its condition failing is a refusal, reported with the
+   * item DynamoDB saw (`ReturnValuesOnConditionCheckFailure: ALL_OLD`); anything else that cancels it without a
+   * condition failing on the state (a concurrent write, an audit key collision) is a race worth another try.
+   */
+  private async transact(items: TransactItem[]): Promise<TransactOutcome> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return { ok: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        return { applied: false, lockedUntil: Number(error.Item?.lockedUntil?.N ?? 0) };
-      }
+      if (!(error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException')) throw error;
+      const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+      const state = reasons[0];
+      if (state?.Code === 'ConditionalCheckFailed') return { ok: false, refusedBy: state.Item ? parseState(unmarshall(state.Item)) : undefined };
+      if (reasons.some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ConditionalCheckFailed'))
+        return { ok: false, raced: true };
       throw error;
     }
-    await this.audit({ action: 'lock', operator, at: this.now(), identity: key, details: { lockedUntil: permanent ? 'permanent' : until } });
-    return { applied: true, lockedUntil: until };
   }
 
-  /** Every identity locked now, soonest expiry first. Reads every page of the scan. */
-  async listLocked(): Promise<Array<{ key: string; lockedUntil: number; permanent: boolean; lockouts: number }>> {
-    const locked: Array<{ key: string; lockedUntil: number; permanent: boolean; lockouts: number }> = [];
-    for await (const item of this.scan({ FilterExpression: 'lockedUntil > :now', ExpressionAttributeValues: { ':now': this.now() } })) {
-      const state = parseState(item);
-      locked.push({ key: String(item[PARTITION_KEY]), lockedUntil: state.lockedUntil, permanent: isPermanent(state), lockouts: state.lockouts });
-    }
-    return locked.sort((a, b) => a.lockedUntil - b.lockedUntil);
-  }
-
-  /** Deletes every lockout state item (sign-in and sign-up); audit items stay. Returns how many were deleted. */
-  async resetAll(operator: string): Promise<number> {
-    const keys: string[] = [];
-    for await (const item of this.scan({ ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': PARTITION_KEY } }))
-      keys.push(String(item[PARTITION_KEY]));
+  private async deleteAll(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 25) {
       let requests: Record<string, Array<Record<string, unknown>>> | undefined = {
         [this.tableName]: keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: { [PARTITION_KEY]: key } } })),
@@ -132,27 +308,6 @@ export class AdminStore {
         requests = output.UnprocessedItems as typeof requests;
       }
     }
-    await this.audit({ action: 'reset-all', operator, at: this.now(), identity: '*', details: { deleted: keys.length } });
-    return keys.length;
-  }
-
-  async auditTrail(): Promise<AuditEntry[]> {
-    const entries: AuditEntry[] = [];
-    for await (const item of this.scan({}, [AUDIT_PREFIX])) entries.push(item as unknown as AuditEntry);
-    return entries.sort((a, b) => a.at - b.at);
-  }
-
-  private async audit(entry: AuditEntry): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          [PARTITION_KEY]: `${AUDIT_PREFIX}${new Date(entry.at).toISOString()}#${randomUUID().slice(0, 8)}`,
-          ...entry,
-          [TTL_ATTRIBUTE]: Math.ceil(entry.at / 1000) + AUDIT_RETENTION_SECONDS,
-        },
-      }),
-    );
   }
 
   /** Scans the items whose key starts with one of `prefixes` (the lockout state by default), page by page. */
@@ -184,6 +339,75 @@ export class AdminStore {
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
   }
+}
+
+/** A DynamoDB expression with the names and values it uses. */
+interface Expression {
+  readonly expression: string;
+  readonly names?: Record<string, string>;
+  readonly values?: Record<string, unknown>;
+}
+
+/**
+ * What unlock and reset-all leave instead of deleting: no lock, no counts, no streak, and `clearedAt`, the server's
+ * time of the clear. Why not delete: a function instance that locked the identity on its own while DynamoDB was
+ * failing writes its lock back when the store returns, unless the item's `clearedAt` is later than when that
+ * instance's lock began. With no item there is no `clearedAt`, and the lock the operator just lifted would come
+ * back at the user's next sign-in; so the marker is written even when there was no item. It lives 366 days
+ * (CLEARED_MARKER_TTL_SECONDS). The triggers read it as an identity with nothing counted: a fresh window that
+ * began at the clear.
+ */
+function clearedMarker(now: number): Expression {
+  return {
+    expression:
+      'SET failures = :zero, windowStart = :now, lockedUntil = :zero, lockouts = :zero, rev = if_not_exists(rev, :zero) + :one, ' +
+      'clearedAt = :now, #ttl = :ttl',
+    names: { '#ttl': TTL_ATTRIBUTE },
+    values: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.floor(now / 1000) + CLEARED_MARKER_TTL_SECONDS },
+  };
+}
+
+/** A lock until `until`; the next window opens when it ends, as the triggers' locks do. A permanent lock never expires. */
+function lockUpdate(until: number): Expression {
+  const permanent = isPermanent({ lockedUntil: until });
+  return {
+    expression:
+      'SET lockedUntil = :until, windowStart = :until, failures = :zero, lockouts = if_not_exists(lockouts, :zero), ' +
+      `rev = if_not_exists(rev, :zero) + :one${permanent ? ' REMOVE #ttl' : ', #ttl = :ttl'}`,
+    names: { '#ttl': TTL_ATTRIBUTE },
+    values: { ':until': until, ':zero': 0, ':one': 1, ...(permanent ? {} : { ':ttl': Math.ceil(until / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }) },
+  };
+}
+
+/** `lock` never shortens a lock in place. */
+function notShortening(until: number): Expression {
+  return { expression: 'attribute_not_exists(lockedUntil) OR lockedUntil < :until', values: { ':until': until } };
+}
+
+/**
+ * The item is still at the revision `observed` was read at (every write of the triggers bumps `rev`): absent if it
+ * was absent; rev 0 means an item written without one, so accept a missing attribute too.
+ */
+function sameRevision(observed: LockoutState | undefined): Expression {
+  if (observed === undefined) return { expression: 'attribute_not_exists(#pk)', names: { '#pk': PARTITION_KEY } };
+  if (observed.rev === 0)
+    return {
+      expression: 'attribute_exists(#pk) AND (attribute_not_exists(rev) OR rev = :rev)',
+      names: { '#pk': PARTITION_KEY },
+      values: { ':rev': 0 },
+    };
+  return { expression: 'rev = :rev', values: { ':rev': observed.rev } };
+}
+
+/** The audit fields naming who acted: the ARN, and the note beside it when there is one. */
+function actor(operator: OperatorIdentity): Pick<AuditEntry, 'operator' | 'note'> {
+  return operator.note === undefined ? { operator: operator.arn } : { operator: operator.arn, note: operator.note };
+}
+
+function racedTooOften(action: string): AdminError {
+  return new AdminError(
+    `the identity changed ${MAX_TRANSACTION_TRIES} times while the ${action} was being written (sign-in attempts racing it): nothing changed, try again`,
+  );
 }
 
 function describe(key: string, state: LockoutState | undefined, now: number): IdentityStatus {

@@ -1,23 +1,21 @@
 /**
  * Where the admin CLI acts: the lockout table (from the deployed stack's outputs, or named), and which item a
- * user name means. In pools where email is the sign-in name, Cognito's user name is a generated UUID and the
- * triggers key on it; the CLI asks the pool for it, and falls back to the typed name for names the pool does not
- * know (the unknown names attackers try are keyed as typed).
+ * user name means. The triggers key a user Cognito knows by its `sub`, and a name Cognito resolves to nobody by
+ * the text compared as the pool compares names (lambdas/engine/identity.ts); the CLI asks the pool which of the
+ * two a typed name is, exactly as Cognito would resolve it at sign-in.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { AdminGetUserCommand, CognitoIdentityProviderClient, UserNotFoundException } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminGetUserCommand,
+  CognitoIdentityProviderClient,
+  DescribeUserPoolCommand,
+  UserNotFoundException,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { TARGETS_OUTPUT_DESCRIPTION } from '../../lambdas/engine/contract';
-import { signInIdentity } from '../../lambdas/engine/identity';
+import { type IdentityRef, unknownNameIdentity, userIdentity } from '../../lambdas/engine/identity';
+import { AdminError } from './errors';
 
-export class AdminError extends Error {
-  override readonly name = 'AdminError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+export { AdminError } from './errors';
 
 export interface StackTargets {
   readonly tableName: string;
@@ -55,26 +53,60 @@ export async function fromStack(stackName: string, region: string | undefined): 
   }
 }
 
-export interface ResolvedIdentity {
-  readonly key: string;
-  readonly logId: string;
-  /** How the name was interpreted. */
-  readonly resolvedAs: 'pool-user' | 'unknown-to-pool' | 'as-typed';
+export interface ResolvedIdentity extends IdentityRef {
+  /** How the name was interpreted: a user of the pool (keyed by its `sub`), or a name the pool does not know. */
+  readonly resolvedAs: 'pool-user' | 'unknown-to-pool';
+  /** For a name the pool does not know: whether the pool compares names case-sensitively. */
+  readonly caseSensitive?: boolean;
 }
 
+/**
+ * The identity the triggers count for `name` (a user name or an alias, as typed at sign-in). Without the pool the
+ * CLI cannot tell a user's `sub`, and guessing (keying the name as typed) would show and change a counter no
+ * trigger uses: refused, saying what to pass. `list` and `reset-all` need no name and work with the table alone.
+ */
 export async function resolveSignIn(name: string, userPoolId: string | undefined, region: string | undefined): Promise<ResolvedIdentity> {
-  if (userPoolId === undefined) return { ...signInIdentity(name), resolvedAs: 'as-typed' };
+  if (userPoolId === undefined)
+    throw new AdminError(
+      `cannot tell which user ${JSON.stringify(name)} is without the user pool (the lockout counts a user by its Cognito sub): ` +
+        'pass --user-pool-id ID, or --stack NAME',
+      2,
+    );
   const cognito = new CognitoIdentityProviderClient({ region });
   try {
-    const user = await cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: name }));
-    return { ...signInIdentity(user.Username!), resolvedAs: 'pool-user' };
+    const sub = await subOf(cognito, userPoolId, name);
+    if (sub !== undefined) return { ...userIdentity(sub), resolvedAs: 'pool-user' };
+    const caseSensitive = await comparesCaseSensitively(cognito, userPoolId);
+    return { ...unknownNameIdentity(name, { caseSensitive }), resolvedAs: 'unknown-to-pool', caseSensitive };
   } catch (error) {
-    if (error instanceof UserNotFoundException || (error as Error).name === 'UserNotFoundException')
-      return { ...signInIdentity(name), resolvedAs: 'unknown-to-pool' };
+    if ((error as Error).name === 'ResourceNotFoundException')
+      throw new AdminError(`user pool ${userPoolId} not found${region ? ` in ${region}` : ''}: check --user-pool-id / --stack and --region`);
     throw error;
   } finally {
     cognito.destroy();
   }
+}
+
+/**
+ * The user's `sub`, or undefined when the pool knows no such user. `AdminGetUser` resolves a name the way sign-in
+ * does: the user name or an alias (email, phone, preferred_username), with the pool's case sensitivity.
+ */
+async function subOf(cognito: CognitoIdentityProviderClient, userPoolId: string, name: string): Promise<string | undefined> {
+  try {
+    const user = await cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: name }));
+    const sub = user.UserAttributes?.find((attribute) => attribute.Name === 'sub')?.Value;
+    if (!sub) throw new AdminError(`Cognito returned user ${JSON.stringify(name)} without a sub attribute: its lockout state cannot be found`);
+    return sub;
+  } catch (error) {
+    if (error instanceof UserNotFoundException || (error as Error).name === 'UserNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+/** `UsernameConfiguration.CaseSensitive`. A pool that does not say compares exactly: Cognito's default without the setting. */
+async function comparesCaseSensitively(cognito: CognitoIdentityProviderClient, userPoolId: string): Promise<boolean> {
+  const { UserPool } = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: userPoolId }));
+  return UserPool?.UsernameConfiguration?.CaseSensitive ?? true;
 }
 
 /** `90s`, `30m`, `2h`, `7d` → milliseconds. */

@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { MANAGED_LOGIN_PATHS, ManagedLogin, type ManagedLoginDeps, type OAuthClient } from './managed-login';
-import { signInIdentity } from '../../lambdas/engine/identity';
+import { userIdentity } from '../../lambdas/engine/identity';
 import { InvalidSrpParameterError, SrpServer } from './srp';
 
 export interface FrontOptions {
@@ -128,6 +128,7 @@ async function handle(
   const url = new URL(req.url ?? '/', 'http://sandbox');
   if (MANAGED_LOGIN_PATHS.has(url.pathname) && (await login.handle(req, res, url, body))) return;
   const target = String(req.headers['x-amz-target'] ?? '');
+  if (target === '' && req.method === 'POST' && isCallerIdentityQuery(body)) return answerCallerIdentity(res);
   const operation = target.split('.').pop();
   if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options, state.srp);
   if (operation === 'ForgotPassword' || operation === 'ConfirmForgotPassword')
@@ -322,7 +323,7 @@ async function passwordReset(
   if (operation === 'ForgotPassword' && answer.status === 200 && user?.Username) {
     const code = await userField(options, user.Username, 'ConfirmationCode');
     if (code) {
-      const notice = { type: 'password-reset-code', identity: signInIdentity(user.Username).logId, code };
+      const notice = { type: 'password-reset-code', identity: userIdentity(attributesOf(user.Attributes).sub ?? '').logId, code };
       mailbox.push(notice);
       mailbox.splice(0, Math.max(0, mailbox.length - MAILBOX_SIZE));
       options.onNotice?.({ localNotice: notice });
@@ -373,9 +374,12 @@ async function caseInsensitiveUsername(body: Buffer, admin: CognitoIdentityProvi
   return user?.Username ? Buffer.from(JSON.stringify({ ...input, Username: user.Username })) : body;
 }
 
-/** Cognito's lookup: user name, then email or phone alias; case-insensitive, as the stack's pool is configured. */
+/**
+ * Cognito's lookup: user name, then email or phone alias; case-insensitive, as the stack's pool is configured, and
+ * nothing else folded (no trimming: Cognito resolves " jane@example.com" to nobody).
+ */
 async function findUser(admin: CognitoIdentityProviderClient, userPoolId: string, typed: string): Promise<UserType | undefined> {
-  const wanted = typed.trim().toLowerCase();
+  const wanted = typed.toLowerCase();
   let token: string | undefined;
   do {
     const page = await admin.send(new ListUsersCommand({ UserPoolId: userPoolId, PaginationToken: token }));
@@ -387,6 +391,25 @@ async function findUser(admin: CognitoIdentityProviderClient, userPoolId: string
     token = page.PaginationToken;
   } while (token);
   return undefined;
+}
+
+/**
+ * STS `GetCallerIdentity` (the query protocol): the admin CLI records who acted as the caller's AWS identity, so
+ * with `AWS_ENDPOINT_URL_STS` pointing here the sandbox names every local operator alike.
+ */
+export const SANDBOX_OPERATOR_ARN = 'arn:aws:sts::000000000000:assumed-role/sandbox-operator/local';
+
+function isCallerIdentityQuery(body: Buffer): boolean {
+  return new URLSearchParams(body.toString('utf8')).get('Action') === 'GetCallerIdentity';
+}
+
+function answerCallerIdentity(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/xml' });
+  res.end(
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
+      `<Arn>${SANDBOX_OPERATOR_ARN}</Arn><UserId>AROASANDBOX:local</UserId><Account>000000000000</Account>` +
+      '</GetCallerIdentityResult><ResponseMetadata><RequestId>sandbox</RequestId></ResponseMetadata></GetCallerIdentityResponse>',
+  );
 }
 
 /** Invokes the pre-authentication bundle; returns the refusal message, or undefined when admitted. */

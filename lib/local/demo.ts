@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { signInIdentity } from '../../lambdas/engine/identity';
+import { userIdentity } from '../../lambdas/engine/identity';
 import { LOCAL_CREDENTIALS } from './dynamodb-local';
 import type { SandboxStatus } from './sandbox';
 
@@ -83,12 +83,9 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     const count = (r: SignInResult) => results.filter((x) => x === r).length;
     return `${count('wrong-password')} reached the password check, ${count('refused')} refused${results.length === count('wrong-password') + count('refused') ? '' : `, others: ${results.filter((r) => r.startsWith('error')).join('; ')}`}`;
   };
-  const lockItem = async (userName: string) =>
-    (
-      await table.send(
-        new GetCommand({ TableName: status.tableName, Key: { [status.partitionKey]: signInIdentity(userName).key }, ConsistentRead: true }),
-      )
-    ).Item;
+  const lockItem = async (sub: string) =>
+    (await table.send(new GetCommand({ TableName: status.tableName, Key: { [status.partitionKey]: userIdentity(sub).key }, ConsistentRead: true })))
+      .Item;
 
   try {
     const email = `demo-${randomUUID().slice(0, 8)}@example.com`;
@@ -107,12 +104,15 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
       check('sign up and confirm a user', 'confirmed', `error: ${(error as Error).name}: ${(error as Error).message}`);
       return steps;
     }
-    const userName = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }))).Username!;
+    // The lockout keys a known user by its sub, whatever name or alias is typed.
+    const sub = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }))).UserAttributes!.find(
+      (a) => a.Name === 'sub',
+    )!.Value!;
 
     check('sign in with the right password', 'signed-in', await signIn(email, PASSWORD));
     check(`${stormSize} concurrent wrong-password attempts`, `${n} reached the password check, ${stormSize - n} refused`, await storm(email));
     check('the right password while locked', 'refused', await signIn(email, PASSWORD));
-    const locked = await lockItem(userName);
+    const locked = await lockItem(sub);
     check(
       'the table holds an active lock',
       'locked',
@@ -122,7 +122,7 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     const waitMs = Math.max(0, ((locked?.lockedUntil as number | undefined) ?? Date.now()) - Date.now()) + 250;
     await new Promise((resolve) => setTimeout(resolve, waitMs));
     check(`after the ${lockSeconds} s lock expires, the right password`, 'signed-in', await signIn(email, PASSWORD));
-    const cleared = await lockItem(userName);
+    const cleared = await lockItem(sub);
     check('the successful sign-in cleared the counter', 'cleared', cleared === undefined ? 'cleared' : `still stored: ${JSON.stringify(cleared)}`);
     check('sign in with different case: the pool is case-insensitive', 'signed-in', await signIn(email.toUpperCase(), PASSWORD));
 
@@ -142,13 +142,18 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     );
     await cognito.send(new ForgotPasswordCommand({ ClientId: status.userPoolClientId, Username: email }));
     const mail = (await (await fetch(new URL('/__sandbox/mail', status.endpoint))).json()) as Array<{ identity: string; code: string }>;
-    const code = mail.filter((m) => m.identity === signInIdentity(userName).logId).at(-1)?.code;
+    const code = mail.filter((m) => m.identity === userIdentity(sub).logId).at(-1)?.code;
     check('the owner asks for a password reset: a code is "emailed" (the sandbox mailbox)', 'code sent', code ? 'code sent' : 'no code');
     const newPassword = 'Reset-Horse-43!';
     await cognito.send(
       new ConfirmForgotPasswordCommand({ ClientId: status.userPoolClientId, Username: email, ConfirmationCode: code ?? '', Password: newPassword }),
     );
-    check('the confirmed reset lifted the lock', 'no lock', (await lockItem(userName)) === undefined ? 'no lock' : 'still locked');
+    const afterReset = await lockItem(sub);
+    check(
+      'the confirmed reset lifted the lock',
+      'no lock',
+      ((afterReset?.lockedUntil as number | undefined) ?? 0) > Date.now() ? 'still locked' : 'no lock',
+    );
     check('the owner signs in at once with the new password', 'signed-in', await signIn(email, newPassword));
     return steps;
   } finally {

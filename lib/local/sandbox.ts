@@ -71,6 +71,11 @@ export interface Sandbox {
 }
 
 export const LOCAL_TABLE_NAME = 'lockout';
+/**
+ * The sandbox's managed login sends users back to a local app. Only the sandbox registers these: the committed
+ * app registers no URL it is not given (-c callbackUrls=...).
+ */
+const SANDBOX_URLS = { callbackUrls: ['http://localhost:3000/'], logoutUrls: ['http://localhost:3000/'] };
 const POOL_NAME = 'cognito-lockout-local';
 const CLIENT_NAME = 'web';
 
@@ -97,7 +102,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   try {
     progress('synthesizing the CDK app and bundling the triggers');
-    const blueprint = synthesizeBlueprint(appContext(options.projectRoot, options.context), path.join(workDir, 'cdk.out'));
+    const blueprint = synthesizeBlueprint(appContext(options.projectRoot, { ...SANDBOX_URLS, ...options.context }), path.join(workDir, 'cdk.out'));
 
     progress('starting DynamoDB Local');
     const dataDir = options.persistDir ? path.join(workDir, 'dynamodb') : undefined;

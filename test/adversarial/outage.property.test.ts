@@ -34,7 +34,7 @@ async function run(s: { maxAttempts: number; bursts: number[]; fates: RequestFat
     () => ticks(s.delays[d++ % s.delays.length]),
   );
   const clock = new FakeClock();
-  const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: s.maxAttempts });
+  const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: s.maxAttempts }, { caseSensitive: false });
   const guard = new StoreGuard(store, {
     decideLocally: DEFAULT_SETTINGS.storeErrorPolicy === 'local',
     budgetMs: DEFAULT_SETTINGS.storeTimeoutMs,
@@ -77,7 +77,7 @@ describe('one instance while the store fails, flaps and loses answers', () => {
     let failing = true;
     const store = new MemoryStore(() => (failing ? 'fail' : 'answer'));
     const clock = new FakeClock();
-    const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: 3 });
+    const config = configFromSettings('model', { ...DEFAULT_SETTINGS, maxFailedAttempts: 3 }, { caseSensitive: false });
     const guard = new StoreGuard(store, {
       decideLocally: DEFAULT_SETTINGS.storeErrorPolicy === 'local',
       budgetMs: DEFAULT_SETTINGS.storeTimeoutMs,
@@ -93,5 +93,62 @@ describe('one instance while the store fails, flaps and loses answers', () => {
     const probe = await guard.attempt('signin#x', clock.now(), config.signIn);
     expect(probe).toMatchObject({ kind: 'decided', result: { outcome: 'locked', source: 'store' } });
     expect(store.items.get('signin#x')).toMatchObject({ lockedUntil: clock.now() - 1000 + 15 * 60_000, lockouts: 1 });
+  });
+
+  /** A guard under the shipped defaults on a store whose answers the test switches on and off. */
+  function defaultGuard() {
+    const state = { failing: true };
+    const store = new MemoryStore(() => (state.failing ? 'fail' : 'answer'));
+    const clock = new FakeClock();
+    const config = configFromSettings('model', DEFAULT_SETTINGS, { caseSensitive: false });
+    const guard = new StoreGuard(store, {
+      decideLocally: DEFAULT_SETTINGS.storeErrorPolicy === 'local',
+      budgetMs: DEFAULT_SETTINGS.storeTimeoutMs,
+      clock: clock.now,
+    });
+    const outcome = async (key: string) => ((await guard.attempt(key, clock.now(), config.signIn)) as { result: { outcome: string } }).result.outcome;
+    return { state, store, clock, config, guard, outcome };
+  }
+
+  it('keeps the bound for a victim when 10,000 other names are sprayed during the outage', async () => {
+    const { outcome, clock } = defaultGuard();
+    const n = DEFAULT_SETTINGS.maxFailedAttempts;
+    const victim: string[] = [];
+    for (let i = 0; i < n; i++) victim.push(await outcome('signin#victim'));
+    expect(victim.every((o) => o === 'admitted')).toBe(true);
+    const spray: Record<string, number> = {};
+    for (let i = 0; i < 10_000; i++) {
+      const o = await outcome(`signin#sprayed-${i}`);
+      spray[o] = (spray[o] ?? 0) + 1;
+      if (i % 1000 === 0) clock.advance(1);
+    }
+    // The record holds 10,000 identities: the victim and 9,999 sprayed names; the rest are refused, not recorded.
+    expect(spray).toEqual({ admitted: 9_999, contended: 1 });
+    const after: string[] = [];
+    for (let i = 0; i < 20; i++) after.push(await outcome('signin#victim'));
+    expect(after.filter((o) => o === 'admitted')).toHaveLength(0);
+    expect(after[0]).toBe('lockout-started');
+  });
+
+  it('never writes back a lock it started alone once a password reset or an operator unlock cleared the identity', async () => {
+    const { state, store, clock, config, outcome } = defaultGuard();
+    const n = DEFAULT_SETTINGS.maxFailedAttempts;
+    const outcomes: string[] = [];
+    for (let i = 0; i <= n; i++) outcomes.push(await outcome('signin#owner'));
+    expect(outcomes.at(-1)).toBe('lockout-started');
+    // The store answers again; the owner resets the password (post-confirmation, another instance) a minute later.
+    state.failing = false;
+    clock.advance(60_000);
+    await store.clearAfterPasswordReset('signin#owner', false, clock.now(), config.signIn);
+    clock.advance(1_000);
+    expect(await outcome('signin#owner')).toBe('admitted');
+    expect(store.items.get('signin#owner')).toMatchObject({ lockedUntil: 0, failures: 1 });
+    // And a lock the instance starts after the clear is still written back.
+    state.failing = true;
+    for (let i = 0; i < 10; i++) await outcome('signin#owner');
+    state.failing = false;
+    clock.advance(5_000);
+    expect(await outcome('signin#owner')).toBe('locked');
+    expect(store.items.get('signin#owner')!.lockedUntil).toBeGreaterThan(clock.now());
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../lib/local/dynamodb-local';
-import { signInIdentity } from '../../lambdas/engine/identity';
+import { userIdentity } from '../../lambdas/engine/identity';
 import { runtimeDeps } from '../../lambdas/engine/deps';
 import { settingsToEnv } from '../../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
@@ -32,7 +32,11 @@ it('never lets more than N through one instance across a store restart mid-attac
   await createLockoutTable(engine.client, TABLE, PARTITION_KEY, TTL_ATTRIBUTE);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
   const handler = createPreAuthenticationHandler(
-    runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: TABLE, ...settingsToEnv({ maxFailedAttempts: N }) }),
+    runtimeDeps('PreAuthentication', {
+      LOCKOUT_TABLE_NAME: TABLE,
+      LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
+      ...settingsToEnv({ maxFailedAttempts: N }),
+    }),
   );
   const attempt = () =>
     handler(preAuthEvent('besieged')).then(
@@ -42,7 +46,7 @@ it('never lets more than N through one instance across a store restart mid-attac
   const counted = async () => {
     const documents = DynamoDBDocumentClient.from(engine!.client);
     const item = await documents.send(
-      new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: signInIdentity('besieged').key }, ConsistentRead: true }),
+      new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: userIdentity('besieged').key }, ConsistentRead: true }),
     );
     return item.Item as { failures: number; lockedUntil: number } | undefined;
   };

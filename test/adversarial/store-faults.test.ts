@@ -59,7 +59,11 @@ afterAll(async () => {
 });
 
 function handlersFor(storeErrorPolicy: StoreErrorPolicy) {
-  const deps = runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: 'faulty', ...settingsToEnv({ storeErrorPolicy }) });
+  const deps = runtimeDeps('PreAuthentication', {
+    LOCKOUT_TABLE_NAME: 'faulty',
+    LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
+    ...settingsToEnv({ storeErrorPolicy }),
+  });
   return { pre: createPreAuthenticationHandler(deps), post: createPostAuthenticationHandler(deps), signUp: createPreSignUpHandler(deps) };
 }
 

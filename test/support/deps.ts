@@ -22,6 +22,8 @@ export interface TestDepsOptions {
   readonly tableName?: string;
   readonly clock?: FakeClock;
   readonly logger?: Logger;
+  /** How the pool compares names; the stack's pool is case-insensitive. */
+  readonly caseSensitive?: boolean;
 }
 
 export function testDeps(options: TestDepsOptions = {}): TriggerDeps & { clock: FakeClock } {
@@ -29,7 +31,7 @@ export function testDeps(options: TestDepsOptions = {}): TriggerDeps & { clock: 
   const tableName = options.tableName ?? 'lockout-test';
   const clock = options.clock ?? new FakeClock();
   const client = options.client ?? DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 1 }));
-  const config = configFromSettings(tableName, settings);
+  const config = configFromSettings(tableName, settings, { caseSensitive: options.caseSensitive ?? false });
   const telemetry = { logger: options.logger ?? new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'Test' }) };
   return { config, guard: guardFor(new LockoutStore(client, tableName), config, telemetry, clock.now), telemetry, now: clock.now, clock };
 }

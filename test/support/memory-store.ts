@@ -1,5 +1,5 @@
 import type { LockoutState, RateLimitPolicy } from '../../lambdas/engine/policy';
-import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL, clearMemoryMs, windowCutoff } from '../../lambdas/engine/policy';
 import type { AttemptStore, RequestOptions, WriteResult } from '../../lambdas/engine/store';
 
 /**
@@ -53,23 +53,31 @@ export class MemoryStore implements AttemptStore {
     });
   }
 
-  clearUnlessLocked(key: string, now: number, options?: RequestOptions): Promise<'cleared' | 'locked' | 'absent'> {
+  clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options?: RequestOptions): Promise<'cleared' | 'locked' | 'absent'> {
     return this.request(options, () => {
       const item = this.items.get(key);
       if (item === undefined) return 'absent';
       if (item.lockedUntil > now) return 'locked';
-      this.items.delete(key);
+      // A recent clear is remembered: the counts are zeroed instead of the item deleted (store.ts, two requests).
+      if (item.clearedAt !== undefined && item.clearedAt > now - clearMemoryMs(policy))
+        this.items.set(key, { ...item, failures: 0, lockouts: 0, windowStart: now, rev: item.rev + 1 });
+      else this.items.delete(key);
       return 'cleared';
     });
   }
 
-  clearAfterPasswordReset(key: string, permanentToo: boolean, options?: RequestOptions): ReturnType<AttemptStore['clearAfterPasswordReset']> {
+  clearAfterPasswordReset(
+    key: string,
+    permanentToo: boolean,
+    now: number,
+    _policy: RateLimitPolicy,
+    options?: RequestOptions,
+  ): ReturnType<AttemptStore['clearAfterPasswordReset']> {
     return this.request(options, () => {
       const item = this.items.get(key);
-      if (item === undefined) return { outcome: 'absent' as const };
-      if (!permanentToo && item.lockedUntil >= PERMANENT_LOCK_UNTIL) return { outcome: 'permanent' as const };
-      this.items.delete(key);
-      return { outcome: 'cleared' as const, removed: item };
+      if (item !== undefined && !permanentToo && item.lockedUntil >= PERMANENT_LOCK_UNTIL) return { outcome: 'permanent' as const };
+      this.items.set(key, { failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: (item?.rev ?? 0) + 1, clearedAt: now });
+      return item === undefined ? { outcome: 'absent' as const } : { outcome: 'cleared' as const, removed: item };
     });
   }
 

@@ -1,0 +1,133 @@
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
+import { CfnUserPool, CfnUserPoolClient, type IUserPool, UserPool } from 'aws-cdk-lib/aws-cognito';
+import type { Construct, IConstruct } from 'constructs';
+
+/**
+ * What the construct checks in the pool it protects, and in every client of that pool it can see in the app. Each
+ * is a setting with which the lockout's guarantees fail (an error at synth) or weaken (a warning naming the fix).
+ * `acceptedPoolRisks` turns one off for a deployer who knows why.
+ */
+export type PoolRisk =
+  /** The pool compares sign-in names case-sensitively: "Jane" and "jane" can be two users (a warning). */
+  | 'case-sensitive-sign-in'
+  /**
+   * A client without PreventUserExistenceErrors: Cognito answers unknown names itself, without running
+   * pre-authentication, so unknown names are never counted and Cognito's own errors tell which names exist.
+   */
+  | 'user-existence-errors'
+  /**
+   * A client allowing CUSTOM_AUTH (CDK's default when `authFlows` is unset): pre-authentication may not run for it
+   * (cognito-triggers.md, UNVERIFIED), so guesses through it would not be counted.
+   */
+  | 'custom-auth'
+  /** A client allowing USER_AUTH (choice-based sign-in): whether pre-authentication runs for it is UNVERIFIED. */
+  | 'user-auth';
+
+export const POOL_RISKS: readonly PoolRisk[] = ['case-sensitive-sign-in', 'user-existence-errors', 'custom-auth', 'user-auth'];
+
+/**
+ * How the pool compares sign-in names: from the pool's own definition when it is a `UserPool` of this app (CDK
+ * leaves `UsernameConfiguration` out by default, and Cognito then compares case-sensitively), else from the prop.
+ */
+export function poolCaseSensitivity(pool: IUserPool, declared: boolean | undefined): boolean {
+  if (!(pool instanceof UserPool)) {
+    if (declared === undefined) {
+      throw new Error(
+        'CognitoLockout: signInCaseSensitive must be set for a user pool not defined in this app (the construct cannot read its ' +
+          'UsernameConfiguration): true when the pool compares sign-in names case-sensitively, false otherwise. A wrong value lets ' +
+          'attempts on unknown names tell which names exist.',
+      );
+    }
+    return declared;
+  }
+  const config = (pool.node.defaultChild as CfnUserPool).usernameConfiguration as CfnUserPool.UsernameConfigurationProperty | undefined;
+  const fromPool = config?.caseSensitive;
+  if (fromPool !== undefined && Token.isUnresolved(fromPool)) {
+    throw new Error("CognitoLockout: the user pool's case sensitivity is a token: set signInCaseSensitive on the pool to a literal true or false");
+  }
+  const actual = fromPool === undefined ? true : (fromPool as boolean);
+  if (declared !== undefined && declared !== actual) {
+    throw new Error(
+      `CognitoLockout: signInCaseSensitive is ${declared}, but the user pool is ${actual ? 'case-sensitive' : 'case-insensitive'}: remove the prop`,
+    );
+  }
+  return actual;
+}
+
+/** Checks the pool and its clients at synth (after every construct of the app exists), reporting on `scope`. */
+export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitive: boolean, accepted: readonly PoolRisk[]): void {
+  for (const risk of accepted) {
+    if (!POOL_RISKS.includes(risk))
+      throw new Error(`CognitoLockout: acceptedPoolRisks may contain ${POOL_RISKS.map((r) => `"${r}"`).join(', ')}, got ${JSON.stringify(risk)}`);
+  }
+  scope.node.addValidation({
+    validate: () => {
+      const errors: string[] = [];
+      const report = (risk: PoolRisk, severity: 'error' | 'warning', message: string) => {
+        if (accepted.includes(risk)) return;
+        const text = `${message} (or accept the risk: acceptedPoolRisks: ['${risk}'])`;
+        if (severity === 'error') errors.push(`CognitoLockout: ${text}`);
+        else Annotations.of(scope).addWarningV2(`cognito-lockout:${risk}`, text);
+      };
+      if (caseSensitive) {
+        report(
+          'case-sensitive-sign-in',
+          'warning',
+          'the user pool compares sign-in names case-sensitively, so "Jane" and "jane" can be two accounts, and look-alike names can ' +
+            'be registered beside real ones. The lockout follows Cognito (one counter per user), but users meet confusing errors. ' +
+            'Create the pool with signInCaseSensitive: false (it cannot change after creation)',
+        );
+      }
+      for (const client of clientsOf(scope, pool)) checkClient(client, report);
+      return errors;
+    },
+  });
+}
+
+function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severity: 'error' | 'warning', message: string) => void): void {
+  // The L2 client's path (the CfnUserPoolClient is its `Resource`), as the app's author wrote it.
+  const name = (client.node.scope ?? client).node.path;
+  const prevent = client.preventUserExistenceErrors;
+  if (!Token.isUnresolved(prevent) && prevent !== 'ENABLED') {
+    report(
+      'user-existence-errors',
+      'error',
+      `the app client ${name} does not prevent user existence errors: Cognito answers unknown names without pre-authentication, ` +
+        'so they are never counted and its errors tell which names exist. Set preventUserExistenceErrors: true',
+    );
+  }
+  const flows = client.explicitAuthFlows;
+  if (flows !== undefined && Token.isUnresolved(flows)) return;
+  // Without ExplicitAuthFlows Cognito allows SRP, CUSTOM_AUTH and refresh: CDK omits them when `authFlows` is unset.
+  const allowed = flows ?? ['ALLOW_USER_SRP_AUTH', 'ALLOW_CUSTOM_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'];
+  if (allowed.some((flow) => flow === 'ALLOW_CUSTOM_AUTH' || flow === 'CUSTOM_AUTH_FLOW_ONLY')) {
+    report(
+      'custom-auth',
+      'error',
+      `the app client ${name} allows CUSTOM_AUTH${flows === undefined ? " (CDK's default when authFlows is unset)" : ''}, for which ` +
+        'pre-authentication may not run, so guesses through it may go uncounted. Set authFlows explicitly without custom',
+    );
+  }
+  if (allowed.includes('ALLOW_USER_AUTH')) {
+    report(
+      'user-auth',
+      'error',
+      `the app client ${name} allows USER_AUTH (choice-based sign-in), for which it is not established that pre-authentication ` +
+        'runs, so guesses through it may go uncounted. Set authFlows without user: true',
+    );
+  }
+}
+
+/** Every client in the app whose pool is `pool` (the same token, or the same literal id). */
+function clientsOf(scope: Construct, pool: IUserPool): CfnUserPoolClient[] {
+  const poolId = Stack.of(pool).resolve(pool.userPoolId) as unknown;
+  return scope.node.root.node
+    .findAll()
+    .filter((c: IConstruct): c is CfnUserPoolClient => c instanceof CfnUserPoolClient)
+    .filter((client) => client.userPoolId === pool.userPoolId || sameValue(Stack.of(client).resolve(client.userPoolId), poolId, client, pool));
+}
+
+function sameValue(a: unknown, b: unknown, client: IConstruct, pool: IConstruct): boolean {
+  // A Ref resolves to the same object only within one stack; across stacks the first comparison (the token) holds.
+  return Stack.of(client) === Stack.of(pool) && JSON.stringify(a) === JSON.stringify(b);
+}
