@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +11,13 @@ import type { EventPublisher } from '../lambdas/engine/deps';
 import { eventBudget } from '../lambdas/engine/announce';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
-import { DEFAULT_NOTICE_SUBJECT, DEFAULT_NOTICE_TEXT, InvalidNoticeError, createNotifyUserHandler } from '../lambdas/handlers/notify-user';
+import {
+  DEFAULT_NOTICE_SUBJECT,
+  DEFAULT_NOTICE_TEXT,
+  InvalidNoticeError,
+  NoticeNotSentError,
+  createNotifyUserHandler,
+} from '../lambdas/handlers/notify-user';
 import { testDeps } from './support/deps';
 import { postConfirmationEvent, preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 
@@ -277,6 +284,33 @@ describe('the notifier function', () => {
     expect(sent[0]).toMatchObject({ from: 'security@example.com', to: 'jane@example.com', subject: 'Your account was locked' });
     expect(sent[0].text).toContain('Sun, 22 Nov 2026 18:00:00 GMT');
     expect(sent[0].text).toContain('Resetting your password unlocks the account now.');
+  });
+
+  it('logs and throws no address when the provider rejects a recipient, in its words', async () => {
+    const written: string[] = [];
+    const spies = [process.stdout, process.stderr].map((stream) =>
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => void written.push(String(chunk)) ?? true),
+    );
+    const rejection = Object.assign(
+      new Error('Email address is not verified. The following identities failed the check in region EU-WEST-1: jane.doe@example.com, <j.d+x@example.org>'),
+      { name: 'MessageRejected' },
+    );
+    let thrown: unknown;
+    try {
+      const telemetry = testDeps({ logger: new Logger({ logLevel: 'INFO' }) }).telemetry;
+      const handler = createNotifyUserHandler(settings, { send: async () => Promise.reject(rejection) }, telemetry);
+      await handler({ email: 'jane.doe@example.com', lockedUntil: '2026-11-22T18:00:00.000Z', userPoolId: 'p' }).catch((e: unknown) => {
+        thrown = e;
+      });
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+    expect(thrown).toBeInstanceOf(NoticeNotSentError);
+    expect(String((thrown as Error).message)).toBe('lock notice not sent: MessageRejected');
+    const log = written.join('');
+    expect(log).toContain('lock notice not sent');
+    expect(log).toContain('failed the check in region EU-WEST-1: [address], <[address]>');
+    expect(log).not.toMatch(/jane\.doe|j\.d\+x|example\.(com|org)/);
   });
 
   it.each([null, {}, { email: 'not-an-address', lockedUntil: 'permanent' }, { email: 'a@b.c', lockedUntil: 'soon' }])(

@@ -1,6 +1,6 @@
 /** The error frame: what reaches Cognito's caller (a refusal, or one generic message) and what goes to the log. */
 import { GENERIC_FAILURE_MESSAGE } from './messages';
-import { type Telemetry, count, errorFields, flush } from './telemetry';
+import { type Telemetry, count, errorFields, flush, redacted } from './telemetry';
 import { InvalidTriggerEventError } from './trigger-event';
 
 /** The message a refused user sees. It is the whole error: nothing else reaches Cognito's caller. */
@@ -27,7 +27,7 @@ export function reportFailure({ logger, metrics }: Telemetry, error: unknown): v
     return;
   }
   count(metrics, 'InternalErrors');
-  logger.error('internal error: the caller got the generic message', { ...errorFields(error), stack: (error as Error | undefined)?.stack });
+  logger.error('internal error: the caller got the generic message', { ...errorFields(error), stack: stackOf(error) });
 }
 
 /**
@@ -45,4 +45,9 @@ export async function refusingTrigger<T>(telemetry: Telemetry, body: () => Promi
   } finally {
     flush(telemetry.metrics);
   }
+}
+
+function stackOf(error: unknown): string | undefined {
+  const stack = (error as Error | undefined)?.stack;
+  return typeof stack === 'string' ? redacted(stack) : undefined;
 }

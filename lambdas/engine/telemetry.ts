@@ -27,10 +27,19 @@ export function flush(metrics: Metrics): void {
 }
 
 /**
- * An error as log fields: its name and message only. The whole error object would also carry SDK request
- * metadata, and a stack that says nothing an operator can act on.
+ * An error as log fields: its name and message only, addresses redacted. The whole error object would also carry
+ * SDK request metadata, and a stack that says nothing an operator can act on. Provider messages can quote what
+ * they were given (an SES rejection names its recipient), and a log is no place for an address.
  */
 export function errorFields(error: unknown): { error: { name?: string; message?: string } } {
   const e = error as Error | undefined;
-  return { error: { name: e?.name, message: e?.message } };
+  return { error: { name: e?.name, message: typeof e?.message === 'string' ? redacted(e.message) : undefined } };
+}
+
+/** Anything shaped like an email address: local part, @, domain, as loosely as providers quote them. */
+const ADDRESS = /[^\s@"'<>(),;:[\]]+@[^\s@"'<>(),;:[\]]+/g;
+
+/** `text` with every address replaced by `[address]`. */
+export function redacted(text: string): string {
+  return text.replace(ADDRESS, '[address]');
 }

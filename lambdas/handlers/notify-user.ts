@@ -25,6 +25,17 @@ export class InvalidNoticeError extends Error {
 }
 
 /**
+ * What the notifier throws when a notice was not sent: the reason's name only. Lambda logs whatever an
+ * asynchronous invocation throws, and the provider's message can name the recipient.
+ */
+export class NoticeNotSentError extends Error {
+  override readonly name = 'NoticeNotSentError';
+  constructor(reason: unknown) {
+    super(`lock notice not sent: ${(reason as Error | undefined)?.name ?? 'unknown error'}`);
+  }
+}
+
+/**
  * The notifier function, invoked asynchronously by pre-authentication when a lock starts (Lambda does not retry
  * it: at most one email per lock). The address comes in the invocation, from the trigger event; it is never
  * logged, only the hashed identity the caller logs is.
@@ -40,7 +51,7 @@ export function createNotifyUserHandler(settings: NoticeSettings, sender: EmailS
     } catch (error) {
       count(telemetry.metrics, 'NoticeErrors');
       telemetry.logger.error('lock notice not sent', errorFields(error));
-      throw error;
+      throw error instanceof InvalidNoticeError ? error : new NoticeNotSentError(error);
     } finally {
       flush(telemetry.metrics);
     }
