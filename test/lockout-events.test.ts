@@ -288,11 +288,12 @@ describe('the notifier function', () => {
 
   it('logs and throws no address when the provider rejects a recipient, in its words', async () => {
     const written: string[] = [];
-    const spies = [process.stdout, process.stderr].map((stream) =>
-      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => void written.push(String(chunk)) ?? true),
-    );
+    const capture = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
+    const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation(capture));
     const rejection = Object.assign(
-      new Error('Email address is not verified. The following identities failed the check in region EU-WEST-1: jane.doe@example.com, <j.d+x@example.org>'),
+      new Error(
+        'Email address is not verified. The following identities failed the check in region EU-WEST-1: jane.doe@example.com, <j.d+x@example.org>',
+      ),
       { name: 'MessageRejected' },
     );
     let thrown: unknown;
