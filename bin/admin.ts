@@ -10,6 +10,7 @@ import { isPermanent } from '../lambdas/engine/policy';
 import { AdminStore } from '../lib/admin/admin-store';
 import { type Prompt, confirmReset, describeReset } from '../lib/admin/confirm';
 import { type OperatorIdentity, operatorNote, resolveOperator } from '../lib/admin/operator';
+import { redacted } from '../lambdas/engine/redact';
 import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
 import { AdminError } from '../lib/admin/errors';
 import { type ResolvedIdentity, fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
@@ -114,7 +115,7 @@ async function main(argv: string[]): Promise<void> {
   // Every operator action also goes to the log (stderr, so --json output stays clean).
   const log = (operator: OperatorIdentity, action: string, fields: Record<string, unknown>) =>
     process.stderr.write(
-      `${JSON.stringify({ level: 'INFO', message: 'operator action', action, operator: operator.arn, note: operator.note, table: tableName, at: iso(clock.now()), ...fields })}\n`,
+      `${JSON.stringify({ level: 'INFO', message: 'operator action', action, ...publicOperator(operator), table: tableName, at: iso(clock.now()), ...fields })}\n`,
     );
   const emit = async (type: LockoutEventType, operator: OperatorIdentity, identity: string, lockedUntil: string | null) => {
     if (eventBus === undefined) return;
@@ -123,7 +124,11 @@ async function main(argv: string[]): Promise<void> {
       const sent = await events.send(
         new PutEventsCommand({
           Entries: [
-            lockoutEventEntry(type, { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator: operator.arn }, eventBus),
+            lockoutEventEntry(
+              type,
+              { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator: publicOperator(operator).operator },
+              eventBus,
+            ),
           ],
         }),
       );
@@ -262,6 +267,14 @@ function inWords(ms: number): string {
   if (s < 7200) return `${Math.round(s / 60)} min`;
   if (s < 172_800) return `${Math.round(s / 3600)} h`;
   return `${Math.round(s / 86_400)} days`;
+}
+
+/**
+ * The operator as a log line or an event may show it: the identity and note with any address redacted (an IAM
+ * Identity Center session is often named by the person's email). The audit item in the table keeps them whole.
+ */
+function publicOperator(operator: OperatorIdentity): { operator: string; note?: string } {
+  return { operator: redacted(operator.arn), ...(operator.note === undefined ? {} : { note: redacted(operator.note) }) };
 }
 
 /** Turns AWS failures into messages an operator can act on. */

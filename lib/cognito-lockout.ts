@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
@@ -203,7 +203,8 @@ export class CognitoLockout extends Construct {
 
     const environment: Record<string, string> = {
       [TABLE_NAME_ENV]: this.table.tableName,
-      [SIGN_IN_CASE_SENSITIVE_ENV]: String(caseSensitive),
+      // Read when the app is synthesized: whatever changed the pool after this line counts.
+      [SIGN_IN_CASE_SENSITIVE_ENV]: Lazy.string({ produce: () => String(caseSensitive()) }),
       // Unresolved tokens go in as their string form, which CloudFormation resolves at deploy time.
       ...settingsToEnv(settings, (value) => (Token.isUnresolved(value) ? Token.asString(value) : String(value))),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

@@ -1,4 +1,4 @@
-import { Annotations, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, type CfnResource, Stack, Token } from 'aws-cdk-lib';
 import { CfnUserPool, CfnUserPoolClient, type IUserPool, UserPool } from 'aws-cdk-lib/aws-cognito';
 import type { Construct, IConstruct } from 'constructs';
 
@@ -26,10 +26,12 @@ export type PoolRisk =
 export const POOL_RISKS: readonly PoolRisk[] = ['case-sensitive-sign-in', 'user-existence-errors', 'custom-auth', 'user-auth'];
 
 /**
- * How the pool compares sign-in names: from the pool's own definition when it is a `UserPool` of this app (CDK
- * leaves `UsernameConfiguration` out by default, and Cognito then compares case-sensitively), else from the prop.
+ * How the pool compares sign-in names, read when the app is synthesized (so a property override or a change made
+ * after the construct counts): from the pool's own template when it is a `UserPool` of this app (CDK leaves
+ * `UsernameConfiguration` out by default, and Cognito then compares case-sensitively), else from the prop, which
+ * a pool the construct cannot read requires.
  */
-export function poolCaseSensitivity(pool: IUserPool, declared: boolean | undefined): boolean {
+export function poolCaseSensitivity(pool: IUserPool, declared: boolean | undefined): () => boolean {
   if (!(pool instanceof UserPool)) {
     if (declared === undefined) {
       throw new Error(
@@ -38,24 +40,36 @@ export function poolCaseSensitivity(pool: IUserPool, declared: boolean | undefin
           'attempts on unknown names tell which names exist.',
       );
     }
-    return declared;
+    return () => declared;
   }
-  const config = (pool.node.defaultChild as CfnUserPool).usernameConfiguration as CfnUserPool.UsernameConfigurationProperty | undefined;
-  const fromPool = config?.caseSensitive;
-  if (fromPool !== undefined && Token.isUnresolved(fromPool)) {
-    throw new Error("CognitoLockout: the user pool's case sensitivity is a token: set signInCaseSensitive on the pool to a literal true or false");
-  }
-  const actual = fromPool === undefined ? true : (fromPool as boolean);
-  if (declared !== undefined && declared !== actual) {
-    throw new Error(
-      `CognitoLockout: signInCaseSensitive is ${declared}, but the user pool is ${actual ? 'case-sensitive' : 'case-insensitive'}: remove the prop`,
-    );
-  }
-  return actual;
+  return () => {
+    const config = rendered(pool.node.defaultChild as CfnUserPool).UsernameConfiguration as { CaseSensitive?: unknown } | undefined;
+    const fromPool = config?.CaseSensitive;
+    if (fromPool !== undefined && typeof fromPool !== 'boolean') {
+      throw new Error("CognitoLockout: the user pool's case sensitivity is not a literal: set the pool's signInCaseSensitive to true or false");
+    }
+    const actual = fromPool ?? true;
+    if (declared !== undefined && declared !== actual) {
+      throw new Error(
+        `CognitoLockout: signInCaseSensitive is ${declared}, but the user pool is ${actual ? 'case-sensitive' : 'case-insensitive'}: remove the prop`,
+      );
+    }
+    return actual;
+  };
+}
+
+/**
+ * The properties CloudFormation will get for `resource`, overrides (`addPropertyOverride`) included: what Cognito
+ * will actually be configured with, which is what the checks are about.
+ */
+function rendered(resource: CfnResource): Record<string, unknown> {
+  const template = (resource as unknown as { _toCloudFormation(): unknown })._toCloudFormation();
+  const resolved = Stack.of(resource).resolve(template) as { Resources?: Record<string, { Properties?: Record<string, unknown> }> };
+  return Object.values(resolved.Resources ?? {})[0]?.Properties ?? {};
 }
 
 /** Checks the pool and its clients at synth (after every construct of the app exists), reporting on `scope`. */
-export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitive: boolean, accepted: readonly PoolRisk[]): void {
+export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitive: () => boolean, accepted: readonly PoolRisk[]): void {
   for (const risk of accepted) {
     if (!POOL_RISKS.includes(risk))
       throw new Error(`CognitoLockout: acceptedPoolRisks may contain ${POOL_RISKS.map((r) => `"${r}"`).join(', ')}, got ${JSON.stringify(risk)}`);
@@ -69,7 +83,13 @@ export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitiv
         if (severity === 'error') errors.push(`CognitoLockout: ${text}`);
         else Annotations.of(scope).addWarningV2(`cognito-lockout:${risk}`, text);
       };
-      if (caseSensitive) {
+      let sensitive: boolean;
+      try {
+        sensitive = caseSensitive();
+      } catch (error) {
+        return [(error as Error).message];
+      }
+      if (sensitive) {
         report(
           'case-sensitive-sign-in',
           'warning',
@@ -87,7 +107,8 @@ export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitiv
 function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severity: 'error' | 'warning', message: string) => void): void {
   // The L2 client's path (the CfnUserPoolClient is its `Resource`), as the app's author wrote it.
   const name = (client.node.scope ?? client).node.path;
-  const prevent = client.preventUserExistenceErrors;
+  const props = rendered(client);
+  const prevent = props.PreventUserExistenceErrors;
   if (!Token.isUnresolved(prevent) && prevent !== 'ENABLED') {
     report(
       'user-existence-errors',
@@ -96,8 +117,8 @@ function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severit
         'so they are never counted and its errors tell which names exist. Set preventUserExistenceErrors: true',
     );
   }
-  const flows = client.explicitAuthFlows;
-  if (flows !== undefined && Token.isUnresolved(flows)) return;
+  const flows = props.ExplicitAuthFlows as string[] | undefined;
+  if (flows !== undefined && (Token.isUnresolved(flows) || !Array.isArray(flows))) return;
   // Without ExplicitAuthFlows Cognito allows SRP, CUSTOM_AUTH and refresh: CDK omits them when `authFlows` is unset.
   const allowed = flows ?? ['ALLOW_USER_SRP_AUTH', 'ALLOW_CUSTOM_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'];
   if (allowed.some((flow) => flow === 'ALLOW_CUSTOM_AUTH' || flow === 'CUSTOM_AUTH_FLOW_ONLY')) {
@@ -105,7 +126,8 @@ function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severit
       'custom-auth',
       'error',
       `the app client ${name} allows CUSTOM_AUTH${flows === undefined ? " (CDK's default when authFlows is unset)" : ''}, for which ` +
-        'pre-authentication may not run, so guesses through it may go uncounted. Set authFlows explicitly without custom',
+        'pre-authentication may not run, so guesses through it may go uncounted. Set authFlows to the flows you use (at least one, ' +
+        'e.g. { userSrp: true }), without custom',
     );
   }
   if (allowed.includes('ALLOW_USER_AUTH')) {

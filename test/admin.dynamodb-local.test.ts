@@ -459,3 +459,25 @@ describe('operator changes on DynamoDB Local', () => {
     }
   });
 });
+
+describe('the operator in logs and events', () => {
+  it('redacts an address in the caller identity and the note from the log line, and keeps both whole in the audit item', async () => {
+    const ssoArn = 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Support_0123/jane.operator@corp.example';
+    const ssoSts = await startFakeSts(ssoArn);
+    try {
+      const result = await cli(['unlock', 'frank', '--table', TABLE, '--user-pool-id', POOL, '--operator', 'asked by frank@example.com'], {
+        AWS_ENDPOINT_URL_STS: ssoSts.endpoint,
+      });
+      expect(result.code).toBe(0);
+      expect(result.stderr).not.toMatch(/jane\.operator|corp\.example|frank@example\.com/);
+      expect(JSON.parse(result.stderr)).toMatchObject({
+        operator: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Support_0123/[address]',
+        note: 'asked by [address]',
+      });
+      const [audit] = (await trailFor(keyOf(USERS.frank).key)).filter((a) => a.action === 'unlock');
+      expect(audit).toMatchObject({ operator: ssoArn, note: 'asked by frank@example.com' });
+    } finally {
+      await ssoSts.close();
+    }
+  });
+});

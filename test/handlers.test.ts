@@ -499,7 +499,9 @@ describe('pre token generation as the success signal', () => {
     expect(ddb.calls()).toHaveLength(2);
     expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
       Key: { pk: KEY },
-      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one',
+      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl',
+      // The window opened now, and the clear two minutes ago is remembered for a day: the later of the two.
+      ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.ceil((now - 2 * MINUTE + 24 * 60 * MINUTE) / 1000) },
       ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
     });
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, CfnParameter, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { UserPool, UserPoolClient, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
+import { CfnUserPool, CfnUserPoolClient, UserPool, UserPoolClient, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -847,9 +847,21 @@ describe('what the construct checks in the pool and its clients at synth', () =>
     expect(() => new CognitoLockout(stack, 'Lockout', { userPool: UserPool.fromUserPoolId(stack, 'Pool', 'eu-west-1_AbCdEfGhI') })).toThrow(
       /signInCaseSensitive must be set for a user pool not defined in this app/,
     );
-    const { stack: own, pool } = host();
-    expect(() => new CognitoLockout(own, 'Lockout', { userPool: pool, signInCaseSensitive: true })).toThrow(
-      'CognitoLockout: signInCaseSensitive is true, but the user pool is case-insensitive: remove the prop',
-    );
+    const { app, stack: own, pool } = host();
+    new CognitoLockout(own, 'Lockout', { userPool: pool, signInCaseSensitive: true });
+    expect(synthErrors(app)).toContain('CognitoLockout: signInCaseSensitive is true, but the user pool is case-insensitive: remove the prop');
+  });
+
+  it('judges the pool and clients as CloudFormation will get them: overrides and later changes count', () => {
+    const { app, stack, pool } = host();
+    const client = pool.addClient('Web', { authFlows: { userSrp: true }, preventUserExistenceErrors: true });
+    new CognitoLockout(stack, 'Lockout', { userPool: pool });
+    (pool.node.defaultChild as CfnUserPool).addPropertyOverride('UsernameConfiguration.CaseSensitive', true);
+    (client.node.defaultChild as CfnUserPoolClient).addPropertyOverride('PreventUserExistenceErrors', 'LEGACY');
+    expect(synthErrors(app)).toContain('Checked/Pool/Web does not prevent user existence errors');
+    (client.node.defaultChild as CfnUserPoolClient).addPropertyOverride('PreventUserExistenceErrors', 'ENABLED');
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(functions)) expect(fn.Properties.Environment.Variables.LOCKOUT_SIGN_IN_CASE_SENSITIVE).toBe('true');
+    Annotations.fromStack(stack).hasWarning('/Checked/Lockout', Match.stringLikeRegexp('case-sensitively'));
   });
 });

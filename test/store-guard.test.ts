@@ -91,34 +91,52 @@ describe('instance record', () => {
     expect(record.get('busy').inFlight).toBe(3);
   });
 
-  it('never evicts unsynced admissions or a lock: when full of them, it has no room for a new identity', () => {
+  it('never evicts unsynced admissions or its own lock: when full of them, it has no room for a new identity', () => {
     const now = 5_000_000;
     const record = new InstanceRecord({ maxEntries: 100, maxBytes: 1 << 20 }, () => now);
-    record.set('victim', { ...EMPTY_ENTRY, unsynced: 5, unsyncedSince: now });
-    record.set('locked', { ...EMPTY_ENTRY, state: { failures: 0, windowStart: now + 60_000, lockedUntil: now + 60_000, lockouts: 1, rev: 3 } });
-    record.set('own-lock', {
-      ...EMPTY_ENTRY,
-      unsyncedLock: true,
-      unsyncedLockAt: now,
-      state: { failures: 0, windowStart: 1, lockedUntil: 1, lockouts: 1, rev: 0 },
-    });
-    for (let i = 0; i < 10_000 && record.hasRoom(keyOf(i)); i++) record.set(keyOf(i), { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now });
+    const admissions = { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now, unsyncedUntil: now + policy.windowMs };
+    const lock = { failures: 0, windowStart: now + 60_000, lockedUntil: now + 60_000, lockouts: 1, rev: 0 };
+    record.set('victim', { ...admissions, unsynced: 5 });
+    record.set('own-lock', { ...EMPTY_ENTRY, unsyncedLock: true, unsyncedLockAt: now, state: lock });
+    for (let i = 0; i < 10_000 && record.hasRoom(keyOf(i)); i++) record.set(keyOf(i), admissions);
     expect(record.size).toBe(100);
     expect(record.hasRoom('newcomer')).toBe(false);
     expect(record.hasRoom('victim')).toBe(true);
     expect(record.get('victim').unsynced).toBe(5);
-    expect(record.get('locked').state?.lockedUntil).toBe(now + 60_000);
     expect(record.get('own-lock').unsyncedLock).toBe(true);
   });
 
+  it('lets pinned entries go when their window or lock ends', () => {
+    let now = 5_000_000;
+    const record = new InstanceRecord({ maxEntries: 10, maxBytes: 1 << 20 }, () => now);
+    for (let i = 0; i < 10; i++) record.set(keyOf(i), { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now, unsyncedUntil: now + policy.windowMs });
+    expect(record.hasRoom('newcomer')).toBe(false);
+    now += policy.windowMs;
+    expect(record.hasRoom('newcomer')).toBe(true);
+  });
+
   it('makes room by evicting what the store knows before refusing', () => {
-    const record = new InstanceRecord({ maxEntries: 3, maxBytes: 1 << 20 });
-    record.set('pinned', { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: Date.now() });
+    const now = Date.now();
+    const record = new InstanceRecord({ maxEntries: 3, maxBytes: 1 << 20 }, () => now);
+    record.set('pinned', { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now, unsyncedUntil: now + policy.windowMs });
     record.set('a', remembered);
     record.set('b', remembered);
     expect(record.hasRoom('c')).toBe(true);
     expect(record.size).toBe(2);
     expect(record.get('pinned').unsynced).toBe(1);
+  });
+
+  it('evicts store-reported locks only after everything loose, and keeps within its bounds while the store is up', () => {
+    const now = Date.now();
+    const record = new InstanceRecord({ maxEntries: 3, maxBytes: 1 << 20 }, () => now);
+    const locked = { ...EMPTY_ENTRY, state: { failures: 0, windowStart: now + 60_000, lockedUntil: now + 60_000, lockouts: 1, rev: 2 } };
+    record.set('locked-1', locked);
+    record.set('loose', remembered);
+    record.set('locked-2', locked);
+    record.set('locked-3', locked);
+    expect(record.get('loose')).toBe(EMPTY_ENTRY);
+    for (let i = 0; i < 100; i++) record.set(`more-locks-${i}`, locked);
+    expect(record.size).toBe(3);
   });
 
   it('decides without the store by the same policy: N admitted, then a lock', () => {
@@ -137,6 +155,18 @@ describe('instance record', () => {
     expect(decision).toMatchObject({ admitted: false, contended: true });
     expect(decision.entry.unsyncedLock).toBe(false);
     expect(decideWithoutStore({ ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: 1_000_000, inFlight: 3 }, 1_000_000, policy).admitted).toBe(true);
+  });
+
+  it('never starts a permanent lock without the store: at most one maximum lockout, for the store to judge later', () => {
+    const strict = { ...policy, maxTemporaryLockouts: 1 };
+    const now = 1_000_000_000;
+    const afterOneLock = { ...EMPTY_ENTRY, state: { failures: 5, windowStart: now - 1000, lockedUntil: now - 2000, lockouts: 1, rev: 9 } };
+    const decision = decideWithoutStore(afterOneLock, now, strict);
+    expect(decision.transition).toMatchObject({
+      kind: 'start-lockout',
+      permanent: false,
+      next: { lockedUntil: now + strict.maxLockoutMs, lockouts: 2 },
+    });
   });
 
   it('forgets its own admissions when their window ends', () => {

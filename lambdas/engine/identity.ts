@@ -15,10 +15,11 @@ import type { KeyScope } from './contract';
  *     documents neither, and folding more than Cognito merges different users and turns the fold into an
  *     existence oracle (N attempts on a variant Cognito does not resolve would lock the real name's answer only
  *     when the real name is unknown). Folding less does the same the other way.
- * What is assumed: a case-insensitive pool folds case like JavaScript's locale-independent `toLowerCase()`. For
- * ASCII names that is certain. For the few non-ASCII letters whose lower case differs between implementations
- * (dotted capital I, final sigma), a mismatch can only make two unknown spellings count apart or together; it
- * never lets anyone touch a known user's counter, which is keyed by `sub`.
+ * What is assumed: Cognito neither trims nor normalizes (AWS documents neither), and a case-insensitive pool
+ * folds case like JavaScript's locale-independent `toLowerCase()`. Should Cognito differ, the oracle returns only
+ * for the names where it differs (leading or trailing spaces; the few non-ASCII letters whose lower case differs
+ * between implementations, such as dotted capital I or final sigma). Safe either way: no spelling of anything
+ * reaches a known user's counter, which is keyed by `sub`.
  * The two kinds are hashed with different prefixes, so a typed name equal to someone's `sub` is still a name.
  */
 

@@ -19,6 +19,8 @@ export interface InstanceEntry {
   /** Admissions this instance made without the store, in the window that began at `unsyncedSince`. */
   readonly unsynced: number;
   readonly unsyncedSince: number;
+  /** When those admissions stop counting (the end of their window): until then the entry must not be evicted. */
+  readonly unsyncedUntil: number;
   /** `state` holds a lock this instance started without the store; it is written to the store when it answers. */
   readonly unsyncedLock: boolean;
   /** When that lock began (epoch ms): a clear the store reports at or after it lifts it (`forgetCleared`). */
@@ -33,6 +35,7 @@ export const EMPTY_ENTRY: InstanceEntry = {
   state: undefined,
   unsynced: 0,
   unsyncedSince: 0,
+  unsyncedUntil: 0,
   unsyncedLock: false,
   unsyncedLockAt: 0,
   inFlight: 0,
@@ -45,11 +48,19 @@ function isEmpty(entry: InstanceEntry): boolean {
 }
 
 /**
- * An entry the record must not evict: it holds what the store does not know (admissions or a lock this instance
- * made alone), a lock (forgetting it would admit N more while the store fails), or a request in flight.
+ * How firmly the record keeps an entry at `now`:
+ * - 'pinned': it holds what the store does not know and still counts (admissions in their window, or a lock this
+ *   instance made alone that has not ended), or a request is in flight. Never evicted: forgetting it would lift
+ *   the bound.
+ * - 'locked': the store reported a lock that has not ended. Evicted only when nothing else can go: the store
+ *   still holds that lock, and should the store fail, this instance has admitted nothing for the identity in
+ *   the lock's window, so the bound (at most N admissions by this instance) holds even if it forgets.
+ * - 'loose': anything else.
+ * Expired admissions and locks loosen by themselves, so a spray of names leaves the record as its windows end.
  */
-export function isPinned(entry: InstanceEntry, now: number): boolean {
-  return entry.inFlight > 0 || entry.unsynced > 0 || entry.unsyncedLock || isLocked(entry.state, now);
+export function holdOf(entry: InstanceEntry, now: number): 'pinned' | 'locked' | 'loose' {
+  if (entry.inFlight > 0 || (entry.unsynced > 0 && entry.unsyncedUntil > now) || (entry.unsyncedLock && isLocked(entry.state, now))) return 'pinned';
+  return isLocked(entry.state, now) ? 'locked' : 'loose';
 }
 
 /**
@@ -92,12 +103,16 @@ export interface LocalDecision {
 export function decideWithoutStore(entry: InstanceEntry, now: number, policy: RateLimitPolicy): LocalDecision {
   const current = pruneEntry(entry, now, policy);
   const settled = decideAttempt(effectiveState({ ...current, inFlight: 0 }, now, policy), now, policy);
-  const transition = current.inFlight > 0 && admits(settled) ? decideAttempt(effectiveState(current, now, policy), now, policy) : settled;
+  let transition = current.inFlight > 0 && admits(settled) ? decideAttempt(effectiveState(current, now, policy), now, policy) : settled;
   if (transition !== settled && !admits(transition)) return { transition, admitted: false, contended: true, entry: current };
   switch (transition.kind) {
     case 'refuse-locked':
       return { transition, admitted: false, contended: false, entry: current };
-    case 'start-lockout':
+    case 'start-lockout': {
+      // Never a permanent lock without the store: a lock held only here lasts at most one maximum lockout, so the
+      // clear that lifts it (a reset, an unlock) is remembered long enough, and whether it becomes permanent is the
+      // store's to decide when it answers again.
+      if (transition.permanent) transition = { ...transition, permanent: false, next: capped(transition.next, now, policy) };
       // The lock subsumes the window's admissions, as in the store.
       return {
         transition,
@@ -105,15 +120,26 @@ export function decideWithoutStore(entry: InstanceEntry, now: number, policy: Ra
         contended: false,
         entry: { ...current, state: transition.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true, unsyncedLockAt: now },
       };
+    }
     case 'count':
     case 'reset-window':
       return {
         transition,
         admitted: true,
         contended: false,
-        entry: { ...current, unsynced: current.unsynced + 1, unsyncedSince: current.unsynced === 0 ? now : current.unsyncedSince },
+        entry: {
+          ...current,
+          unsynced: current.unsynced + 1,
+          unsyncedSince: current.unsynced === 0 ? now : current.unsyncedSince,
+          unsyncedUntil: (current.unsynced === 0 ? now : current.unsyncedSince) + policy.windowMs,
+        },
       };
   }
+}
+
+function capped(next: LockoutState, now: number, policy: RateLimitPolicy): LockoutState {
+  const lockedUntil = now + policy.maxLockoutMs;
+  return { ...next, lockedUntil, windowStart: lockedUntil };
 }
 
 function admits(transition: Transition): boolean {
@@ -221,7 +247,7 @@ const ENTRY_OVERHEAD_BYTES = 160;
 
 /**
  * The instance's record of identities, least recently used out, bounded in entries and in bytes. Pinned entries
- * (`isPinned`) are never evicted: a spray of names during an outage must not push out a victim's unsynced
+ * (`holdOf`) are never evicted: a spray of names during an outage must not push out a victim's unsynced
  * admissions or lock. When every entry is pinned, `hasRoom` says no and the caller decides the new identity
  * conservatively (store-guard.ts refuses it). Entries for requests in flight are the one exception to the bound:
  * they are added even when the record is full, and they are as many as the requests this instance has open.
@@ -273,7 +299,7 @@ export class InstanceRecord {
     return next;
   }
 
-  /** Whether `key` is recorded, or can be: there is room, or an unpinned entry can make room. */
+  /** Whether `key` is recorded, or can be: there is room, or an entry that is not pinned can make room. */
   hasRoom(key: string): boolean {
     if (this.entries.has(key)) return true;
     this.evict(footprint(key));
@@ -285,15 +311,20 @@ export class InstanceRecord {
     return this.entries.size + extraEntries <= this.limits.maxEntries && this.bytes + extraBytes <= this.limits.maxBytes;
   }
 
-  /** Evicts least recently used unpinned entries until the record (plus `extraBytes` for one more) fits. */
+  /**
+   * Evicts least recently used entries until the record (plus `extraBytes` for one more) fits: loose ones first,
+   * then store-reported locks, never pinned ones (`holdOf`).
+   */
   private evict(extraBytes = 0): void {
     if (this.fits(extraBytes)) return;
     const now = this.clock();
-    for (const [key, entry] of this.entries) {
-      if (this.fits(extraBytes)) return;
-      if (isPinned(entry, now)) continue;
-      this.entries.delete(key);
-      this.bytes -= footprint(key);
+    for (const evictable of [['loose'], ['loose', 'locked']]) {
+      for (const [key, entry] of this.entries) {
+        if (this.fits(extraBytes)) return;
+        if (!evictable.includes(holdOf(entry, now))) continue;
+        this.entries.delete(key);
+        this.bytes -= footprint(key);
+      }
     }
   }
 }

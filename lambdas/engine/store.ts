@@ -124,15 +124,17 @@ export class LockoutStore {
     if (result.ok) return 'cleared';
     if (result.observed === undefined) return 'absent';
     if (result.observed.lockedUntil > now) return 'locked';
+    // The zeroed item opens a window now and still remembers the clear: its TTL covers both (a later count keeps it).
+    const zeroedState: LockoutState = { ...result.observed, failures: 0, lockouts: 0, windowStart: now };
     const zeroed = await this.conditional(async () => {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: key },
-          UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one',
+          UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl',
           ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now },
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now, ':ttl': expiryEpochSeconds(zeroedState, policy) },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         options,

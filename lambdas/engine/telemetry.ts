@@ -1,6 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from './contract';
+import { redacted } from './redact';
+
+export { redacted } from './redact';
 
 export type { MetricName, TriggerName } from './contract';
 
@@ -34,12 +37,4 @@ export function flush(metrics: Metrics): void {
 export function errorFields(error: unknown): { error: { name?: string; message?: string } } {
   const e = error as Error | undefined;
   return { error: { name: e?.name, message: typeof e?.message === 'string' ? redacted(e.message) : undefined } };
-}
-
-/** Anything shaped like an email address: local part, @, domain, as loosely as providers quote them. */
-const ADDRESS = /[^\s@"'<>(),;:[\]]+@[^\s@"'<>(),;:[\]]+/g;
-
-/** `text` with every address replaced by `[address]`. */
-export function redacted(text: string): string {
-  return text.replace(ADDRESS, '[address]');
 }
