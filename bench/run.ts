@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { build } from 'esbuild';
 import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
 import { createDocumentClient } from '../lambdas/engine/store';
@@ -31,7 +32,8 @@ async function main(): Promise<void> {
   Object.assign(process.env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...localAwsEnv() });
   const work = mkdtempSync(path.join(tmpdir(), 'lockout-bench-'));
   console.log('… synthesizing the app and bundling the triggers');
-  const blueprint = synthesizeBlueprint(appContext(root, {}), path.join(work, 'cdk.out'));
+  // Lock notices on, so that the announcer requests them as it would in a deployment that sends them.
+  const blueprint = synthesizeBlueprint(appContext(root, { notifyUserFrom: 'security@example.com' }), path.join(work, 'cdk.out'));
   console.log('… starting DynamoDB Local');
   const engine = await startDynamoDbLocal();
   await warmUp(engine);
@@ -97,6 +99,8 @@ async function main(): Promise<void> {
     const throughput = await measureThroughput(load);
     console.log('… over-admission under attack');
     const attack = await measureAttack(load);
+    console.log('… the announcer: cost per lock');
+    const announcer = await measureAnnouncer(blueprint, proxy, newTable);
     console.log('… over-admission and latency under store faults');
     const faults = await measureFaults(blueprint.triggers.PreAuthentication.bundleDir, engine.endpoint, newTable, load);
 
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
       throughput,
       attack,
       faults,
+      announcer,
     };
     writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     const markdown = toMarkdown(results);
@@ -387,7 +392,71 @@ type Results = {
   throughput: Record<string, number>;
   attack: Awaited<ReturnType<typeof measureAttack>>;
   faults: Awaited<ReturnType<typeof measureFaults>>;
+  announcer: Awaited<ReturnType<typeof measureAnnouncer>>;
 };
+
+/**
+ * What one lock costs the stream's announcer, warm: the announcer bundle, as deployed, handles a stream batch with one
+ * lock start of a known user (one event, one notice request), against DynamoDB Local and a local EventBridge stand-in.
+ */
+async function measureAnnouncer(blueprint: ReturnType<typeof synthesizeBlueprint>, proxy: CountingProxy, newTable: () => Promise<string>) {
+  const consumer = blueprint.streamConsumers.find((c) => c.name === 'Announcer');
+  if (consumer === undefined) throw new Error('the synthesized app has no announcer');
+  let putEvents = 0;
+  const bus = createServer((req, res) => {
+    putEvents += 1;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: randomUUID() }] }));
+    });
+  });
+  await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve));
+  try {
+    Object.assign(process.env, {
+      LOCKOUT_TABLE_NAME: await newTable(),
+      LOCKOUT_EVENT_BUS: 'default',
+      LOCKOUT_NOTICES: 'on',
+      LOCKOUT_USER_POOL_ID: 'local_bench',
+      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(bus.address() as { port: number }).port}`,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    const bundle = path.join(consumer.bundleDir, 'index.js');
+    delete require.cache[require.resolve(bundle)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const handler = (require(bundle) as { handler: (event: unknown) => Promise<unknown> }).handler;
+    const lockRecord = (i: number) => {
+      const key = `signin#${randomUUID().replace(/-/g, '')}${i}`;
+      const lockedUntil = Date.now() + 15 * 60_000;
+      const image = (extra: Record<string, unknown>) => marshall({ pk: key, failures: 0, lockouts: 0, rev: 5, ...extra });
+      return {
+        eventID: `bench-${i}`,
+        eventName: 'MODIFY',
+        dynamodb: {
+          Keys: marshall({ pk: key }),
+          OldImage: image({ failures: 5, windowStart: Date.now() - 1000, lockedUntil: 0, op: 'count' }),
+          NewImage: image({ windowStart: lockedUntil, lockedUntil, lockouts: 1, rev: 6, op: 'lock', sub: randomUUID() }),
+          SequenceNumber: String(1000 + i),
+        },
+      };
+    };
+    for (let i = 0; i < 50; i++) await handler({ Records: [lockRecord(i)] });
+    const locks = Math.min(WARM_INVOCATIONS, 500);
+    const [requestsBefore, eventsBefore] = [proxy.count, putEvents];
+    const samples = await timeEach(locks, (i) => handler({ Records: [lockRecord(100 + i)] }));
+    return {
+      locks,
+      latency: percentiles(samples),
+      dynamoDbRequestsPerLock: round((proxy.count - requestsBefore) / locks),
+      putEventsPerLock: round((putEvents - eventsBefore) / locks),
+    };
+  } finally {
+    bus.close();
+    for (const name of ['LOCKOUT_EVENT_BUS', 'LOCKOUT_NOTICES', 'LOCKOUT_USER_POOL_ID', 'AWS_ENDPOINT_URL_EVENTBRIDGE']) delete process.env[name];
+  }
+}
 
 function toMarkdown(r: Results): string {
   const m = r.machine;
@@ -455,6 +524,8 @@ function toMarkdown(r: Results): string {
       (l) =>
         `| ${l.scenario} | ${l.decisions} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${l.waitedForStore} | ${l.recoveryMs ?? 'not seen'} ms |`,
     ),
+    '',
+    `The announcer, warm, one stream batch per lock start of a known user (${r.announcer.locks} locks; one event, one notice request each): p50 ${r.announcer.latency.p50} ms, p95 ${r.announcer.latency.p95} ms, p99 ${r.announcer.latency.p99} ms; ${r.announcer.dynamoDbRequestsPerLock} DynamoDB request and ${r.announcer.putEventsPerLock} PutEvents per lock.`,
     '',
   ];
   return lines.join('\n');

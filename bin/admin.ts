@@ -3,9 +3,8 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type LockoutEventType, lockedUntilText, lockoutEventEntry } from '../lambdas/engine/lockout-events';
+import { lockedUntilText } from '../lambdas/engine/lockout-events';
 import { isPermanent } from '../lambdas/engine/policy';
 import { AdminStore } from '../lib/admin/admin-store';
 import { type Prompt, confirmReset, describeReset } from '../lib/admin/confirm';
@@ -34,7 +33,6 @@ Where:
                                 counts a user by its Cognito sub, and the pool says which user a name or alias is
   --operator NOTE               A note for the audit record (a ticket, a reason). Who acted is always recorded as
                                 your AWS identity (STS GetCallerIdentity), never as a name you type
-  --event-bus NAME              Send AccountLocked/AccountUnlocked events (default with --stack: "default")
   --json                        Machine-readable output
 
 Times are DynamoDB's (read from its answers), as the triggers use; a warning says when this machine's clock is off.
@@ -57,7 +55,6 @@ async function main(argv: string[]): Promise<void> {
         table: { type: 'string' },
         'user-pool-id': { type: 'string' },
         operator: { type: 'string' },
-        'event-bus': { type: 'string' },
         json: { type: 'boolean', default: false },
         for: { type: 'string' },
         permanent: { type: 'boolean', default: false },
@@ -99,8 +96,6 @@ async function main(argv: string[]): Promise<void> {
   const stack = o.stack ? await fromStack(o.stack, region) : undefined;
   const tableName = stack?.tableName ?? o.table!;
   const userPoolId = o['user-pool-id'] ?? stack?.userPoolId;
-  // The bus the stack's triggers use (none when its events are off); an older stack that does not say: the default bus.
-  const eventBus = o['event-bus'] ?? (stack === undefined ? undefined : stack.eventBus === undefined ? 'default' : (stack.eventBus ?? undefined));
   const clock = new ServerClock({ warn: (text) => process.stderr.write(`cognito-lockout: warning: ${text}\n`) });
   const dynamodb = new DynamoDBClient({ region });
   watchServerDate(dynamodb, clock);
@@ -117,30 +112,6 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(
       `${JSON.stringify({ level: 'INFO', message: 'operator action', action, ...publicOperator(operator), table: tableName, at: iso(clock.now()), ...fields })}\n`,
     );
-  const emit = async (type: LockoutEventType, operator: OperatorIdentity, identity: string, lockedUntil: string | null) => {
-    if (eventBus === undefined) return;
-    const events = new EventBridgeClient({ region });
-    try {
-      const sent = await events.send(
-        new PutEventsCommand({
-          Entries: [
-            lockoutEventEntry(
-              type,
-              { identity, userPoolId: userPoolId ?? null, lockedUntil, reason: 'operator', operator: publicOperator(operator).operator },
-              eventBus,
-            ),
-          ],
-        }),
-      );
-      // PutEvents answers 200 even when it drops an entry: the count says so, as the triggers check it.
-      if (sent.FailedEntryCount)
-        throw new AdminError(
-          `the ${type} event was not sent to ${eventBus}: ${sent.Entries?.[0]?.ErrorCode ?? 'unknown error'} (the ${type === 'AccountLocked' ? 'lock' : 'unlock'} itself is done)`,
-        );
-    } finally {
-      events.destroy();
-    }
-  };
 
   try {
     switch (command) {
@@ -170,9 +141,9 @@ async function main(argv: string[]): Promise<void> {
       case 'unlock': {
         const who = await resolveSignIn(name!, userPoolId, region);
         const operator = await whoActs();
-        const { wasLocked } = await store.unlock(who.key, operator);
+        // The AccountUnlocked event comes from the table's stream, like every lift (outbox.ts).
+        const { wasLocked } = await store.unlock(who.key, operator, who.sub);
         log(operator, 'unlock', { identity: who.logId, wasLocked });
-        await emit('AccountUnlocked', operator, who.logId, null);
         out.print(wasLocked ? `${name}: unlocked, counts cleared` : `${name}: was not locked; counts cleared`, {
           name,
           identity: who.logId,
@@ -184,13 +155,12 @@ async function main(argv: string[]): Promise<void> {
       case 'lock': {
         const who = await resolveSignIn(name!, userPoolId, region);
         const operator = await whoActs();
-        const result = await store.lock(who.key, o.permanent ? 'permanent' : lockFor!, operator);
+        const result = await store.lock(who.key, o.permanent ? 'permanent' : lockFor!, operator, who.sub);
         const text = lockedUntilText(result.lockedUntil, isPermanent(result));
         if (!result.applied) {
           throw new AdminError(`${name} is already locked until ${text}, longer than asked; unlock first to shorten a lock`);
         }
         log(operator, 'lock', { identity: who.logId, lockedUntil: text });
-        await emit('AccountLocked', operator, who.logId, text);
         out.print(`${name}: locked ${o.permanent ? 'permanently' : `until ${text}`}`, { name, identity: who.logId, lockedUntil: text });
         break;
       }

@@ -66,6 +66,7 @@ cognito-lockout sandbox is ready. Ctrl-C stops it${persist ? ` (data kept in ${p
                     (x${p.lockoutBackoffMultiplier} per consecutive lockout, up to ${p.maxLockoutDurationSeconds} s, ${permanent});
                     mode ${p.lockoutMode}, store errors: ${p.storeErrorPolicy}
   Sign-up limits    ${p.signUpMaxAttempts} per ${p.signUpWindowSeconds} s per email, phone and user name
+  Table stream      ${s.streamConsumers.length > 0 ? `${s.streamConsumers.join(', ')} (event source mappings, polled like Lambda's)` : 'no consumers (events and notices are off)'}
 
 With the aws CLI (any credentials work locally; SRP, Amplify's default, works too):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${s.region}

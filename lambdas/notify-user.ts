@@ -1,28 +1,10 @@
-// Lambda entry point of the notifier: sends the lock notice email through Amazon SES (v2). Its settings come from
-// the environment the construct sets (NOTIFY_FROM, NOTIFY_SUBJECT, NOTIFY_TEXT).
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { NOTIFY_FROM_ENV, NOTIFY_SUBJECT_ENV, NOTIFY_TEXT_ENV } from './engine/contract';
-import { createTelemetry } from './engine/telemetry';
-import { DEFAULT_NOTICE_SUBJECT, DEFAULT_NOTICE_TEXT, createNotifyUserHandler } from './handlers/notify-user';
+// Lambda entry point of the notifier: invoked by its event source mapping on the lockout table's stream (notice
+// requests only), it emails the owner of a locked account through Amazon SES (v2). Configuration comes from the
+// environment the construct sets: LOCKOUT_TABLE_NAME, LOCKOUT_USER_POOL_ID, NOTIFY_FROM, and optionally
+// NOTIFY_SUBJECT, NOTIFY_TEXT, NOTIFY_RECIPIENT_PERIOD_SECONDS, NOTIFY_MAX_PER_HOUR.
+import { notifierDepsFromEnv } from './engine/notice-deps';
+import { createNotifierHandler, notifierEntry } from './handlers/notify-user';
 
-const ses = new SESv2Client({ maxAttempts: 3 });
-
-export const handler = createNotifyUserHandler(
-  {
-    from: process.env[NOTIFY_FROM_ENV] ?? '',
-    subject: process.env[NOTIFY_SUBJECT_ENV] || DEFAULT_NOTICE_SUBJECT,
-    text: process.env[NOTIFY_TEXT_ENV] || DEFAULT_NOTICE_TEXT,
-  },
-  {
-    async send({ from, to, subject, text }) {
-      await ses.send(
-        new SendEmailCommand({
-          FromEmailAddress: from,
-          Destination: { ToAddresses: [to] },
-          Content: { Simple: { Subject: { Data: subject }, Body: { Text: { Data: text } } } },
-        }),
-      );
-    },
-  },
-  createTelemetry('NotifyUser'),
-);
+// Built once per cold start. A configuration error does not fail the init: every invocation logs it and reports
+// its records for retry, which the mapping bounds (see notifierEntry).
+export const handler = notifierEntry(() => createNotifierHandler(notifierDepsFromEnv(process.env)));

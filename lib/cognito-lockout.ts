@@ -1,19 +1,25 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Code, Function as LambdaFunction, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, FilterCriteria, Function as LambdaFunction, type IFunction, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   EVENT_BUS_ENV,
+  EVENT_SOURCE,
+  NOTICES_ENV,
   NOTIFY_FROM_ENV,
-  NOTIFY_FUNCTION_ENV,
+  NOTIFY_MAX_PER_HOUR_ENV,
+  NOTIFY_RECIPIENT_PERIOD_ENV,
   NOTIFY_SUBJECT_ENV,
   NOTIFY_TEXT_ENV,
+  USER_POOL_ID_ENV,
   type KeyScope,
   METRICS_NAMESPACE,
   PARTITION_KEY,
@@ -24,6 +30,8 @@ import {
   TRIGGER_KEY_SCOPES,
   TTL_ATTRIBUTE,
 } from '../lambdas/engine/contract';
+import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
+import { noticeSubjectProblem, noticeTextProblem } from '../lambdas/engine/notice-text';
 import { settingsToEnv } from '../lambdas/engine/settings';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
@@ -55,10 +63,23 @@ export interface NotifyUserProps {
    */
   readonly subject?: string;
   /**
-   * The plain-text body; `{until}` becomes the lock's end.
-   * @default - says the account was locked after failed attempts, until when, and that a password reset unlocks it
+   * The plain-text body. `{until}` becomes the lock's end (for a permanent lock, that support must unlock it) and
+   * `{reset}` the sentence saying a password reset unlocks it now, or nothing when a reset would not.
+   * @default - says the account was locked after failed attempts, until when (or to contact support), and, when a
+   * reset would lift the lock, that resetting the password unlocks it now
    */
   readonly text?: string;
+  /**
+   * At most one notice per recipient per this period, however many locks an attacker causes.
+   * @default Duration.hours(24)
+   */
+  readonly perRecipientPeriod?: Duration;
+  /**
+   * At most this many notices per clock hour over all recipients: past it, notices are dropped and counted
+   * (`NoticesCapped`, alarmed), so a storm over many accounts cannot exhaust the SES quota.
+   * @default 500
+   */
+  readonly maxPerHour?: number;
 }
 
 /**
@@ -106,9 +127,10 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
   readonly ownFunctions?: OwnTriggerFunctions;
   /**
    * Email the account's owner once when a sign-in lock starts: that it was locked after failed attempts, until
-   * when, and that resetting the password unlocks it now. Known users with a verified email only; unknown names get
-   * nothing. Sent through Amazon SES by a function of the construct's, invoked asynchronously, so a refusal never
-   * waits for it; its IAM role may send as `from` only.
+   * when, and (when it would) that resetting the password unlocks it now. Known users with a verified email only;
+   * unknown names get nothing. Sent through Amazon SES by a function of the construct's that reads lock starts
+   * from the table's stream, so no sign-in ever waits for it; at most one per lock, one per recipient per
+   * `perRecipientPeriod` and `maxPerHour` in all. Its IAM role may send as `from` only and read the pool's users.
    * @default - no notices
    */
   readonly notifyUser?: NotifyUserProps;
@@ -147,6 +169,16 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
  * of the 3 s, less a margin, on a lockout event at most; the rest is room for a cold start.
  */
 const FUNCTION_TIMEOUT = Duration.seconds(3);
+/**
+ * The stream consumers answer no one waiting: room for a batch of their slow paths (a notice's lookup, writes and
+ * send, each bounded by its client's timeouts) rather than a trigger's budget.
+ */
+const CONSUMER_TIMEOUT = Duration.minutes(2);
+/**
+ * Retries of a failing stream batch before its records go to the failure queue: enough to ride out a short
+ * EventBridge, SES or DynamoDB outage; `maxRecordAge` (a day, the stream's retention) bounds them too.
+ */
+const STREAM_RETRY_ATTEMPTS = 50;
 /** Every key a trigger writes starts with its scope: the IAM condition confines each function to its own keys. */
 const KEY_SCOPES = {
   preAuthentication: TRIGGER_KEY_SCOPES.PreAuthentication,
@@ -171,8 +203,12 @@ export class CognitoLockout extends Construct {
   readonly preTokenGenerationFunction?: LambdaFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
   readonly preSignUpFunction?: LambdaFunction;
-  /** Sends the lock notice email; undefined without `notifyUser`. */
+  /** Sends the lock notice email, reading notice requests from the table's stream; undefined without `notifyUser`. */
   readonly notifyUserFunction?: LambdaFunction;
+  /** Reads lock starts and lifts from the table's stream: publishes events, requests notices; undefined when both are off. */
+  readonly announcerFunction?: LambdaFunction;
+  /** Where stream records go that the announcer or the notifier could not handle after their retries. */
+  readonly streamFailures?: Queue;
   /** Lifts a sign-in lock after a confirmed password reset; undefined when `unlockOnPasswordReset` is 'off'. */
   readonly postConfirmationFunction?: LambdaFunction;
   /** The bus AccountLocked events go to; undefined when events are off. */
@@ -198,6 +234,8 @@ export class CognitoLockout extends Construct {
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
+      // The outbox (lambdas/engine/outbox.ts): lock starts and lifts are read from here, never sent by a decision.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
       removalPolicy,
     });
 
@@ -226,10 +264,6 @@ export class CognitoLockout extends Construct {
     this.eventBus =
       props.lockoutEvents === false ? undefined : (props.lockoutEvents ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
     this.preAuthenticationFunction = make('preAuthentication', 'pre-authentication', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
-    if (this.eventBus) {
-      this.preAuthenticationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
-      this.eventBus.grantPutEventsTo(this.preAuthenticationFunction);
-    }
     if (settings.successSignal !== 'pre-token-generation') {
       // UpdateItem: an identity that remembers a recent reset or unlock is zeroed, not deleted (store.ts).
       this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
@@ -238,17 +272,53 @@ export class CognitoLockout extends Construct {
       this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
     }
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
-    if (props.notifyUser !== undefined) {
-      this.notifyUserFunction = this.notifier(props.notifyUser, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
-      this.preAuthenticationFunction.addEnvironment(NOTIFY_FUNCTION_ENV, this.notifyUserFunction.functionName);
-      this.notifyUserFunction.grantInvoke(this.preAuthenticationFunction);
-    }
     if (settings.unlockOnPasswordReset !== 'off') {
       // One UpdateItem that clears and leaves `clearedAt` behind (store.ts): no DeleteItem.
       this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:UpdateItem']);
-      if (this.eventBus) {
-        this.postConfirmationFunction.addEnvironment(EVENT_BUS_ENV, this.eventBus.eventBusName);
-        this.eventBus.grantPutEventsTo(this.postConfirmationFunction);
+    }
+
+    const retention = props.logRetention ?? RetentionDays.ONE_YEAR;
+    if (this.eventBus !== undefined || props.notifyUser !== undefined) {
+      this.streamFailures = new Queue(this, 'StreamFailures', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        removalPolicy,
+      });
+      Validations.of(this.streamFailures).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-SQS3',
+        reason: "This queue is the stream event source mappings' failure destination (their dead-letter queue); nothing consumes it to fail.",
+      });
+      const consumerEnvironment = { ...environment, [USER_POOL_ID_ENV]: props.userPool.userPoolId };
+      const announcerStatements = [this.keyStatement(['dynamodb:PutItem'], TRIGGER_KEY_SCOPES.Announcer)];
+      if (this.eventBus !== undefined) {
+        // Events with the construct's source only: the role cannot speak for anything else on the bus.
+        announcerStatements.push(
+          new PolicyStatement({
+            actions: ['events:PutEvents'],
+            resources: [this.eventBus.eventBusArn],
+            conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
+          }),
+        );
+      }
+      this.announcerFunction = this.lockoutFunction(
+        'announcer',
+        'announcer',
+        announcerStatements,
+        {
+          ...consumerEnvironment,
+          ...(this.eventBus === undefined ? {} : { [EVENT_BUS_ENV]: this.eventBus.eventBusName }),
+          [NOTICES_ENV]: props.notifyUser === undefined ? 'off' : 'on',
+        },
+        retention,
+        removalPolicy,
+        CONSUMER_TIMEOUT,
+      );
+      this.consumeStream(this.announcerFunction, ANNOUNCER_FILTERS, this.streamFailures, 10);
+      if (props.notifyUser !== undefined) {
+        this.notifyUserFunction = this.notifier(props.notifyUser, props.userPool, retention, removalPolicy);
+        // Each notice is a lookup, three or four writes and one send, handled one after the other: small batches.
+        this.consumeStream(this.notifyUserFunction, NOTIFIER_FILTERS, this.streamFailures, 5);
       }
     }
 
@@ -274,6 +344,7 @@ export class CognitoLockout extends Construct {
           PreTokenGeneration: this.preTokenGenerationFunction,
         },
         props.monitoring,
+        { announcer: this.announcerFunction, notifier: this.notifyUserFunction, failures: this.streamFailures },
       );
     }
 
@@ -323,8 +394,39 @@ export class CognitoLockout extends Construct {
     });
   }
 
-  /** The notifier: SES send as `from` only, no retries (one email per lock), its own log group. */
-  private notifier(props: NotifyUserProps, retention: RetentionDays, removalPolicy: RemovalPolicy): LambdaFunction {
+  /**
+   * A stream consumer's event source mapping: only the records its filters name (ordinary attempts invoke nothing),
+   * in order per item, failures reported per record and retried (bisected when a batch throws) for up to a day,
+   * the stream's retention; what still fails goes to the failure queue (alarmed), which names the shard and
+   * sequence numbers to replay from. LATEST: a consumer added to a running lockout announces what happens from
+   * then on, not a day of old locks (nor emails their owners).
+   */
+  private consumeStream(fn: LambdaFunction, filters: readonly object[], failures: Queue, batchSize: number): void {
+    Validations.of(fn.role!).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, which a stream event source mapping needs, has no resource-level permissions; every other ' +
+        "statement names the table's stream, its key prefixes, the pool or the SES identity.",
+    });
+    fn.addEventSource(
+      new DynamoEventSource(this.table, {
+        startingPosition: StartingPosition.LATEST,
+        batchSize,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: STREAM_RETRY_ATTEMPTS,
+        maxRecordAge: Duration.hours(24),
+        onFailure: new SqsDlq(failures),
+        filters: filters.map((pattern) => FilterCriteria.filter(pattern as Record<string, unknown>)),
+      }),
+    );
+  }
+
+  /**
+   * The notifier: SES send as `from` only, the pool's users read (to find a `sub`'s address), its own notice keys
+   * of the table. No resource policy: nothing but its event source mapping invokes it.
+   */
+  private notifier(props: NotifyUserProps, pool: IUserPool, retention: RetentionDays, removalPolicy: RemovalPolicy): LambdaFunction {
     const from = checkNotifyUser(props);
     const identities = Token.isUnresolved(from) ? ['*'] : [from, from.slice(from.lastIndexOf('@') + 1)];
     const stack = Stack.of(this);
@@ -333,17 +435,21 @@ export class CognitoLockout extends Construct {
       resources: identities.map((identity) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity })),
       conditions: { StringEquals: { 'ses:FromAddress': from } },
     });
+    const readUsers = new PolicyStatement({ actions: ['cognito-idp:ListUsers'], resources: [pool.userPoolArn] });
+    const notices = this.keyStatement(['dynamodb:UpdateItem'], TRIGGER_KEY_SCOPES.NotifyUser);
     const environment: Record<string, string> = {
+      [TABLE_NAME_ENV]: this.table.tableName,
+      [USER_POOL_ID_ENV]: pool.userPoolId,
       [NOTIFY_FROM_ENV]: from,
       ...(props.subject === undefined ? {} : { [NOTIFY_SUBJECT_ENV]: props.subject }),
       ...(props.text === undefined ? {} : { [NOTIFY_TEXT_ENV]: props.text }),
+      [NOTIFY_RECIPIENT_PERIOD_ENV]: String((props.perRecipientPeriod ?? Duration.hours(24)).toSeconds()),
+      [NOTIFY_MAX_PER_HOUR_ENV]: String(props.maxPerHour ?? 500),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const fn = this.triggerFunction('notifyUser', 'notify-user', send, environment, retention, removalPolicy);
-    fn.configureAsyncInvoke({ retryAttempts: 0 });
-    return fn;
+    return this.lockoutFunction('notifyUser', 'notify-user', [send, readUsers, notices], environment, retention, removalPolicy, CONSUMER_TIMEOUT);
   }
 
   private triggerFunction(
@@ -354,13 +460,25 @@ export class CognitoLockout extends Construct {
     retention: RetentionDays,
     removalPolicy: RemovalPolicy,
   ): LambdaFunction {
+    return this.lockoutFunction(name, entry, [statement], environment, retention, removalPolicy, FUNCTION_TIMEOUT);
+  }
+
+  private lockoutFunction(
+    name: string,
+    entry: string,
+    statements: PolicyStatement[],
+    environment: Record<string, string>,
+    retention: RetentionDays,
+    removalPolicy: RemovalPolicy,
+    timeout: Duration,
+  ): LambdaFunction {
     const logGroup = new LogGroup(this, `${name}Logs`, { retention, removalPolicy });
     // An explicit role instead of the AWS managed basic-execution policy: it may write to its own log group and
-    // touch only its own keys of its own table. It never reads the pool, which would also make a circular
+    // touch only its own keys of its own table. Triggers never read the pool, which would also make a circular
     // dependency between the pool and its triggers.
     const role = new Role(this, `${name}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
-    role.addToPrincipalPolicy(statement);
+    for (const statement of statements) role.addToPrincipalPolicy(statement);
     return new LambdaFunction(this, name, {
       // Built once by the package build (scripts/build-assets.mjs): no esbuild, Docker or TypeScript at synth.
       code: Code.fromAsset(triggerAssetDir(entry)),
@@ -368,7 +486,7 @@ export class CognitoLockout extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
-      timeout: FUNCTION_TIMEOUT,
+      timeout,
       role,
       logGroup,
       environment,
@@ -444,18 +562,18 @@ export function checkNotifyUser(props: NotifyUserProps): string {
   if (!Token.isUnresolved(from) && (typeof from !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(from))) {
     throw new Error(`CognitoLockout: notifyUser.from must be an email address verified in Amazon SES, got ${JSON.stringify(from)}`);
   }
-  // Control characters in a subject would let a configuration inject mail headers.
-  // eslint-disable-next-line no-control-regex
-  const controlCharacter = /[\u0000-\u001f\u007f]/;
-  if (subject !== undefined && !Token.isUnresolved(subject) && (subject.trim() === '' || subject.length > 200 || controlCharacter.test(subject))) {
-    throw new Error(`CognitoLockout: notifyUser.subject must be one line of at most 200 characters, got ${JSON.stringify(subject)}`);
+  // The notifier's own checks (lambdas/engine/notice-text.ts), so synth refuses what its cold start would.
+  const problem =
+    (subject === undefined || Token.isUnresolved(subject) ? undefined : noticeSubjectProblem(subject, 'CognitoLockout: notifyUser.subject')) ??
+    (text === undefined || Token.isUnresolved(text) ? undefined : noticeTextProblem(text, 'CognitoLockout: notifyUser.text'));
+  if (problem !== undefined) throw new Error(problem);
+  const period = props.perRecipientPeriod;
+  if (period !== undefined && !Token.isUnresolved(period.toSeconds()) && (period.toSeconds() < 60 || period.toSeconds() > 365 * 24 * 3600)) {
+    throw new Error(`CognitoLockout: notifyUser.perRecipientPeriod must be from 1 minute to 365 days, got ${period.toSeconds()} s`);
   }
-  if (text !== undefined && !Token.isUnresolved(text)) {
-    if (text.trim() === '' || text.length > 2000)
-      throw new Error('CognitoLockout: notifyUser.text must be non-empty text of at most 2000 characters');
-    for (const [placeholder] of text.matchAll(/\{[^}]*\}/g)) {
-      if (placeholder !== '{until}') throw new Error(`CognitoLockout: notifyUser.text contains ${placeholder}, but the only placeholder is {until}`);
-    }
+  const cap = props.maxPerHour;
+  if (cap !== undefined && !Token.isUnresolved(cap) && (!Number.isInteger(cap) || cap < 1 || cap > 1_000_000)) {
+    throw new Error(`CognitoLockout: notifyUser.maxPerHour must be a whole number from 1 to 1000000, got ${JSON.stringify(cap)}`);
   }
   return from;
 }

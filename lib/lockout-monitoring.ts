@@ -13,6 +13,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/contract';
 
@@ -48,6 +49,14 @@ export interface MonitoredTriggers {
   readonly PreTokenGeneration?: IFunction;
 }
 
+/** The stream's consumers (lambdas/engine/outbox.ts), when the construct has them. */
+export interface MonitoredOutbox {
+  readonly announcer?: IFunction;
+  readonly notifier?: IFunction;
+  /** Stream records the consumers gave up on. */
+  readonly failures?: IQueue;
+}
+
 const PERIOD = Duration.minutes(5);
 
 /** Alarms and a dashboard over the lockout's own metrics (Embedded Metric Format) and its functions' metrics. */
@@ -59,7 +68,7 @@ export class LockoutMonitoring extends Construct {
   readonly internalErrorsAlarm: Alarm;
   readonly dashboard?: Dashboard;
 
-  constructor(scope: Construct, id: string, triggers: MonitoredTriggers, props: LockoutMonitoringProps = {}) {
+  constructor(scope: Construct, id: string, triggers: MonitoredTriggers, props: LockoutMonitoringProps = {}, outbox: MonitoredOutbox = {}) {
     super(scope, id);
     const threshold = props.lockoutsPerFiveMinutes ?? 20;
     if (!Number.isInteger(threshold) || threshold < 0) {
@@ -116,6 +125,7 @@ export class LockoutMonitoring extends Construct {
         description: `The ${trigger} trigger took over ${durationMs} ms; Cognito fails triggers that take 5 s.`,
       });
     }
+    this.outboxAlarms(outbox);
     if (props.alarmTopic) {
       const action = new SnsAction(props.alarmTopic);
       for (const alarm of this.alarms) {
@@ -152,6 +162,34 @@ export class LockoutMonitoring extends Construct {
         }),
       );
       this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Lockout alarms', alarms: this.alarms, width: 24 }));
+    }
+  }
+
+  /** The stream's side: records given up on, consumer failures, and the notices' caps binding. */
+  private outboxAlarms({ announcer, notifier, failures }: MonitoredOutbox): void {
+    if (failures !== undefined) {
+      this.alarm('StreamFailures', failures.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }), 0, {
+        description:
+          'Stream records the announcer or the notifier gave up on after their retries: events or notices not sent. Each message ' +
+          'names the shard and sequence numbers, readable in the stream for 24 hours.',
+      });
+    }
+    for (const [name, fn] of [
+      ['Announcer', announcer],
+      ['NotifyUser', notifier],
+    ] as const) {
+      if (fn === undefined) continue;
+      this.alarm(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), 0, {
+        description: `The ${name} function failed a batch; the stream retries it (events and notices are delayed, sign-ins never are).`,
+      });
+    }
+    if (notifier !== undefined) {
+      this.alarm('NoticesCapped', lockoutMetric('NoticesCapped', 'NotifyUser'), 0, {
+        description: 'Lock notices were dropped because the hourly cap (notifyUser.maxPerHour) was reached: a storm of locks over many accounts.',
+      });
+      this.alarm('NoticeErrors', lockoutMetric('NoticeErrors', 'NotifyUser'), 0, {
+        description: 'Amazon SES did not accept a lock notice (retried when SES refused it outright; dropped when the outcome was unclear).',
+      });
     }
   }
 

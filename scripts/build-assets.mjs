@@ -36,7 +36,15 @@ export const LAMBDA_OPTIONS = {
   legalComments: 'linked',
 };
 
-export const TRIGGERS = ['pre-authentication', 'post-authentication', 'pre-signup', 'post-confirmation', 'pre-token-generation', 'notify-user'];
+export const TRIGGERS = [
+  'pre-authentication',
+  'post-authentication',
+  'pre-signup',
+  'post-confirmation',
+  'pre-token-generation',
+  'notify-user',
+  'announcer',
+];
 
 /** The Lambda bundles the construct deploys; each overwrites its own files, so readers never see a missing bundle. */
 function lambdaBundles() {

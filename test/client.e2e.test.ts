@@ -288,8 +288,9 @@ describe('lock notices', () => {
     const signIn = passwordSignIn('notified@example.com');
     await untilRefused(signIn);
     await signIn('again').catch(() => undefined); // still locked: no second notice
-    // The notice is queued (an asynchronous invoke): give the local host a moment to run it.
-    for (let i = 0; i < 40 && logs.filter((l) => l.localEmail !== undefined).length === before; i++) await new Promise((r) => setTimeout(r, 50));
+    // The notice comes from the table's stream (the announcer, then the notifier), as in AWS: wait until what the
+    // writes so far announce has happened.
+    await sandbox.streamsSettled();
     const emails = logs.filter((l) => l.localEmail !== undefined).slice(before) as Array<{ localEmail: { subject: string; text: string } }>;
     expect(emails).toHaveLength(1);
     expect(emails[0].localEmail.subject).toBe('Your account was locked');
@@ -301,7 +302,7 @@ describe('lock notices', () => {
     const before = logs.filter((l) => l.localEmail !== undefined).length;
     const signIn = passwordSignIn('nobody-notified@example.com');
     await untilRefused(signIn);
-    await new Promise((r) => setTimeout(r, 500));
+    await sandbox.streamsSettled();
     expect(logs.filter((l) => l.localEmail !== undefined).length).toBe(before);
   });
 });

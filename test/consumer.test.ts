@@ -228,7 +228,7 @@ exports.handler = async (event, context) => {
       LOCKOUT_TABLE_NAME: expect.anything(),
       LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'true',
     });
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5); // theirs, and our four others
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6); // theirs, our four other triggers and the announcer
 
     // The user's function, as Lambda would run it from its asset: misconfigured it answers the generic message;
     // configured, with the store unreachable, it decides from its instance record (store-error policy local).

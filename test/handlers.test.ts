@@ -11,8 +11,16 @@ import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authen
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
+import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { type TestDepsOptions, testDeps } from './support/deps';
-import { federatedPreAuthEvent, postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import {
+  federatedPreAuthEvent,
+  postAuthEvent,
+  postConfirmationEvent,
+  preAuthEvent,
+  preSignUpEvent,
+  unknownUserPreAuthEvent,
+} from '../lib/local/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddb.reset());
@@ -56,9 +64,10 @@ describe('pre-authentication handler', () => {
       UpdateExpression:
         'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
         'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
-        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)',
+        // `op` says what the write did, so that the stream's consumers are never invoked for it (outbox.ts).
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl), #op = :count',
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt' },
+      ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt', '#op': 'op' },
       ExpressionAttributeValues: {
         ':zero': 0,
         ':one': 1,
@@ -67,6 +76,7 @@ describe('pre-authentication handler', () => {
         ':max': 5,
         // A new item lives for one window; an existing one keeps the TTL its lock or clear gave it.
         ':ttl': Math.ceil((now + 15 * MINUTE) / 1000),
+        ':count': 'count',
       },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -100,6 +110,9 @@ describe('pre-authentication handler', () => {
         lockouts: 1,
         rev: 6,
         expiresAt: Math.ceil((lockedUntil + 24 * 60 * MINUTE) / 1000),
+        // A lock starting, of a known user: the announcer's news, and the notifier's way to the address.
+        op: 'lock',
+        sub: USER,
       },
       ConditionExpression: 'rev = :rev',
       ExpressionAttributeValues: { ':rev': 5 },
@@ -499,10 +512,37 @@ describe('pre token generation as the success signal', () => {
     expect(ddb.calls()).toHaveLength(2);
     expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
       Key: { pk: KEY },
-      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl',
+      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl, #op = :op',
       // The window opened now, and the clear two minutes ago is remembered for a day: the later of the two.
       ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.ceil((now - 2 * MINUTE + 24 * 60 * MINUTE) / 1000) },
       ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
     });
+  });
+});
+
+describe('post-confirmation handler', () => {
+  it('passes a malformed or unrecognized event untouched, counted, and writes nothing: it never fails the reset', async () => {
+    const deps = testDeps();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    const handler = createPostConfirmationHandler(deps);
+    for (const event of [
+      { ...postConfirmationEvent('jane'), userName: '' },
+      { ...postConfirmationEvent('jane'), request: { userAttributes: {} } },
+      { ...postConfirmationEvent('jane'), triggerSource: 'PostConfirmation_SomethingNew' },
+    ]) {
+      await expect(handler(event as never)).resolves.toBe(event);
+    }
+    expect(ddb.calls()).toHaveLength(0);
+    expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['InvalidEvents', 'EventsPassed', 'EventsPassed']);
+  });
+
+  it('passes sign-up confirmations untouched, and does nothing when turned off', async () => {
+    for (const [deps, event] of [
+      [testDeps(), postConfirmationEvent('jane', 'PostConfirmation_ConfirmSignUp')],
+      [testDeps({ settings: { unlockOnPasswordReset: 'off' } }), postConfirmationEvent('jane')],
+    ] as const) {
+      await expect(createPostConfirmationHandler(deps)(event)).resolves.toBe(event);
+    }
+    expect(ddb.calls()).toHaveLength(0);
   });
 });

@@ -8,6 +8,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
+import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
 import { readAppConfig } from '../lib/app-config';
 import { CognitoLockout, type CognitoLockoutProps, checkCdkVersion } from '../lib/cognito-lockout';
 import { CognitoLockoutStack, type CognitoLockoutStackProps } from '../lib/cognito-lockout-stack';
@@ -122,11 +123,12 @@ describe('CognitoLockoutStack template', () => {
   });
 
   it("runs ARM64 functions on a current Node.js runtime, under Cognito's 5 s limit, with their own log groups", () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourceCountIs('AWS::Lambda::Function', 6); // five triggers and the announcer
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      Timeout: 3,
+      // Triggers answer Cognito within its 5 s; the stream's announcer answers no one waiting.
+      Timeout: Match.anyValue(),
       FunctionName: Match.absent(),
       LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
       Environment: {
@@ -138,11 +140,17 @@ describe('CognitoLockoutStack template', () => {
         }),
       },
     });
+    const timeouts = Object.entries(template.findResources('AWS::Lambda::Function')).map(([id, r]) => [
+      id.startsWith('Lockoutannouncer'),
+      r.Properties.Timeout,
+    ]);
+    expect(timeouts.filter(([consumer]) => !consumer).every(([, timeout]) => timeout === 3)).toBe(true);
+    expect(timeouts.filter(([consumer]) => consumer).map(([, timeout]) => timeout)).toEqual([120]);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, LogGroupName: Match.absent() });
-    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.resourceCountIs('AWS::Logs::LogGroup', 6);
   });
 
-  it('gives each function exactly its own writes on its own keys of its own table, and nothing else', () => {
+  it('gives each trigger exactly its own writes on its own keys of its own table, and nothing else: no side-call right', () => {
     const expected: Record<string, [string[], string[]]> = {
       preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
       postAuthentication: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['signin#*']],
@@ -154,29 +162,13 @@ describe('CognitoLockoutStack template', () => {
       ],
     };
     const policies = template.findResources('AWS::IAM::Policy');
-    expect(Object.keys(policies)).toHaveLength(5);
-    template.resourceCountIs('AWS::IAM::Role', 5);
+    expect(Object.keys(policies)).toHaveLength(6); // the five triggers and the announcer
+    template.resourceCountIs('AWS::IAM::Role', 6);
     template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
     for (const [name, [actions, keys]] of Object.entries(expected)) {
       const role = ref(template, 'AWS::IAM::Role', `Lockout/${name}Role/Resource`);
       const logs = ref(template, 'AWS::Logs::LogGroup', `Lockout/${name}Logs/Resource`);
       const policy = Object.values(policies).find((p) => p.Properties.Roles[0].Ref === role)!;
-      // Pre-authentication (lockouts) and post-confirmation (unlocks) alone may announce, on the default bus only.
-      const events =
-        name === 'preAuthentication' || name === 'postConfirmation'
-          ? [
-              {
-                Effect: 'Allow',
-                Action: 'events:PutEvents',
-                Resource: {
-                  'Fn::Join': [
-                    '',
-                    ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
-                  ],
-                },
-              },
-            ]
-          : [];
       expect(policy.Properties.PolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logs, 'Arn'] } },
         {
@@ -186,8 +178,44 @@ describe('CognitoLockoutStack template', () => {
           Resource: { 'Fn::GetAtt': [table, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
         },
-        ...events,
       ]);
+    }
+  });
+
+  it('reads lock starts and lifts from the table stream: the announcer, filtered, retried, with a failure queue', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+    const announcer = ref(template, 'AWS::Lambda::Function', 'Lockout/announcer/Resource');
+    const queue = ref(template, 'AWS::SQS::Queue', 'Lockout/StreamFailures/Resource');
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: announcer },
+      EventSourceArn: { 'Fn::GetAtt': [table, 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 50,
+      MaximumRecordAgeInSeconds: 86400,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+      FilterCriteria: { Filters: ANNOUNCER_FILTERS.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) },
+    });
+    const role = ref(template, 'AWS::IAM::Role', 'Lockout/announcerRole/Resource');
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => p.Properties.Roles[0].Ref === role)!;
+    const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>;
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:PutItem',
+          Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#*'] } },
+        },
+        // Its own source only: the role cannot put events in anyone else's name.
+        expect.objectContaining({ Action: 'events:PutEvents', Condition: { StringEquals: { 'events:source': 'cognito-lockout' } } }),
+        expect.objectContaining({ Action: 'dynamodb:ListStreams' }),
+        expect.objectContaining({ Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] }),
+      ]),
+    );
+    for (const alarm of ['StreamFailures', 'AnnouncerErrors']) {
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).some((id) => id.includes(alarm))).toBe(true);
     }
   });
 
@@ -204,7 +232,10 @@ describe('CognitoLockoutStack template', () => {
 
   it('has no circular dependency between the pool and its triggers', () => {
     // Template.fromStack would throw on a cycle; also check no function refers to the pool.
-    const functions = JSON.stringify(template.findResources('AWS::Lambda::Function'));
+    // The announcer names the pool in its events; it is no trigger, so the pool does not depend on it.
+    const functions = JSON.stringify(
+      Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => !id.startsWith('Lockoutannouncer')),
+    );
     const pool = ref(template, 'AWS::Cognito::UserPool', 'UserPool/Resource');
     expect(functions).not.toContain(pool);
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain(pool);
@@ -257,7 +288,7 @@ describe('CognitoLockout construct', () => {
   it('omits the pre-signup trigger when sign-up limits are off', () => {
     const { lockout, template } = construct({ signUpLimits: false });
     expect(lockout.preSignUpFunction).toBeUndefined();
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 5); // four triggers and the announcer
     template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PreSignUp: Match.absent() }) });
   });
 
@@ -277,35 +308,50 @@ describe('CognitoLockout construct', () => {
     );
   });
 
-  it('with notifyUser, adds a notifier that may send as that address only, without retries, invoked by pre-authentication only', () => {
-    const { lockout, template } = construct({ notifyUser: { from: 'security@example.com', text: 'Locked until {until}.' } });
+  it('with notifyUser, adds a notifier reading notice requests from the stream: SES as that address only, the pool read, nobody invokes it', () => {
+    const { lockout, template } = construct({
+      signInCaseSensitive: undefined,
+      notifyUser: { from: 'security@example.com', text: 'Locked until {until}. {reset}', perRecipientPeriod: Duration.hours(12), maxPerHour: 50 },
+    });
     const notifier = ref(template, 'AWS::Lambda::Function', 'Lockout/notifyUser/Resource');
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ NOTIFY_FROM: 'security@example.com', NOTIFY_TEXT: 'Locked until {until}.' }) },
-    });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: notifier }, MaximumRetryAttempts: 0 });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: 'ses:SendEmail',
-            Condition: { StringEquals: { 'ses:FromAddress': 'security@example.com' } },
-            Resource: Match.arrayWith([Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':identity/security@example.com'])] })]),
-          }),
-        ]),
+      Environment: {
+        Variables: Match.objectLike({
+          NOTIFY_FROM: 'security@example.com',
+          NOTIFY_TEXT: 'Locked until {until}. {reset}',
+          NOTIFY_RECIPIENT_PERIOD_SECONDS: '43200',
+          NOTIFY_MAX_PER_HOUR: '50',
+        }),
       },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: ref(template, 'AWS::IAM::Role', 'Lockout/preAuthenticationRole/Resource') }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Action: 'lambda:InvokeFunction', Resource: Match.arrayWith([{ 'Fn::GetAtt': [notifier, 'Arn'] }]) }),
-        ]),
-      },
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: notifier },
+      FilterCriteria: { Filters: NOTIFIER_FILTERS.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) },
     });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ LOCKOUT_NOTIFY_FUNCTION: { Ref: notifier } }) },
-    });
+    const role = ref(template, 'AWS::IAM::Role', 'Lockout/notifyUserRole/Resource');
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => p.Properties.Roles[0].Ref === role)!;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: 'ses:SendEmail',
+          Condition: { StringEquals: { 'ses:FromAddress': 'security@example.com' } },
+        }),
+        expect.objectContaining({
+          Action: 'cognito-idp:ListUsers',
+          Resource: { 'Fn::GetAtt': [ref(template, 'AWS::Cognito::UserPool', 'Pool/Resource'), 'Arn'] },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:UpdateItem',
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#*', 'notice-recipient#*', 'notice-hour#*'] } },
+        }),
+      ]),
+    );
+    // Nothing may invoke it but its event source mapping (which uses the function's own role): no resource policy.
+    expect(Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => JSON.stringify(p).includes(notifier))).toEqual([]);
+    expect(JSON.stringify(template.toJSON())).not.toContain('LOCKOUT_NOTIFY_FUNCTION');
+    for (const alarm of ['NoticesCapped', 'NoticeErrors', 'NotifyUserErrors']) {
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).some((id) => id.includes(alarm))).toBe(true);
+    }
     expect(lockout.notifyUserFunction).toBeDefined();
     expect(construct().lockout.notifyUserFunction).toBeUndefined();
   });
@@ -313,7 +359,12 @@ describe('CognitoLockout construct', () => {
   it.each([
     [{ from: 'security' }, 'CognitoLockout: notifyUser.from must be an email address verified in Amazon SES, got "security"'],
     [{ from: 'a@b.co', subject: 'two\nlines' }, 'CognitoLockout: notifyUser.subject must be one line of at most 200 characters, got "two\\nlines"'],
-    [{ from: 'a@b.co', text: 'Until {when}.' }, 'CognitoLockout: notifyUser.text contains {when}, but the only placeholder is {until}'],
+    [{ from: 'a@b.co', text: 'Until {when}.' }, 'CognitoLockout: notifyUser.text contains {when}, but the only placeholders are {until} and {reset}'],
+    [
+      { from: 'a@b.co', perRecipientPeriod: Duration.seconds(5) },
+      'CognitoLockout: notifyUser.perRecipientPeriod must be from 1 minute to 365 days, got 5 s',
+    ],
+    [{ from: 'a@b.co', maxPerHour: 0 }, 'CognitoLockout: notifyUser.maxPerHour must be a whole number from 1 to 1000000, got 0'],
   ])('fails at synth on notifyUser %p, naming the prop', (notifyUser, message) => {
     expect(() => construct({ notifyUser })).toThrow(message);
   });
@@ -356,7 +407,7 @@ describe('CognitoLockout construct', () => {
     const lockout = new CognitoLockout(stack, 'Lockout', { userPool: pool, maxFailedAttempts: 3, ownFunctions: { preAuthentication: mine } });
     const template = Template.fromStack(stack);
     expect(lockout.preAuthenticationFunction).toBe(mine);
-    template.resourceCountIs('AWS::Lambda::Function', 5); // mine, and the construct's four others
+    template.resourceCountIs('AWS::Lambda::Function', 6); // mine, the construct's four other triggers and its announcer
     const myId = ref(template, 'AWS::Lambda::Function', 'MyPreAuth/Resource');
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       LambdaConfig: Match.objectLike({ PreAuthentication: { 'Fn::GetAtt': [myId, 'Arn'] } }),
@@ -364,7 +415,7 @@ describe('CognitoLockout construct', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Environment: {
-        Variables: Match.objectLike({ LOCKOUT_MAX_FAILED_ATTEMPTS: '3', LOCKOUT_TABLE_NAME: Match.anyValue(), LOCKOUT_EVENT_BUS: Match.anyValue() }),
+        Variables: Match.objectLike({ LOCKOUT_MAX_FAILED_ATTEMPTS: '3', LOCKOUT_TABLE_NAME: Match.anyValue(), LOCKOUT_EVENT_BUS: Match.absent() }),
       },
       Code: { ZipFile: Match.anyValue() },
     });
@@ -532,18 +583,20 @@ describe('alarms, dashboard and lockout events', () => {
         ]),
       });
     }
-    // Post-authentication, post-confirmation and pre token generation never refuse: any error is unexpected.
+    // Post-authentication, post-confirmation and pre token generation never refuse: any error is unexpected; so do
+    // the announcer's (a batch it failed).
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 0 },
-      3,
+      4,
     );
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 },
       5,
     );
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    // And the stream's failure queue.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 16);
   });
 
   it('notifies an SNS topic of every alarm when one is given', () => {
@@ -552,7 +605,7 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 14);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 16);
   });
 
   it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {
@@ -570,13 +623,17 @@ describe('alarms, dashboard and lockout events', () => {
     expect(lockout.monitoring).toBeUndefined();
   });
 
-  it('tells only the functions that announce (pre-authentication, post-confirmation) which bus to use', () => {
+  it('tells only the announcer which bus to use: no trigger sends events', () => {
     const { template } = construct();
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default' }) } },
-      2,
+      1,
     );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LOCKOUT_EVENT_BUS: 'default', LOCKOUT_NOTICES: 'off' }) },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('announcer') } },
+    });
   });
 
   it.each([
@@ -638,12 +695,16 @@ describe('alarms, dashboard and lockout events', () => {
             Effect: 'Allow',
             Action: 'events:PutEvents',
             Resource: { 'Fn::GetAtt': [ref(template, 'AWS::Events::EventBus', 'Security/Resource'), 'Arn'] },
+            Condition: { StringEquals: { 'events:source': 'cognito-lockout' } },
           },
         ]),
       },
     });
-    const off = construct({ lockoutEvents: false }).template;
-    expect(JSON.stringify(off.toJSON())).not.toMatch(/events:PutEvents|LOCKOUT_EVENT_BUS/);
+    const off = construct({ lockoutEvents: false });
+    expect(JSON.stringify(off.template.toJSON())).not.toMatch(/events:PutEvents|LOCKOUT_EVENT_BUS/);
+    // With neither events nor notices there is nothing to announce: no announcer, no stream consumer.
+    expect(off.lockout.announcerFunction).toBeUndefined();
+    off.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
   });
 
   it.each<[string, Partial<CognitoLockoutProps>, string]>([
@@ -750,7 +811,12 @@ describe('cdk-nag AwsSolutions checks', () => {
     new CognitoLockoutStack(app, 'Nagged');
     const [report] = nagReport(app).pluginReports;
     expect(report.violations).toEqual([]);
-    expect(report.suppressedViolations.map((s) => s.ruleName).sort()).toEqual(['AwsSolutions-COG2', 'AwsSolutions-COG8']);
+    expect(report.suppressedViolations.map((s) => s.ruleName).sort()).toEqual([
+      'AwsSolutions-COG2',
+      'AwsSolutions-COG8',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-SQS3',
+    ]);
     for (const s of report.suppressedViolations) expect(s.reason.length).toBeGreaterThan(60);
   });
 

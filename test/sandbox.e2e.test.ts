@@ -1,6 +1,7 @@
 /**
  * `npm start` end to end: the sandbox runs as its own process on free ports, the demo story runs against it
- * through the Cognito API, and the test checks the decisions, the table and that Ctrl-C leaves nothing behind.
+ * through the Cognito API, and the test checks the decisions, the events and notices the table's stream leads to,
+ * the table, and that Ctrl-C leaves nothing behind.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
@@ -9,12 +10,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   AdminConfirmSignUpCommand,
+  AdminGetUserCommand,
+  AdminUpdateUserAttributesCommand,
   CognitoIdentityProviderClient,
   InitiateAuthCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { runDemo } from '../lib/local/demo';
 import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
 import { type SandboxStatus, fetchStatus } from '../lib/local/sandbox';
@@ -57,6 +61,22 @@ async function waitForStatus(running: Running): Promise<SandboxStatus> {
 const ANY_PORTS = ['--port', '0', '--dynamodb-port', '0'];
 const portOf = (url: string) => Number(new URL(url).port);
 
+/** The decision log's lines that announce an event for one identity, and the lock notices emailed. */
+const eventLines = (output: string, identity: string, type = 'AccountLocked') =>
+  output.split('\n').filter((line) => new RegExp(`\\bevent\\s+${identity}\\s+${type} `).test(line));
+const noticeLines = (output: string) => output.split('\n').filter((line) => /\bemail\s+\(to the owner\)\s+lock notice /.test(line));
+
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Long enough for a duplicate delivery to show: several polls of both event source mappings. */
+const SETTLE_MS = 2000;
+
 const portIsFree = (port: number) =>
   new Promise<boolean>((resolve) => {
     const probe = createServer();
@@ -69,7 +89,7 @@ describe('npm start', () => {
   let status: SandboxStatus;
 
   beforeAll(async () => {
-    sandbox = startCli([...ANY_PORTS, '--maxFailedAttempts', '3', '--lockoutDurationSeconds=3']);
+    sandbox = startCli([...ANY_PORTS, '--maxFailedAttempts', '3', '--lockoutDurationSeconds=3', '--notifyUserFrom', 'security@example.com']);
     status = await waitForStatus(sandbox);
   }, 150_000);
 
@@ -89,6 +109,8 @@ describe('npm start', () => {
     expect(out).toContain(`User pool id      ${status.userPoolId}`);
     expect(out).toContain(`App client id     ${status.userPoolClientId}`);
     expect(out).toContain('3 attempts per 900 s window, then locked 3 s');
+    expect(status.streamConsumers.sort()).toEqual(['Announcer', 'NotifyUser']);
+    expect(out).toContain("Table stream      Announcer, NotifyUser (event source mappings, polled like Lambda's)");
     expect(out).toContain('aws --endpoint-url');
     expect(out).toContain('userPoolEndpoint');
   });
@@ -106,7 +128,11 @@ describe('npm start', () => {
     const { Items = [] } = await table.send(new ScanCommand({ TableName: status.tableName, ConsistentRead: true }));
     table.destroy();
     expect(Items.length).toBeGreaterThan(0);
-    for (const item of Items) expect(item[status.partitionKey]).toMatch(/^(signin|signup-[a-z-]+)#[0-9a-f]{64}$/);
+    // Lockout state by hashed identity; the notifier's requests (by lock id), recipient limits (by hashed sub), hour counters.
+    for (const item of Items)
+      expect(item[status.partitionKey]).toMatch(
+        /^((signin|signup-[a-z-]+|notice-recipient)#[0-9a-f]{64}|notice#[0-9a-f]{32}|notice-hour#\d{4}-\d\d-\d\dT\d\d)$/,
+      );
     const locks = Items.filter((i) => (i[status.partitionKey] as string).startsWith('signin#') && (i.lockedUntil as number) > 0);
     expect(locks).toHaveLength(1); // the unknown name's; the real user's lock expired and was cleared
     expect(JSON.stringify(Items)).not.toMatch(/example\.com/);
@@ -123,6 +149,68 @@ describe('npm start', () => {
     expect(out).not.toContain('ERROR');
     expect(out).not.toMatch(/demo-[0-9a-f]{8}@example\.com|nobody-/);
   });
+
+  it('announces a lock once, from the table stream, and emails its verified owner once; an unknown name gets the event only', async () => {
+    const cognito = new CognitoIdentityProviderClient({
+      endpoint: status.endpoint,
+      region: status.region,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const signIn = (username: string) =>
+      cognito
+        .send(
+          new InitiateAuthCommand({
+            ClientId: status.userPoolClientId,
+            AuthFlow: 'USER_PASSWORD_AUTH',
+            AuthParameters: { USERNAME: username, PASSWORD: 'wrong-password' },
+          }),
+        )
+        .then(
+          () => 'signed-in',
+          (e: Error) => e.name,
+        );
+    const email = 'notice-me@example.com';
+    await cognito.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email, Password: 'Correct-Horse-42!' }));
+    await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
+    // A notice goes to a verified address only (AdminConfirmSignUp verifies nothing, in Cognito as here).
+    await cognito.send(
+      new AdminUpdateUserAttributesCommand({
+        UserPoolId: status.userPoolId,
+        Username: email,
+        UserAttributes: [
+          { Name: 'email', Value: email },
+          { Name: 'email_verified', Value: 'true' },
+        ],
+      }),
+    );
+    const sub = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }))).UserAttributes!.find(
+      (a) => a.Name === 'sub',
+    )!.Value!;
+    const known = userIdentity(sub).logId;
+
+    const noticesBefore = noticeLines(sandbox.output()).length;
+    const attempts = [];
+    for (let i = 0; i < 5; i++) attempts.push(await signIn(email));
+    expect(attempts).toEqual([...Array(3).fill('NotAuthorizedException'), 'UserLambdaValidationException', 'UserLambdaValidationException']);
+    await until(() => noticeLines(sandbox.output()).length > noticesBefore, 'the lock notice');
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    expect(eventLines(sandbox.output(), known)).toHaveLength(1);
+    const notices = noticeLines(sandbox.output()).slice(noticesBefore);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('lock notice "Your account was locked"');
+    expect(sandbox.output()).not.toContain(email);
+
+    const stranger = 'nobody-notice@example.com';
+    const unknown = unknownNameIdentity(stranger, { caseSensitive: false }).logId;
+    for (let i = 0; i < 4; i++) await signIn(stranger);
+    await until(() => eventLines(sandbox.output(), unknown).length > 0, "the unknown name's AccountLocked");
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    expect(eventLines(sandbox.output(), unknown)).toHaveLength(1);
+    expect(noticeLines(sandbox.output()).slice(noticesBefore)).toHaveLength(1);
+    expect(sandbox.output()).not.toMatch(new RegExp(`notice\\s+${unknown}`));
+    cognito.destroy();
+  }, 60_000);
 
   it("lets an operator find, and lift, a real user's lock by email with the admin CLI", async () => {
     const cognito = new CognitoIdentityProviderClient({
@@ -200,7 +288,8 @@ describe('npm start', () => {
       .split('\n')
       .map(Number)
       .filter((pid) => /DynamoDBLocal\.jar|lambda-host\.ts|cognito-local/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
-    expect(children).toHaveLength(3);
+    // DynamoDB Local, cognito-local, the triggers' Lambda host and one host per stream consumer.
+    expect(children).toHaveLength(3 + status.streamConsumers.length);
     sandbox.child.kill('SIGINT');
     expect(await sandbox.exited).toBe(0);
     expect(sandbox.output()).toContain('stopped; ports freed.');
@@ -257,6 +346,7 @@ it('keeps users and locks across restarts with --persist', async () => {
   };
   const first = await run();
   expect([await signIn(first.status), await signIn(first.status)]).toEqual(['NotAuthorizedException', 'UserLambdaValidationException']);
+  await until(() => /AccountLocked/.test(first.running.output()), 'the AccountLocked event');
   first.running.child.kill('SIGINT');
   expect(await first.running.exited).toBe(0);
 
@@ -265,6 +355,10 @@ it('keeps users and locks across restarts with --persist', async () => {
     expect(second.status.userPoolId).toBe(first.status.userPoolId);
     expect(second.status.userPoolClientId).toBe(first.status.userPoolClientId);
     expect(await signIn(second.status)).toBe('UserLambdaValidationException');
+    // The announcer's event source mapping resumed after what it had read: the lock is not announced again.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    expect(second.running.output()).not.toContain('AccountLocked');
+    expect(second.running.output()).not.toContain('ERROR');
   } finally {
     second.running.child.kill('SIGINT');
     await second.running.exited;

@@ -29,7 +29,7 @@ const NEEDED_SDK = new Set([
   '@aws-sdk/middleware-endpoint-discovery',
   '@aws-sdk/xml-builder',
 ]);
-/** Pre-authentication also announces lockouts on EventBridge (whose client signs with SigV4a for global endpoints). */
+/** The announcer alone publishes on EventBridge (whose client signs with SigV4a for global endpoints). */
 const NEEDED_FOR_EVENTS = new Set(['@aws-sdk/client-eventbridge', '@aws-sdk/signature-v4-multi-region']);
 
 let bundles: Record<string, string>;
@@ -82,7 +82,14 @@ describe('the synthesized app', () => {
   });
 
   it('bundles all five triggers, minified with source maps', () => {
-    expect(Object.keys(bundles).sort()).toEqual(['postAuthentication', 'postConfirmation', 'preAuthentication', 'preSignUp', 'preTokenGeneration']);
+    expect(Object.keys(bundles).sort()).toEqual([
+      'announcer',
+      'postAuthentication',
+      'postConfirmation',
+      'preAuthentication',
+      'preSignUp',
+      'preTokenGeneration',
+    ]);
     for (const dir of Object.values(bundles)) {
       expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
       expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
@@ -93,13 +100,12 @@ describe('the synthesized app', () => {
     }
   });
 
-  it('carries only the SDK code a DynamoDB caller needs: no other clients, no credential chain', () => {
+  it('carries only the SDK code a DynamoDB caller needs: no other clients, no credential chain; the triggers no side-call client', () => {
     for (const [name, dir] of Object.entries(bundles)) {
       const sdk = packagesIn(dir).filter((p) => p.startsWith('@aws-sdk/'));
-      const announces = name === 'preAuthentication' || name === 'postConfirmation';
-      // Pre-authentication alone also hands lock notices to the notifier (an asynchronous Lambda invoke).
-      const needed = (p: string) =>
-        NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p)) || (name === 'preAuthentication' && p === '@aws-sdk/client-lambda');
+      // A decision is one write: only the announcer, a stream consumer, carries EventBridge.
+      const announces = name === 'announcer';
+      const needed = (p: string) => NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p));
       expect({ name, unneeded: sdk.filter((p) => !needed(p)) }).toEqual({ name, unneeded: [] });
       expect(sdk).toContain('@aws-sdk/client-dynamodb');
       expect(sdk.includes('@aws-sdk/client-eventbridge')).toBe(announces);

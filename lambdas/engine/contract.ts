@@ -15,12 +15,18 @@ export const SIGN_IN_CASE_SENSITIVE_ENV = 'LOCKOUT_SIGN_IN_CASE_SENSITIVE';
 /** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
 export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
 
-/** Pre-authentication: the function that emails a lock notice to the account's owner; unset = no notices. */
-export const NOTIFY_FUNCTION_ENV = 'LOCKOUT_NOTIFY_FUNCTION';
-/** The notifier: sender address, and the optional subject and text (`{until}` is the lock's end). */
+/** The stream consumers: the user pool (event details; the notifier finds a `sub`'s address there). */
+export const USER_POOL_ID_ENV = 'LOCKOUT_USER_POOL_ID';
+/** The announcer: `on` when lock notices are requested (the notifier exists), else `off`. */
+export const NOTICES_ENV = 'LOCKOUT_NOTICES';
+/** The notifier: sender address, and the optional subject and text. */
 export const NOTIFY_FROM_ENV = 'NOTIFY_FROM';
 export const NOTIFY_SUBJECT_ENV = 'NOTIFY_SUBJECT';
 export const NOTIFY_TEXT_ENV = 'NOTIFY_TEXT';
+/** The notifier: at most one notice per recipient per this many seconds (default 86400). */
+export const NOTIFY_RECIPIENT_PERIOD_ENV = 'NOTIFY_RECIPIENT_PERIOD_SECONDS';
+/** The notifier: at most this many notices per clock hour over all recipients (default 500). */
+export const NOTIFY_MAX_PER_HOUR_ENV = 'NOTIFY_MAX_PER_HOUR';
 
 /** The table's partition key and TTL attribute (see store.ts for the item layout). */
 export const PARTITION_KEY = 'pk';
@@ -39,7 +45,8 @@ export const TARGETS_OUTPUT_DESCRIPTION = 'cognito-lockout admin targets (table,
 /** The `source` of the lockout's EventBridge events. */
 export const EVENT_SOURCE = 'cognito-lockout';
 
-export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation' | 'PreTokenGeneration' | 'NotifyUser';
+export type TriggerName =
+  'PreAuthentication' | 'PostAuthentication' | 'PreSignUp' | 'PostConfirmation' | 'PreTokenGeneration' | 'NotifyUser' | 'Announcer';
 
 /** Metric names, all Count, in namespace `CognitoLockout` (override with POWERTOOLS_METRICS_NAMESPACE). */
 export type MetricName =
@@ -60,16 +67,33 @@ export type MetricName =
   | 'UnlockedByPasswordReset'
   | 'NoticesRequested'
   | 'NoticeErrors'
-  | 'NoticesSent';
+  | 'NoticesSent'
+  | 'NoticesSuppressed'
+  | 'NoticesCapped'
+  | 'NoticesSkipped'
+  | 'EventsPublished'
+  | 'StreamRecordsInvalid';
 
 /** The prefix of every table key: what the key counts. */
-export type KeyScope = 'signin' | 'signup-username' | 'signup-email' | 'signup-phone' | 'signup-email-domain' | 'signup-phone-prefix';
+export type KeyScope =
+  | 'signin'
+  | 'signup-username'
+  | 'signup-email'
+  | 'signup-phone'
+  | 'signup-email-domain'
+  | 'signup-phone-prefix'
+  /** Lock notice requests, per-recipient limits and hourly counters (outbox.ts). */
+  | 'notice'
+  | 'notice-recipient'
+  | 'notice-hour';
 
-/** The key scopes each trigger writes: its IAM condition confines it to them. */
+/** The key scopes each function writes: its IAM condition confines it to them. */
 export const TRIGGER_KEY_SCOPES = {
   PreAuthentication: ['signin'],
   PostAuthentication: ['signin'],
   PostConfirmation: ['signin'],
   PreTokenGeneration: ['signin'],
   PreSignUp: ['signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'],
-} as const satisfies Record<Exclude<TriggerName, 'NotifyUser'>, readonly KeyScope[]>;
+  Announcer: ['notice'],
+  NotifyUser: ['notice', 'notice-recipient', 'notice-hour'],
+} as const satisfies Record<TriggerName, readonly KeyScope[]>;

@@ -29,7 +29,7 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
   const { config, guard, telemetry } = deps;
   const { logger, metrics } = telemetry;
   const now = deps.now();
-  const attempts = await Promise.all(checks.map((check) => guard.attempt(check.identity.key, now, check.policy)));
+  const attempts = await Promise.all(checks.map((check) => guard.attempt(check.identity.key, now, check.policy, { sub: check.identity.sub })));
 
   const inputs: DecisionInput[] = attempts.map((attempt, index) => {
     const check = checks[index];

@@ -1,16 +1,9 @@
 /** Wiring: what a handler depends on, built once per cold start from the environment. */
 import type { CircuitChange } from './circuit-breaker';
 import { type TriggerConfig, loadConfig } from './config';
-import type { LockoutEventEntry } from './lockout-events';
 import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
 import { type Telemetry, type TriggerName, count, createTelemetry } from './telemetry';
-
-/** Sends lockout events (EventBridge in Lambda); absent when events are off. */
-export interface EventPublisher {
-  readonly busName: string;
-  publish(entry: LockoutEventEntry, abortSignal: AbortSignal): Promise<void>;
-}
 
 /** Everything a handler depends on; tests pass their own, Lambda builds the default once per cold start. */
 export interface TriggerDeps {
@@ -19,22 +12,6 @@ export interface TriggerDeps {
   readonly guard: StoreGuard;
   readonly telemetry: Telemetry;
   readonly now: () => number;
-  readonly events?: EventPublisher;
-  /** Hands a lock notice to the notifier function; absent when notices are off. */
-  readonly notices?: NoticeRequester;
-}
-
-/** A lock notice for the account's owner: where to, and until when. Never logged, never in a public event. */
-export interface LockNotice {
-  readonly email: string;
-  /** ISO time, or 'permanent'. */
-  readonly lockedUntil: string;
-  readonly userPoolId: string | null;
-}
-
-/** Asks the notifier to email a notice (Lambda asynchronous invoke in AWS), within `abortSignal`. */
-export interface NoticeRequester {
-  request(notice: LockNotice, abortSignal: AbortSignal): Promise<void>;
 }
 
 /** Parses configuration from the environment; throws naming the variable when it is missing or malformed. */

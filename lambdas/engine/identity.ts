@@ -43,6 +43,8 @@ export interface IdentityRef {
   readonly key: string;
   /** A short, log-safe reference: the first 16 hex digits of the key's hash. */
   readonly logId: string;
+  /** A known user's `sub`, written on the item with a lock so the notifier can find the address (outbox.ts). */
+  readonly sub?: string;
 }
 
 export function identityRef(scope: KeyScope, normalized: string): IdentityRef {
@@ -52,7 +54,7 @@ export function identityRef(scope: KeyScope, normalized: string): IdentityRef {
 
 /** The sign-in identity of a user Cognito knows: its `sub`. */
 export function userIdentity(sub: string): IdentityRef {
-  return identityRef('signin', `user\u0000${sub}`);
+  return { ...identityRef('signin', `user\u0000${sub}`), sub };
 }
 
 /** The sign-in identity of a name Cognito resolves to nobody, compared as the pool compares names. */

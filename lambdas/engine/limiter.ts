@@ -1,5 +1,5 @@
 import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from './policy';
-import type { AttemptStore, RequestOptions, WriteResult } from './store';
+import type { AttemptStore, ItemFacts, RequestOptions, WriteResult } from './store';
 
 /**
  * - admitted:        counted; Cognito goes on to check the password
@@ -59,14 +59,15 @@ export async function registerAttempt(
   now: number,
   policy: RateLimitPolicy,
   options: RequestOptions & { readonly gate?: SlowPathGate } = {},
+  facts: ItemFacts = {},
 ): Promise<AttemptResult> {
-  const fast = await store.countAttempt(key, now, policy, options);
+  const fast = await store.countAttempt(key, now, policy, { abortSignal: options.abortSignal });
   if (fast.ok) return result('admitted', fast.value, 1);
 
   const transition = decideAttempt(fast.observed, now, policy);
   if (transition.kind === 'refuse-locked') return result('locked', transition.state, 1);
 
-  const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, options);
+  const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, { abortSignal: options.abortSignal }, facts);
   const { written, shared } = options.gate ? await options.gate.run(key, cas) : { written: await cas(), shared: false };
   if (written.ok && !shared) return result(transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted', written.value, 2);
   // Lost the race, or waited for another attempt's write: this attempt was not counted, so it is refused.

@@ -1,25 +1,28 @@
 /**
  * EventBridge events about locks, sent to a bus (the default bus unless configured) so teams can e-mail the
- * user or open a ticket. The same shape comes from the pre-authentication trigger (a lockout started) and from
- * the admin CLI (an operator locked or unlocked).
+ * user or open a ticket. The announcer sends them, reading the table's stream (outbox.ts): a lock started by
+ * failed attempts or by an operator, lifted by a password reset or an operator, or a lockout streak ended by a
+ * successful sign-in. Delivery is at least once: `id` is the same for every delivery of one happening.
  */
 import { EVENT_SOURCE } from './contract';
 
 export type LockoutEventType = 'AccountLocked' | 'AccountUnlocked';
 
 export interface LockoutEventDetail {
+  /** Stable per lock (or per lift): de-duplicate on it. */
+  readonly id: string;
   /** The hashed identity, as in the logs (first 16 hex digits of the key's SHA-256). */
   readonly identity: string;
   readonly userPoolId: string | null;
   /** ISO time, 'permanent', or null for an unlock. */
   readonly lockedUntil: string | null;
-  readonly reason: 'failed-attempts' | 'operator' | 'password-reset';
+  readonly reason: 'failed-attempts' | 'operator' | 'password-reset' | 'sign-in';
   /** Consecutive lockouts, for lockouts the trigger started. */
   readonly lockouts?: number;
-  /** Who acted, for operator actions. */
+  /** Who acted, for operator actions (addresses redacted). */
   readonly operator?: string;
-  /** The trigger's mode: in `monitor` mode the lock is recorded but not enforced. */
-  readonly mode?: 'enforce' | 'monitor';
+  /** The lockout's mode: in `monitor` mode the lock is recorded but not enforced, and nobody is told. */
+  readonly mode: 'enforce' | 'monitor';
 }
 
 /** One PutEvents entry. */

@@ -12,7 +12,7 @@ import {
 } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from './policy';
-import type { AttemptStore } from './store';
+import type { AttemptStore, ItemFacts } from './store';
 
 /**
  * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
@@ -68,7 +68,7 @@ export class StoreGuard {
   }
 
   /** Counts one attempt for `key`: by the store when it answers in time, else by this instance. */
-  async attempt(key: string, now: number, policy: RateLimitPolicy): Promise<GuardedAttempt> {
+  async attempt(key: string, now: number, policy: RateLimitPolicy, facts: ItemFacts = {}): Promise<GuardedAttempt> {
     const permit = this.breaker.permit(this.options.clock());
     if (permit === 'bypass') return this.withoutStore(key, now, policy, new StoreBypassedError(), true);
     this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight + 1 }));
@@ -79,7 +79,7 @@ export class StoreGuard {
       this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight - 1 }));
     };
     try {
-      const answer = await withDeadline(this.options.budgetMs, (abortSignal) => this.countInStore(key, now, policy, abortSignal, settle));
+      const answer = await withDeadline(this.options.budgetMs, (abortSignal) => this.countInStore(key, now, policy, abortSignal, settle, facts));
       this.circuit(this.breaker.succeeded(permit));
       return { kind: 'decided', result: answer, bypassed: false };
     } catch (error) {
@@ -101,8 +101,9 @@ export class StoreGuard {
     permanentToo: boolean,
     now: number,
     policy: RateLimitPolicy,
+    facts: ItemFacts = {},
   ): Promise<Awaited<ReturnType<AttemptStore['clearAfterPasswordReset']>>> {
-    const result = await this.write((abortSignal) => this.store.clearAfterPasswordReset(key, permanentToo, now, policy, { abortSignal }));
+    const result = await this.write((abortSignal) => this.store.clearAfterPasswordReset(key, permanentToo, now, policy, { abortSignal }, facts));
     if (result.outcome !== 'permanent') this.record.set(key, EMPTY_ENTRY);
     return result;
   }
@@ -127,9 +128,10 @@ export class StoreGuard {
     policy: RateLimitPolicy,
     abortSignal: AbortSignal,
     settle: () => void,
+    facts: ItemFacts,
   ): Promise<AttemptResult> {
     const seq = ++this.sent;
-    const answer = await registerAttempt(this.store, key, now, policy, { abortSignal, gate: this.gate });
+    const answer = await registerAttempt(this.store, key, now, policy, { abortSignal, gate: this.gate }, facts);
     settle();
     // A reset or an unlock since this instance's own lock or admissions: those are void (instance-record.ts).
     if (answer.state.clearedAt !== undefined) this.record.update(key, (entry) => forgetCleared(entry, answer.state));
@@ -151,7 +153,7 @@ export class StoreGuard {
       this.record.set(key, { ...entry, state: override.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true, unsyncedLockAt: lockAt });
       return result(outcome, override.next, answer.requests);
     }
-    const written = await this.store.compareAndSet(key, answer.state, override.next, policy, { abortSignal });
+    const written = await this.store.compareAndSet(key, answer.state, override.next, policy, { abortSignal }, facts);
     const seen = written.ok ? written.value : (written.observed ?? NO_STATE);
     this.record.update(key, (current) =>
       written.ok || isLocked(seen, now)

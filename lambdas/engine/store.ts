@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
+import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, clearMemoryMs, expiryEpochSeconds, windowCutoff } from './policy';
 
 /**
@@ -13,6 +14,8 @@ import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, clearMem
  *   lockouts    number  lockouts since the last successful sign-in
  *   rev         number  bumped by every write; the compare-and-set token
  *   clearedAt   number  epoch ms of the last password reset or operator unlock, while it matters (policy.ts)
+ *   op          string  what the last write did, for the stream's consumers (outbox.ts)
+ *   sub         string  a known user's sub, written with a lock or a clear (outbox.ts); absent for unknown names
  *   expiresAt   number  epoch seconds, the table's TTL attribute (absent on permanent locks)
  *
  * Every write is a single conditional request. There is no read-then-write anywhere: when a condition
@@ -28,6 +31,12 @@ export type WriteResult = Conditional<LockoutState>;
 export interface RequestOptions {
   /** Aborts the request when the decision's time budget runs out. */
   readonly abortSignal?: AbortSignal;
+}
+
+/** What a write records about the identity beyond its counters (outbox.ts). */
+export interface ItemFacts {
+  /** A known user's sub; absent for an unknown name. */
+  readonly sub?: string;
 }
 
 /** The store as the engine uses it; `LockoutStore` on DynamoDB, or a model of it in property tests. */
@@ -56,9 +65,9 @@ export class LockoutStore {
       UpdateExpression:
         'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
         'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
-        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)',
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl), #op = :count',
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE },
       ExpressionAttributeValues: {
         ':zero': 0,
         ':one': 1,
@@ -66,6 +75,7 @@ export class LockoutStore {
         ':cutoff': windowCutoff(now, policy),
         ':max': policy.maxAttempts,
         ':ttl': expiresAt,
+        ':count': 'count' satisfies ItemOp,
       },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -87,9 +97,13 @@ export class LockoutStore {
     next: LockoutState,
     policy: RateLimitPolicy,
     options: RequestOptions = {},
+    facts: ItemFacts = {},
   ): Promise<WriteResult> {
     const expiresAt = expiryEpochSeconds(next, policy);
-    const item: Record<string, unknown> = { [PARTITION_KEY]: key, ...next };
+    // A longer lock than the one before is a lock starting: the one write the stream's consumers announce.
+    const op: ItemOp = next.lockedUntil > (observed?.lockedUntil ?? 0) ? 'lock' : 'count';
+    const item: Record<string, unknown> = { [PARTITION_KEY]: key, ...next, [OP_ATTRIBUTE]: op };
+    if (facts.sub !== undefined) item[SUB_ATTRIBUTE] = facts.sub;
     if (expiresAt !== undefined) item[TTL_ATTRIBUTE] = expiresAt;
     const command = new PutCommand({
       TableName: this.tableName,
@@ -131,10 +145,16 @@ export class LockoutStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: key },
-          UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl',
+          UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl, #op = :op',
           ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now, ':ttl': expiryEpochSeconds(zeroedState, policy) },
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':one': 1,
+            ':now': now,
+            ':ttl': expiryEpochSeconds(zeroedState, policy),
+            ':op': 'success' satisfies ItemOp,
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         options,
@@ -156,6 +176,7 @@ export class LockoutStore {
     now: number,
     policy: RateLimitPolicy,
     options: RequestOptions = {},
+    facts: ItemFacts = {},
   ): Promise<{ readonly outcome: 'cleared'; readonly removed: LockoutState } | { readonly outcome: 'absent' | 'permanent' }> {
     const cleared: LockoutState = { failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0, clearedAt: now };
     const command = new UpdateCommand({
@@ -163,14 +184,21 @@ export class LockoutStore {
       Key: { [PARTITION_KEY]: key },
       UpdateExpression:
         'SET failures = :zero, windowStart = :now, lockedUntil = :zero, lockouts = :zero, ' +
-        'rev = if_not_exists(rev, :zero) + :one, clearedAt = :now, #ttl = :ttl',
+        `rev = if_not_exists(rev, :zero) + :one, clearedAt = :now, #ttl = :ttl, #op = :op${facts.sub === undefined ? '' : ', #sub = :sub'}`,
       ...(permanentToo ? {} : { ConditionExpression: 'attribute_not_exists(#pk) OR lockedUntil < :permanent' }),
-      ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, ...(permanentToo ? {} : { '#pk': PARTITION_KEY }) },
+      ExpressionAttributeNames: {
+        '#ttl': TTL_ATTRIBUTE,
+        '#op': OP_ATTRIBUTE,
+        ...(facts.sub === undefined ? {} : { '#sub': SUB_ATTRIBUTE }),
+        ...(permanentToo ? {} : { '#pk': PARTITION_KEY }),
+      },
       ExpressionAttributeValues: {
         ':zero': 0,
         ':one': 1,
         ':now': now,
         ':ttl': expiryEpochSeconds(cleared, policy),
+        ':op': 'reset' satisfies ItemOp,
+        ...(facts.sub === undefined ? {} : { ':sub': facts.sub }),
         ...(permanentToo ? {} : { ':permanent': PERMANENT_LOCK_UNTIL }),
       },
       ReturnValues: 'ALL_OLD',

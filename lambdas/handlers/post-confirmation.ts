@@ -1,5 +1,4 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
-import { announce, eventBudget } from '../engine/announce';
 import type { TriggerDeps } from '../engine/deps';
 import { reportFailure } from '../engine/failure';
 import { isLocked, isPermanent } from '../engine/policy';
@@ -20,7 +19,7 @@ const RESET = 'PostConfirmation_ConfirmForgotPassword';
  * logged and counted, and the event is returned (the reset stands; a lock then simply runs out).
  */
 export function createPostConfirmationHandler(deps: TriggerDeps) {
-  return async (event: PostConfirmationTriggerEvent, context?: { getRemainingTimeInMillis?(): number }): Promise<PostConfirmationTriggerEvent> => {
+  return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
     const { logger, metrics } = deps.telemetry;
     try {
       const source = (event as { triggerSource?: unknown } | null)?.triggerSource;
@@ -38,16 +37,10 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
       }
       const now = deps.now();
       try {
-        const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn);
+        const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn, { sub: identity.sub });
         const lifted = result.outcome === 'cleared' && isLocked(result.removed, now);
-        if (lifted) {
-          count(metrics, 'UnlockedByPasswordReset');
-          await announce(deps, 'AccountUnlocked', identity.logId, eventBudget(context?.getRemainingTimeInMillis?.()), {
-            userPoolId: checked.userPoolId ?? null,
-            lockedUntil: null,
-            reason: 'password-reset',
-          });
-        }
+        // The AccountUnlocked event comes from the table's stream (outbox.ts): the reset waits on nothing else.
+        if (lifted) count(metrics, 'UnlockedByPasswordReset');
         const message = lifted
           ? `password reset: ${isPermanent(result.removed) ? 'permanent' : 'temporary'} lock lifted`
           : result.outcome === 'permanent'

@@ -22,6 +22,8 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/engine/policy';
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
+import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
+import { redacted } from '../../lambdas/engine/redact';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
 
@@ -125,12 +127,12 @@ export class AdminStore {
    * transaction. The transaction is a compare-and-set on the state read just before, so the audit's
    * `wasLockedUntil` and the result say exactly what the unlock replaced even while sign-in attempts race it.
    */
-  async unlock(key: string, operator: OperatorIdentity): Promise<UnlockResult> {
+  async unlock(key: string, operator: OperatorIdentity, sub?: string): Promise<UnlockResult> {
     let observed = await this.state(key);
     for (let tries = 1; ; tries++) {
       const now = this.now();
       const outcome = await this.transact([
-        { Update: this.stateUpdate(key, clearedMarker(now), sameRevision(observed)) },
+        { Update: this.stateUpdate(key, clearedMarker(now, { operator: redacted(operator.arn), sub }), sameRevision(observed)) },
         {
           Put: this.auditPut({
             action: 'unlock',
@@ -153,7 +155,7 @@ export class AdminStore {
    * Never shortens an existing lock: the condition refuses, and then nothing is written (no audit item either) and
    * the longer lock in place is returned.
    */
-  async lock(key: string, duration: number | 'permanent', operator: OperatorIdentity): Promise<LockResult> {
+  async lock(key: string, duration: number | 'permanent', operator: OperatorIdentity, sub?: string): Promise<LockResult> {
     // The answer carries DynamoDB's time, from which the lock's end is counted. The state read decides nothing:
     // the transaction's condition does.
     await this.state(key);
@@ -161,7 +163,7 @@ export class AdminStore {
       const now = this.now();
       const until = duration === 'permanent' ? PERMANENT_LOCK_UNTIL : now + duration;
       const outcome = await this.transact([
-        { Update: this.stateUpdate(key, lockUpdate(until), notShortening(until)) },
+        { Update: this.stateUpdate(key, lockUpdate(until, { operator: redacted(operator.arn), sub }), notShortening(until)) },
         {
           Put: this.auditPut({
             action: 'lock',
@@ -224,7 +226,7 @@ export class AdminStore {
       ),
     );
     for (let i = 0; i < plan.signIn.length; i += RESET_BATCH_SIZE) {
-      const marker = clearedMarker(this.now());
+      const marker = clearedMarker(this.now(), { operator: redacted(operator.arn) });
       await Promise.all(plan.signIn.slice(i, i + RESET_BATCH_SIZE).map((key) => this.client.send(new UpdateCommand(this.stateUpdate(key, marker)))));
     }
     await this.deleteAll(plan.signUp);
@@ -357,25 +359,50 @@ interface Expression {
  * (CLEARED_MARKER_TTL_SECONDS). The triggers read it as an identity with nothing counted: a fresh window that
  * began at the clear.
  */
-function clearedMarker(now: number): Expression {
+function clearedMarker(now: number, news: News): Expression {
+  const told = newsOf('operator-unlock', news);
   return {
     expression:
       'SET failures = :zero, windowStart = :now, lockedUntil = :zero, lockouts = :zero, rev = if_not_exists(rev, :zero) + :one, ' +
-      'clearedAt = :now, #ttl = :ttl',
-    names: { '#ttl': TTL_ATTRIBUTE },
-    values: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.floor(now / 1000) + CLEARED_MARKER_TTL_SECONDS },
+      `clearedAt = :now, #ttl = :ttl, ${told.expression}`,
+    names: { '#ttl': TTL_ATTRIBUTE, ...told.names },
+    values: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.floor(now / 1000) + CLEARED_MARKER_TTL_SECONDS, ...told.values },
+  };
+}
+
+/** Who acted, and for which user: what the stream's announcer tells the world (outbox.ts). */
+export interface News {
+  /** The operator as events may show it (addresses redacted). */
+  readonly operator: string;
+  /** The user's sub, when the name resolved to a user of the pool. */
+  readonly sub?: string;
+}
+
+/** The `op` the stream's consumers filter on, with the operator and the user's sub (outbox.ts). */
+function newsOf(op: ItemOp, news: News): Required<Expression> {
+  return {
+    expression: `#op = :op, #operator = :operator${news.sub === undefined ? '' : ', #sub = :sub'}`,
+    names: { '#op': OP_ATTRIBUTE, '#operator': 'operator', ...(news.sub === undefined ? {} : { '#sub': SUB_ATTRIBUTE }) },
+    values: { ':op': op, ':operator': news.operator, ...(news.sub === undefined ? {} : { ':sub': news.sub }) },
   };
 }
 
 /** A lock until `until`; the next window opens when it ends, as the triggers' locks do. A permanent lock never expires. */
-function lockUpdate(until: number): Expression {
+function lockUpdate(until: number, news: News): Expression {
   const permanent = isPermanent({ lockedUntil: until });
+  const told = newsOf('operator-lock', news);
   return {
     expression:
       'SET lockedUntil = :until, windowStart = :until, failures = :zero, lockouts = if_not_exists(lockouts, :zero), ' +
-      `rev = if_not_exists(rev, :zero) + :one${permanent ? ' REMOVE #ttl' : ', #ttl = :ttl'}`,
-    names: { '#ttl': TTL_ATTRIBUTE },
-    values: { ':until': until, ':zero': 0, ':one': 1, ...(permanent ? {} : { ':ttl': Math.ceil(until / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }) },
+      `rev = if_not_exists(rev, :zero) + :one, ${told.expression}${permanent ? ' REMOVE #ttl' : ', #ttl = :ttl'}`,
+    names: { '#ttl': TTL_ATTRIBUTE, ...told.names },
+    values: {
+      ':until': until,
+      ':zero': 0,
+      ':one': 1,
+      ...told.values,
+      ...(permanent ? {} : { ':ttl': Math.ceil(until / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }),
+    },
   };
 }
 

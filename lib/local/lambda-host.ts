@@ -1,24 +1,36 @@
 /**
- * A minimal local Lambda: loads the trigger bundles the CDK app produced and answers the Lambda Invoke API
- * (`POST /2015-03-31/functions/{name}/invocations`) on loopback, as cognito-local and the sandbox front call it.
+ * A minimal local Lambda: loads the function bundles the CDK app produced and answers the Lambda Invoke API
+ * (`POST /2015-03-31/functions/{name}/invocations`) on loopback, as cognito-local, the sandbox front and the
+ * sandbox's event source mappings (stream-poller.ts) call it.
  *
  * Run as its own process (see sandbox.ts), with the functions' environment variables already set, because the
- * bundles read their configuration at load time exactly as in Lambda. Protocol on stdout: one JSON line
+ * bundles read their configuration at load time exactly as in Lambda: the triggers share one host, and each
+ * stream consumer has its own, with its own environment. Protocol on stdout: one JSON line
  * `{"lambdaHost":"ready","port":N}`, then the functions' own log lines.
+ *
+ * It also stands in for the two services the functions send to: EventBridge (PutEvents) and SES (SendEmail).
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import * as path from 'node:path';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-const functions = JSON.parse(process.env.LAMBDA_HOST_FUNCTIONS ?? '{}') as Record<string, string>;
-const handlers = new Map<string, Handler>();
-for (const [name, bundleDir] of Object.entries(functions)) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  handlers.set(name, (require(path.join(bundleDir, 'index.js')) as { handler: Handler }).handler);
+/** What LAMBDA_HOST_FUNCTIONS gives per function name: the bundle, its `Handler` (`file.export`) and timeout. */
+export interface HostedFunction {
+  readonly bundleDir: string;
+  readonly handler?: string;
+  readonly timeoutSeconds?: number;
 }
 
-const FUNCTION_TIMEOUT_MS = 3000;
+const functions = JSON.parse(process.env.LAMBDA_HOST_FUNCTIONS ?? '{}') as Record<string, HostedFunction>;
+const handlers = new Map<string, { handler: Handler; timeoutMs: number }>();
+for (const [name, { bundleDir, handler = 'index.handler', timeoutSeconds = 3 }] of Object.entries(functions)) {
+  const dot = handler.lastIndexOf('.');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(path.join(bundleDir, `${handler.slice(0, dot)}.js`)) as Record<string, Handler>;
+  handlers.set(name, { handler: loaded[handler.slice(dot + 1)], timeoutMs: timeoutSeconds * 1000 });
+}
+
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 let requestCounter = 0;
 
@@ -59,8 +71,8 @@ async function invoke(request: IncomingMessage, response: ServerResponse): Promi
   if (request.method === 'POST' && request.url?.split('?')[0] === '/v2/email/outbound-emails') return sendEmail(request, response);
   const match = request.method === 'POST' ? INVOKE_PATH.exec(request.url?.split('?')[0] ?? '') : null;
   const name = match ? decodeURIComponent(match[1]) : undefined;
-  const handler = name === undefined ? undefined : handlers.get(name.split(':').pop()!);
-  if (!handler) {
+  const hosted = name === undefined ? undefined : handlers.get(name.split(':').pop()!);
+  if (!hosted) {
     response.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
     response.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name ?? request.url}` }));
     return;
@@ -68,8 +80,9 @@ async function invoke(request: IncomingMessage, response: ServerResponse): Promi
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const requestId = `local-${++requestCounter}`;
-  // Counts down from the stack's 3 s function timeout, as Lambda's does from the configured one.
-  const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
+  const { handler, timeoutMs } = hosted;
+  // Counts down from the function's configured timeout, as Lambda's does.
+  const deadline = Date.now() + timeoutMs;
   const context = { awsRequestId: requestId, functionName: name, getRemainingTimeInMillis: () => deadline - Date.now() };
   // An asynchronous invoke (`Event`) is queued: Lambda answers 202 at once and runs the function afterwards.
   if (request.headers['x-amz-invocation-type'] === 'Event') {
@@ -101,9 +114,8 @@ server.listen(Number(process.env.LAMBDA_HOST_PORT ?? 0), '127.0.0.1', () => {
   // The SDK resolves endpoints at the first request, so this still reaches the functions' EventBridge client.
   if (typeof address === 'object' && address) {
     const self = `http://127.0.0.1:${address.port}`;
+    // The announcer's events and the notifier's emails come here.
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = self;
-    // Pre-authentication invokes the notifier here, and the notifier's SES calls come here too.
-    process.env.AWS_ENDPOINT_URL_LAMBDA = self;
     process.env.AWS_ENDPOINT_URL_SESV2 = self;
   }
   process.stdout.write(`${JSON.stringify({ lambdaHost: 'ready', port: typeof address === 'object' && address ? address.port : 0 })}\n`);

@@ -3,9 +3,11 @@
  *
  *   client ──► front (public port) ──► cognito-local ──► Lambda host ──► trigger bundles ──► DynamoDB Local
  *                 └── runs PreAuthentication through the Lambda host before forwarding a password sign-in
+ *   DynamoDB Local's stream ──► event source mappings (stream-poller.ts) ──► a Lambda host per stream consumer
+ *                 (announcer: EventBridge stand-in; notifier: SES stand-in, ListUsers through the front)
  *
  * Everything the sandbox runs comes from the synthesized CDK app: the bundles, their environment, the table's
- * key schema and TTL attribute, and the pool and client settings.
+ * key schema and TTL attribute, the event source mappings on its stream, and the pool and client settings.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,9 +25,21 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type LockoutSettings, settingsFromEnv } from '../../lambdas/engine/settings';
 import { STATUS_PATH, openFront } from './cognito-front';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, localAwsEnv, startDynamoDbLocal, stopProcess } from './dynamodb-local';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import {
+  type DynamoDbLocal,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  createLockoutTable,
+  enableLockoutStream,
+  localAwsEnv,
+  startDynamoDbLocal,
+  stopProcess,
+} from './dynamodb-local';
+import type { HostedFunction } from './lambda-host';
 import { PortTakenError, onFreePort } from './ports';
-import { appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
+import { FileCheckpoints, FunctionError, StreamPoller, dynamoDbStreamSource } from './stream-poller';
+import { type SandboxBlueprint, type TriggerBundle, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
 
 export interface SandboxOptions {
   /** The project root (holds cdk.json and node_modules). */
@@ -53,6 +67,8 @@ export interface SandboxStatus {
   readonly tableName: string;
   readonly partitionKey: string;
   readonly settings: LockoutSettings;
+  /** The functions the table's stream invokes (event source mappings of the template), by name. */
+  readonly streamConsumers: string[];
   /** The managed login (hosted UI) and OAuth endpoints, as the stack's DomainUrl and ManagedLoginUrl outputs. */
   readonly managedLogin: {
     /** The domain's base URL: /oauth2/authorize, /login, /oauth2/token, /oauth2/userInfo, /logout below it. */
@@ -68,6 +84,11 @@ export interface SandboxStatus {
 export interface Sandbox {
   readonly status: SandboxStatus;
   stop(): Promise<void>;
+  /**
+   * Resolves once the table's stream has been read to its end by every event source mapping and a whole round
+   * went by without an invocation: what the writes so far announce (events, notices) has happened.
+   */
+  streamsSettled(timeoutMs?: number): Promise<void>;
 }
 
 export const LOCAL_TABLE_NAME = 'lockout';
@@ -109,31 +130,25 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     const dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, dataDir });
     cleanups.push(() => dynamodb.stop());
-    await createLockoutTable(dynamodb.client, LOCAL_TABLE_NAME, blueprint.table.partitionKey, blueprint.table.ttlAttribute).catch(
+    const streamArn = await createLockoutTable(dynamodb.client, LOCAL_TABLE_NAME, blueprint.table.partitionKey, blueprint.table.ttlAttribute).catch(
       (error: unknown) => {
         if (!(error instanceof ResourceInUseException)) throw error;
+        // The table kept with --persist: its stream (turned on now for a table kept from before there was one).
+        return enableLockoutStream(dynamodb.client, LOCAL_TABLE_NAME);
       },
     );
 
     progress('starting the trigger functions');
-    // The notifier runs in the same local Lambda host, under the name pre-authentication invokes it by.
-    const functionNames = blueprint.notifier ? { [blueprint.notifier.logicalId]: 'NotifyUser' } : {};
-    const bundles = { ...blueprint.triggers, ...(blueprint.notifier ? { NotifyUser: blueprint.notifier } : {}) };
     const environment = mergeEnvironments(
-      Object.values(bundles).map((t) => localEnvironment(t.environment, blueprint.table.logicalId, LOCAL_TABLE_NAME, functionNames)),
+      Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, { [blueprint.table.logicalId]: LOCAL_TABLE_NAME })),
     );
-    const lambda = await startLambdaHost(
-      options.projectRoot,
-      bundles,
-      {
-        ...environment,
-        ...localAwsEnv(dynamodb.endpoint),
-        // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-      options.onLog,
-    );
+    const hostEnvironment = {
+      ...localAwsEnv(dynamodb.endpoint),
+      // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const lambda = await startLambdaHost(options.projectRoot, blueprint.triggers, { ...environment, ...hostEnvironment }, options.onLog);
     cleanups.push(() => stopProcess(lambda.child));
 
     progress('starting cognito-local');
@@ -148,9 +163,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     cleanups.push(() => stopProcess(cognito.child));
 
     const { userPoolId, userPoolClientId } = await ensurePoolAndClient(cognito.url, blueprint);
+    const endpoint = `http://127.0.0.1:${front.port}`;
+    const streams = await startStreamConsumers(options, blueprint, {
+      streamArn,
+      dynamodb,
+      workDir,
+      environment: {
+        ...hostEnvironment,
+        // The notifier finds a `sub`'s address in the pool: through the front, as any client of the sandbox.
+        AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: endpoint,
+      },
+      refs: { [blueprint.table.logicalId]: LOCAL_TABLE_NAME, [blueprint.pool.logicalId]: userPoolId },
+      cleanups,
+    });
     const settings = settingsFromEnv(environment);
     const status: SandboxStatus = {
-      endpoint: `http://127.0.0.1:${front.port}`,
+      endpoint,
       region: LOCAL_REGION,
       userPoolId,
       userPoolClientId,
@@ -158,8 +186,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tableName: LOCAL_TABLE_NAME,
       partitionKey: blueprint.table.partitionKey,
       settings,
-      managedLogin: managedLoginStatus(`http://127.0.0.1:${front.port}`, userPoolClientId, blueprint.client.oauth),
+      streamConsumers: blueprint.streamConsumers.map((c) => c.name),
+      managedLogin: managedLoginStatus(endpoint, userPoolClientId, blueprint.client.oauth),
     };
+    // Served only now: the event source mappings have taken their positions, so no write escapes them.
     front.serve({
       cognitoUrl: cognito.url,
       lambdaUrl: lambda.url,
@@ -169,7 +199,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       oauth: { clientId: userPoolClientId, ...blueprint.client.oauth },
       onNotice: options.onLog,
     });
-    return { status, stop };
+    return { status, stop, streamsSettled: streams.settled };
   } catch (error) {
     await stop();
     throw error;
@@ -177,8 +207,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 }
 
 /**
- * One environment for the one process that hosts all three functions: a variable set for only some of them
- * (LOCKOUT_EVENT_BUS, for pre-authentication) is harmless to the others; one set differently is an error.
+ * One environment for the one process that hosts all the triggers: a variable set for only some of them is
+ * harmless to the others; one set differently is an error. (Each stream consumer has a host of its own.)
  */
 export function mergeEnvironments(environments: ReadonlyArray<Record<string, string>>): Record<string, string> {
   const merged: Record<string, string> = {};
@@ -190,6 +220,100 @@ export function mergeEnvironments(environments: ReadonlyArray<Record<string, str
     }
   }
   return merged;
+}
+
+interface StreamContext {
+  readonly streamArn: string;
+  readonly dynamodb: DynamoDbLocal;
+  readonly workDir: string;
+  /** What every consumer's host gets besides the function's own environment. */
+  readonly environment: Record<string, string>;
+  /** Local values for the references in the functions' environments (the table, the pool). */
+  readonly refs: Record<string, string>;
+  readonly cleanups: Array<() => Promise<void> | void>;
+}
+
+/**
+ * The template's event source mappings on the table's stream: each function in a Lambda host of its own (its own
+ * environment, as in Lambda), and per mapping a poller that reads DynamoDB Local's stream as Lambda's mapping
+ * reads the table's. With --persist, each mapping's position is kept, so a restart resumes where it stopped.
+ */
+async function startStreamConsumers(
+  options: SandboxOptions,
+  blueprint: SandboxBlueprint,
+  context: StreamContext,
+): Promise<{ settled: (timeoutMs?: number) => Promise<void> }> {
+  const { streamConsumers } = blueprint;
+  if (streamConsumers.length === 0) return { settled: () => Promise.resolve() };
+  options.onProgress?.(`starting the stream consumers (${[...new Set(streamConsumers.map((c) => c.name))].join(', ')})`);
+  const streams = new DynamoDBStreamsClient({ endpoint: context.dynamodb.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  context.cleanups.push(() => streams.destroy());
+  const functions = new Map(streamConsumers.map((c) => [c.logicalId, c]));
+  const hosts = new Map(
+    await Promise.all(
+      [...functions.values()].map(async (consumer) => {
+        const environment = { ...localEnvironment(consumer.environment, context.refs), ...context.environment };
+        const host = await startLambdaHost(options.projectRoot, { [consumer.name]: consumer }, environment, options.onLog);
+        context.cleanups.push(() => stopProcess(host.child));
+        return [consumer.logicalId, host.url] as const;
+      }),
+    ),
+  );
+  const source = dynamoDbStreamSource(streams);
+  const pollers: StreamPoller[] = [];
+  for (const consumer of streamConsumers) {
+    const url = hosts.get(consumer.logicalId)!;
+    const poller = new StreamPoller({
+      functionName: consumer.name,
+      streamArn: context.streamArn,
+      source,
+      mapping: consumer.mapping,
+      checkpoints: options.persistDir
+        ? new FileCheckpoints(path.join(context.workDir, 'stream-checkpoints.json'), consumer.mappingId, context.streamArn)
+        : undefined,
+      invoke: (event, signal) => invokeHosted(url, consumer.name, event, consumer.timeoutSeconds, signal),
+      // The failure destination (a queue in AWS): the decision log says which records went there.
+      onFailure: (record) => options.onLog?.({ localFailure: { functionName: consumer.name, record } }),
+      onError: (error) => options.onLog?.({ level: 'ERROR', trigger: `${consumer.name} event source mapping`, message: error.message }),
+    });
+    context.cleanups.push(() => poller.stop());
+    await poller.start();
+    pollers.push(poller);
+  }
+  const invocations = () => pollers.reduce((sum, poller) => sum + poller.invocationCount, 0);
+  return {
+    // A consumer's invocation can write what another consumer reads (a notice request): settled when a whole round
+    // of draining saw no invocation complete.
+    async settled(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const before = invocations();
+        await Promise.all(pollers.map((poller) => poller.drained(Math.max(0, deadline - Date.now()))));
+        if (invocations() === before) return;
+      }
+    },
+  };
+}
+
+/** Lambda's synchronous Invoke, as an event source mapping makes it; a function error or timeout throws FunctionError. */
+async function invokeHosted(url: string, name: string, event: unknown, timeoutSeconds: number, signal: AbortSignal): Promise<unknown> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(`${url}/2015-03-31/functions/${encodeURIComponent(name)}/invocations`, {
+      method: 'POST',
+      body: JSON.stringify(event),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutSeconds * 1000)]),
+    });
+    text = await response.text();
+  } catch (error) {
+    if (!signal.aborted && (error as Error).name === 'TimeoutError') throw new FunctionError(`Task timed out after ${timeoutSeconds} seconds`);
+    throw error;
+  }
+  const functionError = response.headers.get('x-amz-function-error');
+  if (functionError) throw new FunctionError((JSON.parse(text) as { errorMessage?: string }).errorMessage ?? 'the function failed', functionError);
+  if (!response.ok) throw new Error(`the local Lambda host answered ${response.status}: ${text}`);
+  return text === '' ? null : (JSON.parse(text) as unknown);
 }
 
 /** Reads the status a running sandbox serves, or undefined when nothing answers at `endpoint`. */
@@ -220,11 +344,13 @@ function portError(error: NodeJS.ErrnoException, port: number, flag: string): Sa
 
 function startLambdaHost(
   projectRoot: string,
-  triggers: Record<string, { bundleDir: string }>,
+  bundles: Record<string, TriggerBundle>,
   environment: Record<string, string>,
   onLog?: (line: Record<string, unknown>) => void,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const functions = Object.fromEntries(Object.entries(triggers).map(([name, t]) => [name, t.bundleDir]));
+  const functions: Record<string, HostedFunction> = Object.fromEntries(
+    Object.entries(bundles).map(([name, b]) => [name, { bundleDir: b.bundleDir, handler: b.handler, timeoutSeconds: b.timeoutSeconds }]),
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lambda-host.ts')], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH, NODE_OPTIONS: environment.NODE_OPTIONS, ...environment, LAMBDA_HOST_FUNCTIONS: JSON.stringify(functions) },
