@@ -92,14 +92,23 @@ function cpuByOrigin(profile: Profile, bundle: string): Map<string, number> {
   const origin = new Map<number, string>();
   for (const node of profile.nodes) {
     const { url, lineNumber, columnNumber, functionName } = node.callFrame;
-    let where = url === '' ? `(${functionName || 'native'})` : url.startsWith('node:') ? 'node: core' : url;
+    // V8's own entries are already parenthesized: (idle), (program), (garbage collector).
+    let where =
+      url === ''
+        ? functionName.startsWith('(')
+          ? functionName
+          : `native ${functionName || '(anonymous)'}`
+        : url.startsWith('node:')
+          ? 'node: core'
+          : url;
     if (url.endsWith(bundle) || url === bundle || url === `file://${bundle}`) {
       const entry = map?.findEntry(lineNumber, columnNumber) as { originalSource?: string } | undefined;
       const source = entry?.originalSource ?? '';
       const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1];
       where = pkg ?? (source.includes('lambdas/') ? `project ${source.slice(source.indexOf('lambdas/'))}` : 'bundle (unmapped)');
     } else if (url.includes('node_modules')) {
-      where = `${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1]} (not bundled)`;
+      // The floor loads the same SDK packages from node_modules, the bundle carries them: one origin either way.
+      where = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url;
     } else if (url.includes('/bench/') || url.includes('/lambdas/') || url.includes('/lib/')) {
       where = `project ${url.slice(url.lastIndexOf('/work/') >= 0 ? url.indexOf('/', 6) + 1 : 0)}`;
     }

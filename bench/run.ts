@@ -27,6 +27,8 @@ const root = path.join(__dirname, '..');
 const run = promisify(execFile);
 type Handler = (event: unknown) => Promise<unknown>;
 const WARM_INVOCATIONS = Number(process.env.BENCH_INVOCATIONS ?? 2000);
+/** Fresh processes per bundle for the cold-start medians. */
+const COLD_START_RUNS = 25;
 
 async function main(): Promise<void> {
   Object.assign(process.env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...localAwsEnv() });
@@ -147,29 +149,47 @@ async function measureLatency(load: Loader, floor: () => Promise<unknown>) {
   const pre = await load('PreAuthentication', { maxFailedAttempts: 1000 });
   const ids = Array.from({ length: 100 }, (_, i) => `steady-${i}`);
   for (const id of ids) await pre(preAuthEvent(id));
-  const floorSamples = await timeEach(WARM_INVOCATIONS, () => floor());
-  const preSamples = await timeEach(WARM_INVOCATIONS, (i) => pre(preAuthEvent(ids[i % ids.length])));
+  // Each trigger's samples alternate with floor samples, so that each ratio compares like with like: the same
+  // minutes of the same machine, with the same table growing.
+  const floorSamples: number[] = [];
+  const withFloor = async (count: number, call: (i: number) => Promise<number | void>) => {
+    const samples: number[] = [];
+    const beside: number[] = [];
+    for (let i = 0; i < count; i++) {
+      beside.push(...(await timeEach(1, () => floor())));
+      const started = performance.now();
+      const own = await call(i);
+      samples.push(typeof own === 'number' ? own : performance.now() - started);
+    }
+    floorSamples.push(...beside);
+    return { samples, floor: beside };
+  };
+  const preRun = await withFloor(WARM_INVOCATIONS, (i) => pre(preAuthEvent(ids[i % ids.length])).then(() => undefined));
 
-  // Post-authentication after a counted attempt: the delete that clears it.
+  // Post-authentication after a counted attempt: the delete that clears it (timed alone).
   const post = await load('PostAuthentication', {});
   const preForPost = await load('PreAuthentication', {});
-  const postSamples: number[] = [];
-  for (let i = 0; i < WARM_INVOCATIONS; i++) {
+  const postRun = await withFloor(WARM_INVOCATIONS, async (i) => {
     await preForPost(preAuthEvent(`post-${i}`));
     const started = performance.now();
     await post(postAuthEvent(`post-${i}`));
-    postSamples.push(performance.now() - started);
-  }
+    return performance.now() - started;
+  });
   // Cognito had set the pool up with email sign-in: one new address per sign-up.
   const signUp = await load('PreSignUp', { signUpMaxAttempts: 100_000 });
-  const signUpSamples = await timeEach(WARM_INVOCATIONS, (i) => signUp(preSignUpEvent({ email: `user${i}@example.com` })));
+  const signUpRun = await withFloor(WARM_INVOCATIONS, (i) => signUp(preSignUpEvent({ email: `user${i}@example.com` })).then(() => undefined));
 
-  const floorStats = percentiles(floorSamples);
-  const row = (samples: number[]) => {
-    const stats = percentiles(samples);
-    return { ...stats, ratioToFloorP50: round(stats.p50 / floorStats.p50) };
+  /** Against the floor samples taken between this trigger's own. */
+  const row = (run: { samples: number[]; floor: number[] }) => {
+    const stats = percentiles(run.samples);
+    return { ...stats, ratioToFloorP50: round(stats.p50 / percentiles(run.floor).p50) };
   };
-  return { floorUpdateItem: floorStats, preAuthentication: row(preSamples), postAuthentication: row(postSamples), preSignUp: row(signUpSamples) };
+  return {
+    floorUpdateItem: percentiles(floorSamples),
+    preAuthentication: row(preRun),
+    postAuthentication: row(postRun),
+    preSignUp: row(signUpRun),
+  };
 }
 
 interface CountingProxy {
@@ -277,12 +297,17 @@ async function measureColdStarts(
     string,
     { loadMs: number; firstEventMs: number; totalMs: number; bundleBytes: number; ratioToBare?: number; ratioToBareDynamoDb?: number }
   > = {};
-  for (const [name, dir] of Object.entries(dirs)) {
-    const runs: Array<{ loadMs: number; firstEventMs: number }> = [];
-    for (let i = 0; i < 15; i++) {
+  // Round-robin over the bundles, not one bundle at a time: the machine's speed drifts (other tenants, the JVM's
+  // own work), and interleaving spreads that drift over every bundle alike instead of onto whichever ran last.
+  const samples = new Map<string, Array<{ loadMs: number; firstEventMs: number }>>(Object.keys(dirs).map((name) => [name, []]));
+  for (let i = 0; i < COLD_START_RUNS; i++) {
+    for (const [name, dir] of Object.entries(dirs)) {
       const { stdout } = await run(process.execPath, ['-e', script, path.join(dir, 'index.js'), JSON.stringify(events[name])], { env });
-      runs.push(JSON.parse(stdout.trim().split('\n').at(-1)!));
+      samples.get(name)!.push(JSON.parse(stdout.trim().split('\n').at(-1)!));
     }
+  }
+  for (const [name, dir] of Object.entries(dirs)) {
+    const runs = samples.get(name)!;
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const loadMs = median(runs.map((r) => r.loadMs));
     const firstEventMs = median(runs.map((r) => r.firstEventMs));
@@ -481,7 +506,7 @@ function toMarkdown(r: Results): string {
       .map((v) => `${v.mean} / ${v.max}`)
       .join(' | ')} |`,
     '',
-    'Cold start: a fresh Node.js process loads the bundle and answers its first event (median of 15, ms):',
+    `Cold start: a fresh Node.js process loads the bundle and answers its first event (median of ${COLD_START_RUNS}, the bundles taken in turn, ms):`,
     '',
     '| Bundle | Size (bytes) | Load | First event | Total | Total / bare | Total / bare DynamoDB |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

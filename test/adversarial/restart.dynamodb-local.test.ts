@@ -48,7 +48,7 @@ it('never lets more than N through one instance across a store restart mid-attac
     const item = await documents.send(
       new GetCommand({ TableName: TABLE, Key: { [PARTITION_KEY]: userIdentity('besieged').key }, ConsistentRead: true }),
     );
-    return item.Item as { failures: number; lockedUntil: number } | undefined;
+    return item.Item as { failures: number; lockedUntil: number; op?: string; sub?: string } | undefined;
   };
 
   let admitted = 0;
@@ -86,4 +86,6 @@ it('never lets more than N through one instance across a store restart mid-attac
     await new Promise((r) => setTimeout(r, 250));
   }
   expect((await counted())!.lockedUntil).toBeGreaterThan(Date.now());
+  // And it is announced when it reaches the store: the write says it started a lock, for whom (outbox.ts).
+  expect(await counted()).toMatchObject({ op: 'lock', sub: 'besieged' });
 }, 90_000);
