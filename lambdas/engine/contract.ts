@@ -58,7 +58,6 @@ export type MetricName =
   | 'FailuresCleared'
   | 'InvalidEvents'
   | 'EventsPassed'
-  | 'EventErrors'
   | 'InternalErrors'
   | 'StoreBypassed'
   | 'InstanceRecordFull'
