@@ -10,8 +10,7 @@ import { Session } from 'node:inspector/promises';
 import { findSourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../lambdas/engine/store';
+import { bareUpdateItem } from './floor';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { preAuthEvent } from '../lib/local/sample-events';
 import { appContext, synthesizeBlueprint } from '../lib/local/synthesized';
@@ -49,16 +48,8 @@ async function main(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { handler } = require(bundle) as { handler: (event: unknown) => Promise<unknown> };
     const ids = Array.from({ length: 100 }, (_, i) => preAuthEvent(`profile-${i}`));
-    const floorClient = createDocumentClient(1500);
-    const floor = () =>
-      floorClient.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { pk: `floor#${randomUUID().slice(0, 4)}` },
-          UpdateExpression: 'ADD n :one',
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
-      );
+    const floorUpdate = bareUpdateItem(table);
+    const floor = floorUpdate.call;
     for (let i = 0; i < 500; i++) {
       await handler(ids[i % ids.length]);
       await floor();
@@ -79,7 +70,7 @@ async function main(): Promise<void> {
     const floorRun = await measure('floor (bare UpdateItem)', () => floor());
     const preRun = await measure('pre-authentication', (i) => handler(ids[i % ids.length]));
     session.disconnect();
-    floorClient.destroy();
+    floorUpdate.destroy();
     report(floorRun, preRun);
   } finally {
     await engine.stop();

@@ -11,13 +11,12 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { build } from 'esbuild';
 import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
-import { createDocumentClient } from '../lambdas/engine/store';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
+import { bareUpdateItem } from './floor';
 import { round, percentiles } from './stats';
 import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
@@ -79,16 +78,8 @@ async function main(): Promise<void> {
     console.log('… warming DynamoDB Local');
     const floorTable = await newTable();
     process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
-    const floorClient = createDocumentClient(1500);
-    const floor = () =>
-      floorClient.send(
-        new UpdateCommand({
-          TableName: floorTable,
-          Key: { pk: `floor#${randomUUID().slice(0, 4)}` },
-          UpdateExpression: 'ADD n :one',
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
-      );
+    const floorUpdate = bareUpdateItem(floorTable);
+    const floor = floorUpdate.call;
     for (let i = 0; i < 500; i++) await floor();
 
     console.log(`… latency over ${WARM_INVOCATIONS} warm invocations each`);
@@ -122,7 +113,7 @@ async function main(): Promise<void> {
     const markdown = toMarkdown(results);
     writeFileSync(path.join(__dirname, 'results.md'), markdown);
     console.log(`\n${markdown}`);
-    floorClient.destroy();
+    floorUpdate.destroy();
   } finally {
     proxy.server.close();
     await engine.stop();

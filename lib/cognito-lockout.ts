@@ -251,11 +251,11 @@ export class CognitoLockout extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     const own = props.ownFunctions ?? {};
+    const retention = props.logRetention ?? RetentionDays.ONE_YEAR;
     const make = (name: keyof typeof KEY_SCOPES, entry: string, actions: string[]): LambdaFunction => {
       const statement = this.keyStatement(actions, KEY_SCOPES[name]);
       const theirs = own[name];
-      if (theirs === undefined)
-        return this.triggerFunction(name, entry, statement, environment, props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy);
+      if (theirs === undefined) return this.lockoutFunction(name, entry, [statement], environment, retention, removalPolicy, FUNCTION_TIMEOUT);
       theirs.addToRolePolicy(statement);
       for (const [key, value] of Object.entries(environment)) theirs.addEnvironment(key, value);
       return theirs;
@@ -277,7 +277,6 @@ export class CognitoLockout extends Construct {
       this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:UpdateItem']);
     }
 
-    const retention = props.logRetention ?? RetentionDays.ONE_YEAR;
     if (this.eventBus !== undefined || props.notifyUser !== undefined) {
       this.streamFailures = new Queue(this, 'StreamFailures', {
         encryption: QueueEncryption.SQS_MANAGED,
@@ -450,17 +449,6 @@ export class CognitoLockout extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     return this.lockoutFunction('notifyUser', 'notify-user', [send, readUsers, notices], environment, retention, removalPolicy, CONSUMER_TIMEOUT);
-  }
-
-  private triggerFunction(
-    name: string,
-    entry: string,
-    statement: PolicyStatement,
-    environment: Record<string, string>,
-    retention: RetentionDays,
-    removalPolicy: RemovalPolicy,
-  ): LambdaFunction {
-    return this.lockoutFunction(name, entry, [statement], environment, retention, removalPolicy, FUNCTION_TIMEOUT);
   }
 
   private lockoutFunction(

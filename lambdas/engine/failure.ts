@@ -1,6 +1,6 @@
 /** The error frame: what reaches Cognito's caller (a refusal, or one generic message) and what goes to the log. */
 import { GENERIC_FAILURE_MESSAGE } from './messages';
-import { type Telemetry, count, errorFields, flush, redacted } from './telemetry';
+import { type Telemetry, type TriggerName, count, errorFields, flush, redacted } from './telemetry';
 import { InvalidTriggerEventError } from './trigger-event';
 
 /** The message a refused user sees. It is the whole error: nothing else reaches Cognito's caller. */
@@ -28,6 +28,15 @@ export function reportFailure({ logger, metrics }: Telemetry, error: unknown): v
   }
   count(metrics, 'InternalErrors');
   logger.error('internal error: the caller got the generic message', { ...errorFields(error), stack: stackOf(error) });
+}
+
+/**
+ * An event a trigger that never fails its caller does not know how to read (a trigger source added later, a user
+ * without `sub`): passed untouched, counted (`EventsPassed`), and logged without its content.
+ */
+export function passUnrecognized({ logger, metrics }: Telemetry, trigger: TriggerName): void {
+  count(metrics, 'EventsPassed');
+  logger.warn(`${trigger}: unrecognized event passed untouched (a trigger source or shape this version does not read)`);
 }
 
 /**

@@ -279,16 +279,13 @@ export class InstanceRecord {
   }
 
   set(key: string, entry: InstanceEntry): void {
-    if (this.entries.has(key)) {
-      this.entries.delete(key);
-    } else {
-      this.bytes += footprint(key);
-    }
+    const had = this.entries.delete(key);
     if (isEmpty(entry)) {
       // Nothing to remember; dropping it keeps a burst of one-off names from occupying the record.
-      this.bytes -= footprint(key);
+      if (had) this.bytes -= footprint(key);
       return;
     }
+    if (!had) this.bytes += footprint(key);
     this.entries.set(key, entry);
     this.evict();
   }

@@ -100,17 +100,8 @@ export function isSignInKey(key: string): boolean {
 export function announcementOf(change: StreamChange): Announcement | undefined {
   if (!isSignInKey(change.key) || change.byTtl) return undefined;
   const { oldImage: before, newImage: after } = change;
-  if (change.eventName === 'REMOVE') {
-    // A successful sign-in deleted the item: a lockout streak, if there was one, is over.
-    if (num(before, 'lockouts') === 0) return undefined;
-    return {
-      type: 'AccountUnlocked',
-      id: announcementId(change.key, 'sign-in', num(before, 'rev')),
-      key: change.key,
-      reason: 'sign-in',
-      sub: text(before, SUB_ATTRIBUTE),
-    };
-  }
+  // A successful sign-in deleted the item: a lockout streak, if there was one, is over.
+  if (change.eventName === 'REMOVE') return streakEnded(change.key, before, text(before, SUB_ATTRIBUTE));
   const op = text(after, OP_ATTRIBUTE) as ItemOp | undefined;
   const sub = text(after, SUB_ATTRIBUTE) ?? text(before, SUB_ATTRIBUTE);
   const lockedUntil = num(after, 'lockedUntil');
@@ -146,11 +137,17 @@ export function announcementOf(change: StreamChange): Announcement | undefined {
       };
     }
     case 'success':
-      if (num(before, 'lockouts') === 0) return undefined;
-      return { type: 'AccountUnlocked', id: announcementId(change.key, 'sign-in', num(before, 'rev')), key: change.key, reason: 'sign-in', sub };
+      // A successful sign-in zeroed an item that remembers a recent clear: the same news as a deletion.
+      return streakEnded(change.key, before, sub);
     default:
       return undefined;
   }
+}
+
+/** A successful sign-in cleared the item `before` described: news only when it ended a lockout streak. */
+function streakEnded(key: string, before: Image | undefined, sub: string | undefined): Announcement | undefined {
+  if (num(before, 'lockouts') === 0) return undefined;
+  return { type: 'AccountUnlocked', id: announcementId(key, 'sign-in', num(before, 'rev')), key, reason: 'sign-in', sub };
 }
 
 /** The hashed identity the logs and events use for a key (the first 16 hex digits of its hash). */

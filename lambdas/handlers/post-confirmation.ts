@@ -1,11 +1,10 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
-import { reportFailure } from '../engine/failure';
+import { passUnrecognized, reportFailure } from '../engine/failure';
 import { isLocked, isPermanent } from '../engine/policy';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../engine/telemetry';
 import { checkTriggerEvent, signInIdentityOf } from '../engine/trigger-event';
-import { passUnrecognized } from './sign-in-success';
 
 const RESET = 'PostConfirmation_ConfirmForgotPassword';
 
@@ -24,7 +23,7 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
     try {
       const source = (event as { triggerSource?: unknown } | null)?.triggerSource;
       if (source !== RESET) {
-        if (source !== 'PostConfirmation_ConfirmSignUp') passUnrecognized(deps, 'PostConfirmation');
+        if (source !== 'PostConfirmation_ConfirmSignUp') passUnrecognized(deps.telemetry, 'PostConfirmation');
         return event;
       }
       const policy = deps.config.settings.unlockOnPasswordReset;
@@ -32,7 +31,7 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
       const checked = checkTriggerEvent(event, 'PostConfirmation', [RESET]);
       const identity = signInIdentityOf(checked, deps.config.names);
       if (identity === undefined) {
-        passUnrecognized(deps, 'PostConfirmation');
+        passUnrecognized(deps.telemetry, 'PostConfirmation');
         return event;
       }
       const now = deps.now();

@@ -1,6 +1,6 @@
 import { checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
 import type { TriggerDeps } from '../engine/deps';
-import { reportFailure } from '../engine/failure';
+import { passUnrecognized, reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';
 import { type TriggerName, count, errorFields, flush } from '../engine/telemetry';
 
@@ -24,14 +24,14 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
     try {
       const source = (event as { triggerSource?: unknown } | null)?.triggerSource;
       if (typeof source !== 'string' || !signal.signIns.includes(source)) {
-        if (!signal.others.includes(source as string)) passUnrecognized(deps, signal.trigger);
+        if (!signal.others.includes(source as string)) passUnrecognized(deps.telemetry, signal.trigger);
         return event;
       }
       const checked = checkTriggerEvent(event, signal.trigger, signal.signIns);
       if (isFederated(checked)) return event;
       const identity = signInIdentityOf(checked, deps.config.names);
       if (identity === undefined) {
-        passUnrecognized(deps, signal.trigger);
+        passUnrecognized(deps.telemetry, signal.trigger);
         return event;
       }
       try {
@@ -49,10 +49,4 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
     }
     return event;
   };
-}
-
-/** An event the trigger does not know how to read: passed untouched, counted, and logged without its content. */
-export function passUnrecognized(deps: TriggerDeps, trigger: TriggerName): void {
-  count(deps.telemetry.metrics, 'EventsPassed');
-  deps.telemetry.logger.warn(`${trigger}: unrecognized event passed untouched (a trigger source or shape this version does not read)`);
 }
