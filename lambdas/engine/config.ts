@@ -1,6 +1,6 @@
 import { type LockoutSettings, SettingError, settingsFromEnv } from './settings';
 import type { RateLimitPolicy } from './policy';
-import { SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from './contract';
+import { DEVICE_KEY_SECRET_ENV, SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from './contract';
 import type { NameComparison } from './identity';
 
 /** Everything a trigger needs, parsed and validated once at cold start. */
@@ -10,11 +10,22 @@ export interface TriggerConfig {
   /** How the pool compares typed names: unknown names are keyed the same way. */
   readonly names: NameComparison;
   readonly signIn: RateLimitPolicy;
+  /** Device tokens, when on: each valid token's own bucket counts under `policy`. */
+  readonly devices?: DeviceTokenConfig;
   readonly signUp: RateLimitPolicy;
   /** Sign-up limit per email domain, or undefined when off. */
   readonly signUpPerEmailDomain?: RateLimitPolicy;
   /** Sign-up limit per phone country calling code, or undefined when off. */
   readonly signUpPerPhonePrefix?: RateLimitPolicy;
+}
+
+export interface DeviceTokenConfig {
+  /** The ID token claim, and the `validationData` key the token comes back under. */
+  readonly claim: string;
+  readonly lifetimeMs: number;
+  readonly policy: RateLimitPolicy;
+  /** The secret holding the keys (its ARN), from DEVICE_KEY_SECRET_ENV. */
+  readonly keySecret?: string;
 }
 
 /** Fails with a message naming the variable: a misconfigured trigger must never guess. */
@@ -25,7 +36,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): TriggerConfig {
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
     throw new SettingError(`${TABLE_NAME_ENV} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(tableName)}`);
   }
-  return configFromSettings(tableName, settingsFromEnv(env), { caseSensitive: caseSensitivityFromEnv(env) });
+  // A missing key secret is not a configuration error: like a key that cannot be read, it turns device tokens into
+  // absent ones (logged and counted at every decision that carries one, deps.ts), never an error to a user.
+  const keySecret = env[DEVICE_KEY_SECRET_ENV]?.trim() || undefined;
+  return configFromSettings(tableName, settingsFromEnv(env), { caseSensitive: caseSensitivityFromEnv(env) }, keySecret);
 }
 
 /**
@@ -41,7 +55,7 @@ function caseSensitivityFromEnv(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-export function configFromSettings(tableName: string, settings: LockoutSettings, names: NameComparison): TriggerConfig {
+export function configFromSettings(tableName: string, settings: LockoutSettings, names: NameComparison, keySecret?: string): TriggerConfig {
   const signUpWith = (maxAttempts: number): RateLimitPolicy => ({
     maxAttempts,
     windowMs: settings.signUpWindowSeconds * 1000,
@@ -51,18 +65,29 @@ export function configFromSettings(tableName: string, settings: LockoutSettings,
     maxLockoutMs: settings.signUpLockoutSeconds * 1000,
     maxTemporaryLockouts: 0,
   });
+  const signIn: RateLimitPolicy = {
+    maxAttempts: settings.maxFailedAttempts,
+    windowMs: settings.failureWindowSeconds * 1000,
+    lockoutMs: settings.lockoutDurationSeconds * 1000,
+    backoffMultiplier: settings.lockoutBackoffMultiplier,
+    maxLockoutMs: settings.maxLockoutDurationSeconds * 1000,
+    maxTemporaryLockouts: settings.maxTemporaryLockouts,
+  };
   return {
     tableName,
     settings,
     names,
-    signIn: {
-      maxAttempts: settings.maxFailedAttempts,
-      windowMs: settings.failureWindowSeconds * 1000,
-      lockoutMs: settings.lockoutDurationSeconds * 1000,
-      backoffMultiplier: settings.lockoutBackoffMultiplier,
-      maxLockoutMs: settings.maxLockoutDurationSeconds * 1000,
-      maxTemporaryLockouts: settings.maxTemporaryLockouts,
-    },
+    signIn,
+    // A device bucket has the user's window, lock and backoff; only its N may differ.
+    devices:
+      settings.deviceTokens === 'on'
+        ? {
+            claim: settings.deviceTokenClaim,
+            lifetimeMs: settings.deviceTokenLifetimeDays * 24 * 3600 * 1000,
+            policy: { ...signIn, maxAttempts: settings.deviceMaxFailedAttempts || settings.maxFailedAttempts },
+            keySecret,
+          }
+        : undefined,
     signUp: signUpWith(settings.signUpMaxAttempts),
     signUpPerEmailDomain: settings.signUpMaxPerEmailDomain > 0 ? signUpWith(settings.signUpMaxPerEmailDomain) : undefined,
     signUpPerPhonePrefix: settings.signUpMaxPerPhonePrefix > 0 ? signUpWith(settings.signUpMaxPerPhonePrefix) : undefined,

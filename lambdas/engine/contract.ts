@@ -12,6 +12,12 @@ export const TABLE_NAME_ENV = 'LOCKOUT_TABLE_NAME';
  * exactly as the pool compares them (identity.ts). Required by the sign-in triggers.
  */
 export const SIGN_IN_CASE_SENSITIVE_ENV = 'LOCKOUT_SIGN_IN_CASE_SENSITIVE';
+/**
+ * The Secrets Manager secret (its ARN) holding the device token keys (device-keys.ts). Required by the functions
+ * that sign or check device tokens (pre-authentication, post-authentication, pre token generation) when device
+ * tokens are on.
+ */
+export const DEVICE_KEY_SECRET_ENV = 'LOCKOUT_DEVICE_KEY_SECRET';
 /** The variable naming the bus for AccountLocked events; unset or empty turns events off. */
 export const EVENT_BUS_ENV = 'LOCKOUT_EVENT_BUS';
 
@@ -71,7 +77,16 @@ export type MetricName =
   | 'NoticesCapped'
   | 'NoticesSkipped'
   | 'EventsPublished'
-  | 'StreamRecordsInvalid';
+  | 'StreamRecordsInvalid'
+  /** Device tokens (device-token.ts): a lock of a device bucket (also counted in LockoutsStarted). */
+  | 'DeviceLockoutsStarted'
+  /** A token was sent but does not count apart (malformed, tampered, expired, another user's...): anonymous bucket. */
+  | 'DeviceTokensRejected'
+  /** A valid token an operator revoked: anonymous bucket. */
+  | 'DeviceTokensRevoked'
+  | 'DeviceTokensIssued'
+  /** The key could not be read (tokens count as absent, none are issued). */
+  | 'DeviceKeyErrors';
 
 /** The prefix of every table key: what the key counts. */
 export type KeyScope =

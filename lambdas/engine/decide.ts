@@ -1,4 +1,5 @@
 /** Orchestration: one attempt counted against every key of an event, the verdict, and one log line per key. */
+import type { DeviceBucket } from './device-bucket';
 import type { TriggerDeps } from './deps';
 import type { IdentityRef, KeyScope } from './identity';
 import type { AttemptResult } from './limiter';
@@ -11,6 +12,8 @@ export interface KeyCheck {
   readonly scope: KeyScope;
   readonly identity: IdentityRef;
   readonly policy: RateLimitPolicy;
+  /** A device token's bucket of the identity's item (device-bucket.ts); absent for the anonymous bucket. */
+  readonly device?: Omit<DeviceBucket, 'decidedAt'>;
 }
 
 export interface Decision {
@@ -29,11 +32,18 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
   const { config, guard, telemetry } = deps;
   const { logger, metrics } = telemetry;
   const now = deps.now();
-  const attempts = await Promise.all(checks.map((check) => guard.attempt(check.identity.key, now, check.policy, { sub: check.identity.sub })));
+  const attempts = await Promise.all(
+    checks.map((check) =>
+      guard.attempt(check.identity.key, now, check.policy, {
+        sub: check.identity.sub,
+        device: check.device === undefined ? undefined : { ...check.device, decidedAt: now },
+      }),
+    ),
+  );
 
   const inputs: DecisionInput[] = attempts.map((attempt, index) => {
     const check = checks[index];
-    const base = { ...context, scope: check.scope, identity: check.identity.logId };
+    const base = { ...context, scope: check.scope, identity: check.identity.logId, ...(check.device === undefined ? {} : { bucket: 'device' }) };
     if (attempt.bypassed) count(metrics, 'StoreBypassed');
     else if (attempt.storeError !== undefined) {
       count(metrics, 'StoreErrors');
@@ -45,6 +55,7 @@ export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[],
       logger.warn('instance record full of identities it must keep: new identity refused while the store fails', base);
     }
     logAttempt(telemetry, base, attempt.result);
+    if (attempt.result.outcome === 'lockout-started' && check.device !== undefined) count(metrics, 'DeviceLockoutsStarted');
     return attempt.result.outcome;
   });
 

@@ -1,9 +1,12 @@
 /** Wiring: what a handler depends on, built once per cold start from the environment. */
 import type { CircuitChange } from './circuit-breaker';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type TriggerConfig, loadConfig } from './config';
+import { DEVICE_KEY_SECRET_ENV } from './contract';
+import { DEVICE_KEY_REFRESH_MS, DeviceKeys } from './device-keys';
 import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
-import { type Telemetry, type TriggerName, count, createTelemetry } from './telemetry';
+import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from './telemetry';
 
 /** Everything a handler depends on; tests pass their own, Lambda builds the default once per cold start. */
 export interface TriggerDeps {
@@ -12,6 +15,8 @@ export interface TriggerDeps {
   readonly guard: StoreGuard;
   readonly telemetry: Telemetry;
   readonly now: () => number;
+  /** The device token keys, when device tokens are on (`config.devices`). */
+  readonly deviceKeys?: DeviceKeys;
 }
 
 /** Parses configuration from the environment; throws naming the variable when it is missing or malformed. */
@@ -19,7 +24,44 @@ export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = proce
   const config = loadConfig(env);
   const telemetry = createTelemetry(trigger);
   const store = new LockoutStore(createDocumentClient(config.settings.storeTimeoutMs), config.tableName);
-  return { config, guard: guardFor(store, config, telemetry, Date.now), telemetry, now: Date.now };
+  return {
+    config,
+    guard: guardFor(store, config, telemetry, Date.now),
+    telemetry,
+    now: Date.now,
+    deviceKeys:
+      config.devices === undefined || !KEY_READERS.includes(trigger)
+        ? undefined
+        : deviceKeysFor(config.devices.keySecret, config.settings.storeTimeoutMs, telemetry),
+  };
+}
+
+/** The functions that sign or check device tokens: the only ones given the key (and read access to it). */
+export const KEY_READERS: readonly TriggerName[] = ['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
+
+/**
+ * The keys from their secret, read now (cold start) and refreshed in the background (device-keys.ts). The first
+ * decision waits at most the store's budget for them. Without a secret every token counts as absent.
+ */
+function deviceKeysFor(secretId: string | undefined, budgetMs: number, telemetry: Telemetry): DeviceKeys {
+  const client = secretId === undefined ? undefined : new SecretsManagerClient({ maxAttempts: 2 });
+  return new DeviceKeys(
+    async () => {
+      if (client === undefined) throw new Error(`${DEVICE_KEY_SECRET_ENV} is not set: device tokens count as absent and none are issued`);
+      const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      if (output.SecretString === undefined) throw new Error('the device token key secret has no text value');
+      return output.SecretString;
+    },
+    {
+      clock: Date.now,
+      refreshMs: DEVICE_KEY_REFRESH_MS,
+      firstLoadBudgetMs: budgetMs,
+      onError: (error) => {
+        count(telemetry.metrics, 'DeviceKeyErrors');
+        telemetry.logger.error('device token key unavailable: tokens count as absent and none are issued', errorFields(error));
+      },
+    },
+  );
 }
 
 /** One guard per instance: the circuit and the record live as long as the warm instance. */

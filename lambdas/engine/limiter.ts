@@ -1,4 +1,5 @@
 import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from './policy';
+import { deviceRecordKey } from './device-bucket';
 import type { AttemptStore, ItemFacts, RequestOptions, WriteResult } from './store';
 
 /**
@@ -61,14 +62,16 @@ export async function registerAttempt(
   options: RequestOptions & { readonly gate?: SlowPathGate } = {},
   facts: ItemFacts = {},
 ): Promise<AttemptResult> {
-  const fast = await store.countAttempt(key, now, policy, { abortSignal: options.abortSignal });
+  const fast = await store.countAttempt(key, now, policy, { abortSignal: options.abortSignal }, facts);
   if (fast.ok) return result('admitted', fast.value, 1);
 
   const transition = decideAttempt(fast.observed, now, policy);
   if (transition.kind === 'refuse-locked') return result('locked', transition.state, 1);
 
   const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, { abortSignal: options.abortSignal }, facts);
-  const { written, shared } = options.gate ? await options.gate.run(key, cas) : { written: await cas(), shared: false };
+  // Device buckets share their item but not their races: each bucket has its own gate.
+  const gateKey = facts.device === undefined ? key : deviceRecordKey(key, facts.device.did);
+  const { written, shared } = options.gate ? await options.gate.run(gateKey, cas) : { written: await cas(), shared: false };
   if (written.ok && !shared) return result(transition.kind === 'start-lockout' ? 'lockout-started' : 'admitted', written.value, 2);
   // Lost the race, or waited for another attempt's write: this attempt was not counted, so it is refused.
   const seen = written.ok ? written.value : (written.observed ?? NO_STATE);

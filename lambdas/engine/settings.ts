@@ -26,6 +26,14 @@ export type UnlockOnPasswordReset = 'temporary' | 'all' | 'off';
  */
 export type SuccessSignal = 'both' | 'pre-token-generation' | 'post-authentication';
 
+/**
+ * Device tokens (device-token.ts): `on` (default) issues one at every sign-in and counts a valid one in its own
+ * bucket, so an attacker holding the account locked does not lock out its owner's familiar devices; `off` counts
+ * every attempt in the user's one bucket, as before. On by default: it takes nothing from a front end that ignores
+ * it (no token is one anonymous bucket, exactly the old behaviour) and costs one HMAC per decision.
+ */
+export type DeviceTokens = 'on' | 'off';
+
 export interface LockoutSettings {
   readonly maxFailedAttempts: number;
   readonly lockoutDurationSeconds: number;
@@ -45,6 +53,12 @@ export interface LockoutSettings {
   readonly storeTimeoutMs: number;
   readonly unlockOnPasswordReset: UnlockOnPasswordReset;
   readonly successSignal: SuccessSignal;
+  readonly deviceTokens: DeviceTokens;
+  /** Attempts a device bucket admits per window; 0 = the same as `maxFailedAttempts`. */
+  readonly deviceMaxFailedAttempts: number;
+  readonly deviceTokenLifetimeDays: number;
+  /** The ID token claim, and the `clientMetadata` key the client sends the token back under. */
+  readonly deviceTokenClaim: string;
 }
 
 export type SettingName = keyof LockoutSettings;
@@ -68,6 +82,8 @@ interface TextKnob {
   readonly maxLength: number;
   /** `{name}` placeholders the text may contain; any other `{...}` is refused (a typo would reach users). */
   readonly placeholders?: readonly string[];
+  /** A shape the whole text must have, and how to say it. */
+  readonly pattern?: { readonly regex: RegExp; readonly says: string };
 }
 /** A knob's environment variable and how its values are checked; what each means is in the README's table. */
 export type KnobSpec = (IntKnob | DecimalKnob | EnumKnob | TextKnob) & {
@@ -180,6 +196,30 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     type: 'enum',
     values: ['both', 'pre-token-generation', 'post-authentication'],
   },
+  deviceTokens: {
+    env: 'LOCKOUT_DEVICE_TOKENS',
+    type: 'enum',
+    values: ['on', 'off'],
+  },
+  deviceMaxFailedAttempts: {
+    env: 'LOCKOUT_DEVICE_MAX_FAILED_ATTEMPTS',
+    type: 'int',
+    min: 0,
+    max: 1000,
+  },
+  deviceTokenLifetimeDays: {
+    env: 'LOCKOUT_DEVICE_TOKEN_LIFETIME_DAYS',
+    type: 'int',
+    min: 1,
+    max: 400,
+  },
+  deviceTokenClaim: {
+    env: 'LOCKOUT_DEVICE_TOKEN_CLAIM',
+    type: 'text',
+    maxLength: 64,
+    // Cognito refuses to add its reserved claims, and a `custom:` name would read as a user attribute.
+    pattern: { regex: /^(?!custom:)(?!cognito:)[a-z][a-z0-9_]*$/, says: 'a lower-case claim name (a-z, 0-9, _; starting with a letter)' },
+  },
 };
 
 export const DEFAULT_SETTINGS: LockoutSettings = {
@@ -201,6 +241,10 @@ export const DEFAULT_SETTINGS: LockoutSettings = {
   storeTimeoutMs: 1500,
   unlockOnPasswordReset: 'temporary',
   successSignal: 'both',
+  deviceTokens: 'on',
+  deviceMaxFailedAttempts: 0,
+  deviceTokenLifetimeDays: 90,
+  deviceTokenClaim: 'lockout_device',
 };
 
 export const SETTING_NAMES = Object.keys(KNOBS) as SettingName[];
@@ -245,6 +289,9 @@ export function checkSetting<K extends SettingName>(name: K, value: unknown, lab
       // Control characters would reach end users verbatim inside Cognito's error text.
       // eslint-disable-next-line no-control-regex
       if (typeof value !== 'string' || value.trim() === '' || value.length > spec.maxLength || /[\u0000-\u001f\u007f]/.test(value)) fail();
+      if (spec.pattern !== undefined && !spec.pattern.regex.test(value as string)) {
+        throw new SettingError(`${label} must be ${spec.pattern.says}, got ${JSON.stringify(value)}`);
+      }
       for (const [placeholder, name] of (value as string).matchAll(/\{([^}]*)\}/g)) {
         if (!(spec.placeholders ?? []).includes(name)) {
           const allowed = spec.placeholders?.length
@@ -258,8 +305,23 @@ export function checkSetting<K extends SettingName>(name: K, value: unknown, lab
   return value as LockoutSettings[K];
 }
 
+/**
+ * Claims the device token must not take: those Cognito refuses to change, and the standard attributes it puts in
+ * the ID token (overriding one would hand apps a token where the user's email or name should be).
+ */
+const TAKEN_CLAIMS = new Set(
+  (
+    'acr amr aud at_hash auth_time azp exp iat identities iss jti nbf nonce origin_jti sub token_use event_id ' +
+    'address birthdate email email_verified family_name gender given_name locale middle_name name nickname phone_number ' +
+    'phone_number_verified picture preferred_username profile updated_at website zoneinfo'
+  ).split(' '),
+);
+
 /** Rules between knobs; `labelOf` names each knob the way the caller knows it. */
 export function checkSettingRelations(settings: LockoutSettings, labelOf: (name: SettingName) => string): void {
+  if (TAKEN_CLAIMS.has(settings.deviceTokenClaim)) {
+    throw new SettingError(`${labelOf('deviceTokenClaim')} must not be a claim Cognito sets (${JSON.stringify(settings.deviceTokenClaim)})`);
+  }
   if (settings.lockoutDurationSeconds > settings.maxLockoutDurationSeconds) {
     throw new SettingError(
       `${labelOf('lockoutDurationSeconds')} (${settings.lockoutDurationSeconds}) must not exceed ` +

@@ -12,7 +12,8 @@ import {
 } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from './policy';
-import type { AttemptStore, ItemFacts } from './store';
+import { deviceRecordKey } from './device-bucket';
+import { type AttemptStore, DeviceTokenRevokedError, type ItemFacts } from './store';
 
 /**
  * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
@@ -67,8 +68,13 @@ export class StoreGuard {
     this.record = options.record ?? new InstanceRecord(DEFAULT_RECORD_LIMITS, options.clock);
   }
 
-  /** Counts one attempt for `key`: by the store when it answers in time, else by this instance. */
-  async attempt(key: string, now: number, policy: RateLimitPolicy, facts: ItemFacts = {}): Promise<GuardedAttempt> {
+  /**
+   * Counts one attempt for `key` (in the device bucket `facts.device` of it, if given): by the store when it answers
+   * in time, else by this instance, which keeps every device bucket apart in its record too. Throws
+   * DeviceTokenRevokedError when the store says the device's token is revoked (not a store failure).
+   */
+  async attempt(itemKey: string, now: number, policy: RateLimitPolicy, facts: ItemFacts = {}): Promise<GuardedAttempt> {
+    const key = facts.device === undefined ? itemKey : deviceRecordKey(itemKey, facts.device.did);
     const permit = this.breaker.permit(this.options.clock());
     if (permit === 'bypass') return this.withoutStore(key, now, policy, new StoreBypassedError(), true);
     this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight + 1 }));
@@ -79,11 +85,17 @@ export class StoreGuard {
       this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight - 1 }));
     };
     try {
-      const answer = await withDeadline(this.options.budgetMs, (abortSignal) => this.countInStore(key, now, policy, abortSignal, settle, facts));
+      const answer = await withDeadline(this.options.budgetMs, (abortSignal) =>
+        this.countInStore(itemKey, key, now, policy, abortSignal, settle, facts),
+      );
       this.circuit(this.breaker.succeeded(permit));
       return { kind: 'decided', result: answer, bypassed: false };
     } catch (error) {
       settle();
+      if (error instanceof DeviceTokenRevokedError) {
+        this.circuit(this.breaker.succeeded(permit));
+        throw error;
+      }
       this.circuit(this.breaker.failed(permit, this.options.clock()));
       return this.withoutStore(key, now, policy, error, false);
     }
@@ -93,6 +105,17 @@ export class StoreGuard {
   async clear(key: string, now: number, policy: RateLimitPolicy): Promise<ClearOutcome> {
     this.record.update(key, (entry) => afterSuccess(entry, now));
     return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, policy, { abortSignal }));
+  }
+
+  /** A successful sign-in with a device token: removes its bucket unless locked, in the store and in this instance's record. */
+  async clearDevice(itemKey: string, did: string, now: number): Promise<ClearOutcome> {
+    this.record.update(deviceRecordKey(itemKey, did), (entry) => afterSuccess(entry, now));
+    return this.write((abortSignal) => this.store.clearDevice(itemKey, did, now, { abortSignal }));
+  }
+
+  /** A confirmed password reset: voids every device bucket of the user in the store (instance records forget on their next answer). */
+  async clearDevices(itemKey: string, now: number, facts: ItemFacts = {}): Promise<'cleared' | 'absent'> {
+    return this.write((abortSignal) => this.store.clearDevices(itemKey, now, 'reset', { abortSignal }, facts));
   }
 
   /** A confirmed password reset: forgets counts, streak and a temporary lock (or any lock), in the store and here. */
@@ -123,6 +146,7 @@ export class StoreGuard {
   }
 
   private async countInStore(
+    itemKey: string,
     key: string,
     now: number,
     policy: RateLimitPolicy,
@@ -131,7 +155,7 @@ export class StoreGuard {
     facts: ItemFacts,
   ): Promise<AttemptResult> {
     const seq = ++this.sent;
-    const answer = await registerAttempt(this.store, key, now, policy, { abortSignal, gate: this.gate }, facts);
+    const answer = await registerAttempt(this.store, itemKey, now, policy, { abortSignal, gate: this.gate }, facts);
     settle();
     // A reset or an unlock since this instance's own lock or admissions: those are void (instance-record.ts).
     if (answer.state.clearedAt !== undefined) this.record.update(key, (entry) => forgetCleared(entry, answer.state));
@@ -153,7 +177,7 @@ export class StoreGuard {
       this.record.set(key, { ...entry, state: override.next, unsynced: 0, unsyncedSince: 0, unsyncedLock: true, unsyncedLockAt: lockAt });
       return result(outcome, override.next, answer.requests);
     }
-    const written = await this.store.compareAndSet(key, answer.state, override.next, policy, { abortSignal }, facts);
+    const written = await this.store.compareAndSet(itemKey, answer.state, override.next, policy, { abortSignal }, facts);
     const seen = written.ok ? written.value : (written.observed ?? NO_STATE);
     this.record.update(key, (current) =>
       written.ok || isLocked(seen, now)

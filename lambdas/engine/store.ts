@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
+import { BUCKET_ATTRIBUTE, DEVICE_ITEM_KEEP_MS, type DeviceBucket, REVOKED_BEFORE, bucketAttribute, deviceState, isRevoked } from './device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, clearMemoryMs, expiryEpochSeconds, windowCutoff } from './policy';
 
@@ -33,14 +34,27 @@ export interface RequestOptions {
   readonly abortSignal?: AbortSignal;
 }
 
-/** What a write records about the identity beyond its counters (outbox.ts). */
+/** What a write records about the identity beyond its counters (outbox.ts), and which bucket of the item it counts in. */
 export interface ItemFacts {
   /** A known user's sub; absent for an unknown name. */
   readonly sub?: string;
+  /** A device token's bucket in the user's devices item (device-bucket.ts); absent for the anonymous bucket. */
+  readonly device?: DeviceBucket;
+}
+
+/** The devices item revokes the token a device attempt carried: the attempt counts in the anonymous bucket instead. */
+export class DeviceTokenRevokedError extends Error {
+  override readonly name = 'DeviceTokenRevokedError';
+  constructor() {
+    super('device token revoked by an operator');
+  }
 }
 
 /** The store as the engine uses it; `LockoutStore` on DynamoDB, or a model of it in property tests. */
-export type AttemptStore = Pick<LockoutStore, 'countAttempt' | 'compareAndSet' | 'clearUnlessLocked' | 'clearAfterPasswordReset' | 'requestCount'>;
+export type AttemptStore = Pick<
+  LockoutStore,
+  'countAttempt' | 'compareAndSet' | 'clearUnlessLocked' | 'clearAfterPasswordReset' | 'clearDevice' | 'clearDevices' | 'requestCount'
+>;
 
 export class LockoutStore {
   /** DynamoDB requests sent by this store, for benchmarks and the decision log. */
@@ -55,7 +69,8 @@ export class LockoutStore {
    * The fast path: count one attempt when the identity is unlocked and inside its window with room left
    * (or has no item yet). One atomic UpdateItem; in the steady state it is the only request of a decision.
    */
-  async countAttempt(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<WriteResult> {
+  async countAttempt(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}, facts: ItemFacts = {}): Promise<WriteResult> {
+    if (facts.device !== undefined) return this.countDeviceAttempt(key, facts.device, now, policy, options, facts.sub);
     // A new item counts one window. An existing one keeps its TTL: this write never moves its window start, and
     // whatever set the TTL (a lock, a clear, a new window) already covered the window, streak or clear it holds.
     const expiresAt = expiryEpochSeconds({ failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0 }, policy);
@@ -99,6 +114,7 @@ export class LockoutStore {
     options: RequestOptions = {},
     facts: ItemFacts = {},
   ): Promise<WriteResult> {
+    if (facts.device !== undefined) return this.compareAndSetDevice(key, facts.device, observed, next, options, facts.sub);
     const expiresAt = expiryEpochSeconds(next, policy);
     // A longer lock than the one before is a lock starting: the one write the stream's consumers announce.
     const op: ItemOp = next.lockedUntil > (observed?.lockedUntil ?? 0) ? 'lock' : 'count';
@@ -115,6 +131,165 @@ export class LockoutStore {
       await this.client.send(command, options);
       return next;
     });
+  }
+
+  /**
+   * The fast path for a device bucket (device-bucket.ts): one UpdateItem on the user's devices item that counts
+   * the attempt when the token is not revoked and the bucket is new, or unlocked, in its window, with room left and
+   * written since the item's last clear. Refused for a revoked token with DeviceTokenRevokedError.
+   */
+  private async countDeviceAttempt(
+    key: string,
+    device: DeviceBucket,
+    now: number,
+    policy: RateLimitPolicy,
+    options: RequestOptions,
+    sub: string | undefined,
+  ): Promise<WriteResult> {
+    const names = deviceNames(device.did);
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      UpdateExpression:
+        'SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now), #l = if_not_exists(#l, :zero), ' +
+        '#n = if_not_exists(#n, :zero), #r = if_not_exists(#r, :zero) + :one, #a = :now, #ttl = :ttl, #op = :count' +
+        (sub === undefined ? '' : ', #sub = :sub'),
+      ConditionExpression:
+        '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#r) OR ' +
+        '(#l <= :now AND #w > :cutoff AND #f < :max AND (attribute_not_exists(clearedAt) OR #a > clearedAt)))',
+      ExpressionAttributeNames: { ...names, '#revoked': REVOKED_BEFORE, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE, ...subName(sub) },
+      ExpressionAttributeValues: {
+        ':zero': 0,
+        ':one': 1,
+        ':now': now,
+        ':iat': device.issuedAt,
+        ':cutoff': windowCutoff(now, policy),
+        ':max': policy.maxAttempts,
+        ':ttl': deviceItemTtl(now),
+        ':count': 'count' satisfies ItemOp,
+        ...subValue(sub),
+      },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    return this.deviceConditional(device, async () => (await this.client.send(command, options)).Attributes ?? {});
+  }
+
+  /** The slow path for a device bucket: writes its next state if the bucket is still at the observed revision. */
+  private async compareAndSetDevice(
+    key: string,
+    device: DeviceBucket,
+    observed: LockoutState | undefined,
+    next: LockoutState,
+    options: RequestOptions,
+    sub: string | undefined,
+  ): Promise<WriteResult> {
+    const locking = next.lockedUntil > (observed?.lockedUntil ?? 0);
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      UpdateExpression:
+        'SET #f = :f, #w = :w, #l = :l, #n = :n, #r = :r, #a = :now, #ttl = :ttl, #op = :op' +
+        (sub === undefined ? '' : ', #sub = :sub') +
+        // The announcer reads a lock from the item's top level (outbox.ts).
+        (locking ? ', lockedUntil = :l, lockouts = :n, #bucket = :device' : ''),
+      ConditionExpression: `(attribute_not_exists(#revoked) OR #revoked < :iat) AND ${observed === undefined ? 'attribute_not_exists(#r)' : '#r = :rev'}`,
+      ExpressionAttributeNames: {
+        ...deviceNames(device.did),
+        '#revoked': REVOKED_BEFORE,
+        '#ttl': TTL_ATTRIBUTE,
+        '#op': OP_ATTRIBUTE,
+        ...subName(sub),
+        ...(locking ? { '#bucket': BUCKET_ATTRIBUTE } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':f': next.failures,
+        ':w': next.windowStart,
+        ':l': next.lockedUntil,
+        ':n': next.lockouts,
+        ':r': next.rev,
+        ':now': device.decidedAt,
+        ':iat': device.issuedAt,
+        ':ttl': deviceItemTtl(device.decidedAt),
+        ':op': (locking ? 'lock' : 'count') satisfies ItemOp,
+        ...subValue(sub),
+        ...(observed === undefined ? {} : { ':rev': observed.rev }),
+        ...(locking ? { ':device': 'device' } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    return this.deviceConditional(
+      device,
+      async () => {
+        await this.client.send(command, options);
+        return undefined;
+      },
+      next,
+    );
+  }
+
+  /**
+   * A successful sign-in with a device token removes that token's bucket, unless it is locked (a lock written since
+   * the item's last clear): one UpdateItem on the devices item. The anonymous bucket is not touched.
+   */
+  async clearDevice(key: string, did: string, now: number, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
+    const names = deviceNames(did);
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [PARTITION_KEY]: key },
+      UpdateExpression: 'REMOVE #f, #w, #l, #n, #r, #a',
+      ConditionExpression: 'attribute_exists(#r) AND (#l <= :now OR (attribute_exists(clearedAt) AND #a <= clearedAt))',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':now': now },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    this.requestCount += 1;
+    try {
+      await this.client.send(command, options);
+      return 'cleared';
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      const raw = (error as ConditionalCheckFailedException).Item;
+      return raw !== undefined && deviceState(unmarshall(raw), did) !== undefined ? 'locked' : 'absent';
+    }
+  }
+
+  /**
+   * A password reset or an operator unlock of every device bucket of a user: one UpdateItem that marks the item
+   * cleared now, which voids every bucket written before (device-bucket.ts). `op` tells the stream's consumers.
+   */
+  async clearDevices(
+    key: string,
+    now: number,
+    op: Extract<ItemOp, 'reset' | 'operator-unlock'>,
+    options: RequestOptions = {},
+    facts: ItemFacts = {},
+  ): Promise<'cleared' | 'absent'> {
+    this.requestCount += 1;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: key },
+          UpdateExpression: `SET clearedAt = :now, #ttl = :ttl, #op = :op, #bucket = :device${facts.sub === undefined ? '' : ', #sub = :sub'}`,
+          // A user who never signed in with a device token has no item, and gets none.
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: {
+            '#pk': PARTITION_KEY,
+            '#ttl': TTL_ATTRIBUTE,
+            '#op': OP_ATTRIBUTE,
+            '#bucket': BUCKET_ATTRIBUTE,
+            ...subName(facts.sub),
+          },
+          ExpressionAttributeValues: { ':now': now, ':ttl': deviceItemTtl(now), ':op': op, ':device': 'device', ...subValue(facts.sub) },
+        }),
+        options,
+      );
+      return 'cleared';
+    } catch (error) {
+      if (isConditionalFailure(error)) return 'absent';
+      throw error;
+    }
   }
 
   /**
@@ -209,18 +384,63 @@ export class LockoutStore {
     return result.value === undefined ? { outcome: 'absent' } : { outcome: 'cleared', removed: parseState(result.value) };
   }
 
+  /**
+   * A device bucket write: the state written (from the item DynamoDB returns, or `written`), or the bucket's state
+   * in the item that refused it. A refusal by the item's revocation throws DeviceTokenRevokedError.
+   */
+  private async deviceConditional(
+    device: DeviceBucket,
+    send: () => Promise<Record<string, unknown> | undefined>,
+    written?: LockoutState,
+  ): Promise<WriteResult> {
+    this.requestCount += 1;
+    try {
+      const item = await send();
+      // The fast path's ALL_NEW always holds the bucket it just wrote.
+      return { ok: true, value: written ?? (deviceState(item ?? {}, device.did) as LockoutState) };
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      const raw = (error as ConditionalCheckFailedException).Item;
+      const item = raw === undefined ? {} : unmarshall(raw);
+      if (isRevoked(item, device.issuedAt)) throw new DeviceTokenRevokedError();
+      return { ok: false, observed: deviceState(item, device.did) };
+    }
+  }
+
   private async conditional<T>(send: () => Promise<T>): Promise<Conditional<T>> {
     this.requestCount += 1;
     try {
       return { ok: true, value: await send() };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException') {
+      if (isConditionalFailure(error)) {
         const raw = (error as ConditionalCheckFailedException).Item;
         return { ok: false, observed: raw ? parseState(unmarshall(raw)) : undefined };
       }
       throw error;
     }
   }
+}
+
+function isConditionalFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+function deviceNames(did: string): Record<string, string> {
+  return {
+    '#f': bucketAttribute(did, 'f'),
+    '#w': bucketAttribute(did, 'w'),
+    '#l': bucketAttribute(did, 'l'),
+    '#n': bucketAttribute(did, 'n'),
+    '#r': bucketAttribute(did, 'r'),
+    '#a': bucketAttribute(did, 'a'),
+  };
+}
+
+const subName = (sub: string | undefined): Record<string, string> => (sub === undefined ? {} : { '#sub': SUB_ATTRIBUTE });
+const subValue = (sub: string | undefined): Record<string, string> => (sub === undefined ? {} : { ':sub': sub });
+
+function deviceItemTtl(now: number): number {
+  return Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000);
 }
 
 function revisionCondition(observed: LockoutState | undefined): {

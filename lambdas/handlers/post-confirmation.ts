@@ -1,6 +1,7 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
+import { devicesIdentity } from '../engine/device-bucket';
 import { isLocked, isPermanent } from '../engine/policy';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../engine/telemetry';
@@ -16,6 +17,9 @@ const RESET = 'PostConfirmation_ConfirmForgotPassword';
  *
  * It never fails the user's action: a store error, a malformed event or a trigger source it does not know is
  * logged and counted, and the event is returned (the reset stands; a lock then simply runs out).
+ *
+ * With device tokens on, the same reset voids every device bucket of the user (a second write, on the user's
+ * devices item, sent alongside the first): the owner's devices start afresh too.
  */
 export function createPostConfirmationHandler(deps: TriggerDeps) {
   return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
@@ -35,6 +39,7 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         return event;
       }
       const now = deps.now();
+      const devices = deps.config.devices !== undefined && identity.sub !== undefined ? clearDevices(deps, identity.sub, now) : undefined;
       try {
         const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn, { sub: identity.sub });
         const lifted = result.outcome === 'cleared' && isLocked(result.removed, now);
@@ -50,6 +55,7 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
         logger.error('lockout store unavailable: the password reset did not lift the lock', { identity: identity.logId, ...errorFields(error) });
       }
+      await devices;
     } catch (error) {
       reportFailure(deps.telemetry, error);
     } finally {
@@ -57,4 +63,19 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
     }
     return event;
   };
+}
+
+/** Voids the user's device buckets; never throws (a failure is logged and counted: their locks then run out). */
+async function clearDevices(deps: TriggerDeps, sub: string, now: number): Promise<void> {
+  const identity = devicesIdentity(sub);
+  try {
+    const outcome = await deps.guard.clearDevices(identity.key, now, { sub });
+    deps.telemetry.logger.info('password reset: device buckets cleared', { identity: identity.logId, outcome });
+  } catch (error) {
+    count(deps.telemetry.metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
+    deps.telemetry.logger.error('lockout store unavailable: the password reset did not clear the device buckets', {
+      identity: identity.logId,
+      ...errorFields(error),
+    });
+  }
 }

@@ -1,6 +1,9 @@
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
-import { decideKeys } from '../engine/decide';
+import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
+import { deviceChoice } from '../engine/device-choice';
+import { DeviceTokenRevokedError } from '../engine/store';
+import { count } from '../engine/telemetry';
 import type { TriggerDeps } from '../engine/deps';
 import { RefusalError, refusingTrigger } from '../engine/failure';
 import { refusalText } from '../engine/refusal-text';
@@ -13,6 +16,10 @@ import { refusalText } from '../engine/refusal-text';
  * A decision is its one write and nothing else: the lock it may start is announced, and its owner told, by the
  * table's stream consumers afterwards (outbox.ts). Nothing here waits on a side call, so a lock-starting attempt
  * costs the same for a known account and an unknown name.
+ *
+ * A valid device token (device-token.ts) sent in `validationData` counts in that device's own bucket, so a lock of
+ * the anonymous bucket never refuses it; anything else counts in the anonymous bucket. A token an operator revoked
+ * is found by the device write itself and counted anonymously in a second write (rare: a stolen device).
  */
 export function createPreAuthenticationHandler(deps: TriggerDeps) {
   return (event: PreAuthenticationTriggerEvent): Promise<PreAuthenticationTriggerEvent> =>
@@ -27,9 +34,13 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
       // its counter by alias and share it with strangers, so the event is refused as malformed.
       if (identity === undefined)
         throw new InvalidTriggerEventError('Invalid PreAuthentication trigger event: request.userAttributes.sub is missing');
-      const { verdict, results, now } = await decideKeys(deps, [{ scope: 'signin', identity, policy: deps.config.signIn }], {
-        userNotFound: checked.request.userNotFound === true,
-      });
+      const context = { userNotFound: checked.request.userNotFound === true };
+      const anonymous: KeyCheck = { scope: 'signin', identity, policy: deps.config.signIn };
+      const device = await deviceChoice(deps, identity, checked.request.validationData, deps.now());
+      const { verdict, results, now } =
+        device === undefined
+          ? await decideKeys(deps, [anonymous], context)
+          : await decideDevice(deps, { scope: 'signin', ...device, policy: deps.config.devices!.policy }, anonymous, context);
       if (!verdict.allow) {
         throw new RefusalError(
           refusalText(deps.config.settings.refusalMessage, results[0]?.lockedUntil, results[0]?.permanent ?? false, now, deps.config.signIn),
@@ -37,4 +48,15 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
       }
       return event;
     });
+}
+
+async function decideDevice(deps: TriggerDeps, device: KeyCheck, anonymous: KeyCheck, context: Record<string, unknown>): Promise<Decision> {
+  try {
+    return await decideKeys(deps, [device], context);
+  } catch (error) {
+    if (!(error instanceof DeviceTokenRevokedError)) throw error;
+    count(deps.telemetry.metrics, 'DeviceTokensRevoked');
+    deps.telemetry.logger.warn('device token revoked by an operator: counted as anonymous', { identity: anonymous.identity.logId });
+    return decideKeys(deps, [anonymous], context);
+  }
 }

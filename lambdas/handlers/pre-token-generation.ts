@@ -1,25 +1,89 @@
 import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
+import { issueDeviceToken } from '../engine/device-token';
+import { reportFailure } from '../engine/failure';
+import { count, flush } from '../engine/telemetry';
+import { attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 
 /**
- * Pre token generation as a success signal. AWS's table of trigger sources: Cognito calls it whenever it issues
- * tokens, `TokenGeneration_HostedAuth` for sign-ins on the managed login pages, `TokenGeneration_Authentication`
- * "after user authentication flows have completed" (so after MFA), `TokenGeneration_NewPasswordChallenge` and
- * `TokenGeneration_AuthenticateDevice`. `TokenGeneration_RefreshTokens` is a token refresh and `TokenGeneration_ClientCredentials` (V3) a
- * machine-to-machine token, not sign-ins: they pass untouched, like any source this version does not know. The claims are never changed: the event is returned as it came.
+ * Sources that mean a sign-in, from AWS's table of trigger sources: `TokenGeneration_HostedAuth` for sign-ins on
+ * the managed login pages, `TokenGeneration_Authentication` "after user authentication flows have completed" (so
+ * after MFA), `TokenGeneration_NewPasswordChallenge` and `TokenGeneration_AuthenticateDevice`.
+ * `TokenGeneration_RefreshTokens` is a token refresh and `TokenGeneration_ClientCredentials` (V3) a machine-to-machine
+ * token, not sign-ins: they pass untouched, like any source this version does not know.
+ */
+const SIGN_INS = [
+  'TokenGeneration_HostedAuth',
+  'TokenGeneration_Authentication',
+  'TokenGeneration_NewPasswordChallenge',
+  'TokenGeneration_AuthenticateDevice',
+];
+
+/**
+ * Pre token generation does two things at a sign-in. As a success signal (unless `successSignal` is
+ * 'post-authentication') it clears failures like post-authentication. With device tokens on it adds one claim to
+ * the ID token: a fresh device token for the user's `sub` (OWASP: a new device cookie at each success), so issuing
+ * never depends on the token the client sent, which only challenge responses would carry here. It never fails a
+ * token issuance: a missing key or any error is logged and counted, and the token is simply not issued. No other
+ * claim is changed.
  */
 export function createPreTokenGenerationHandler(
   deps: TriggerDeps,
 ): (event: PreTokenGenerationTriggerEvent) => Promise<PreTokenGenerationTriggerEvent> {
-  return createSuccessHandler<PreTokenGenerationTriggerEvent>(deps, {
-    trigger: 'PreTokenGeneration',
-    signIns: [
-      'TokenGeneration_HostedAuth',
-      'TokenGeneration_Authentication',
-      'TokenGeneration_NewPasswordChallenge',
-      'TokenGeneration_AuthenticateDevice',
-    ],
-    others: ['TokenGeneration_RefreshTokens', 'TokenGeneration_ClientCredentials'],
-  });
+  const signal =
+    deps.config.settings.successSignal === 'post-authentication'
+      ? undefined
+      : createSuccessHandler<PreTokenGenerationTriggerEvent>(deps, {
+          trigger: 'PreTokenGeneration',
+          signIns: SIGN_INS,
+          others: ['TokenGeneration_RefreshTokens', 'TokenGeneration_ClientCredentials'],
+        });
+  return async (event) => {
+    if (signal !== undefined) await signal(event);
+    if (deps.config.devices !== undefined) await issue(deps, event);
+    return event;
+  };
+}
+
+async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent): Promise<void> {
+  const { logger, metrics } = deps.telemetry;
+  const devices = deps.config.devices!;
+  try {
+    if (!SIGN_INS.includes((event as { triggerSource?: unknown } | null)?.triggerSource as string)) return;
+    const checked = checkTriggerEvent(event, 'PreTokenGeneration', SIGN_INS);
+    const sub = attributeText(checked, 'sub');
+    // A federated user signs in at its provider, with no password here to guess.
+    if (sub === undefined || isFederated(checked)) return;
+    const keys = await deps.deviceKeys?.keys();
+    const token = keys === undefined ? undefined : issueDeviceToken(keys, sub, deps.now(), devices.lifetimeMs);
+    if (token === undefined) {
+      count(metrics, 'DeviceKeyErrors');
+      logger.error('device token not issued: no key to sign with');
+      return;
+    }
+    addIdTokenClaim(event, devices.claim, token);
+    count(metrics, 'DeviceTokensIssued');
+  } catch (error) {
+    reportFailure(deps.telemetry, error);
+  } finally {
+    flush(metrics);
+  }
+}
+
+/**
+ * Adds the claim without touching what is already there (a function composed into the consumer's own trigger may
+ * have set other claims): V1 events in `claimsOverrideDetails`, V2 and V3 in `claimsAndScopeOverrideDetails.idTokenGeneration`.
+ */
+function addIdTokenClaim(event: PreTokenGenerationTriggerEvent, claim: string, value: string): void {
+  const response = ((event as { response?: Record<string, unknown> }).response ??= {}) as Record<string, Record<string, unknown> | undefined>;
+  const version = Number((event as { version?: unknown }).version);
+  if (version >= 2) {
+    const details = (response.claimsAndScopeOverrideDetails ??= {});
+    const id = (details.idTokenGeneration ??= {}) as Record<string, Record<string, unknown> | undefined>;
+    id.claimsToAddOrOverride = { ...id.claimsToAddOrOverride, [claim]: value };
+  } else {
+    const details = (response.claimsOverrideDetails ??= {});
+    details.claimsToAddOrOverride = { ...(details.claimsToAddOrOverride as object | undefined), [claim]: value };
+  }
 }

@@ -1,4 +1,5 @@
 import { checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
+import { deviceChoice } from '../engine/device-choice';
 import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';
@@ -17,6 +18,11 @@ export interface SuccessSignal {
  * fails the sign-in or the token issuance (Cognito fails it when the trigger throws): a store error, a malformed
  * event, a trigger source it does not know (a function composed into a consumer's own trigger sees every source,
  * and AWS adds sources) are logged, counted and passed, and the event is returned as it came.
+ *
+ * A sign-in that sent a valid device token (in `clientMetadata`, which only challenge responses carry: SRP
+ * sign-ins from Amplify and identity-js) succeeded in that device's bucket: only that bucket is cleared, so the
+ * owner's sign-in leaves the anonymous bucket, where an attacker may be counting, as it is. Without one (a
+ * USER_PASSWORD_AUTH sign-in carries no metadata here) the anonymous bucket is cleared, as before device tokens.
  */
 export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal) {
   return async (event: E): Promise<E> => {
@@ -35,9 +41,18 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
         return event;
       }
       try {
-        const outcome = await deps.guard.clear(identity.key, deps.now(), deps.config.signIn);
+        const now = deps.now();
+        const device = await deviceChoice(deps, identity, checked.request.clientMetadata, now);
+        const outcome =
+          device === undefined
+            ? await deps.guard.clear(identity.key, now, deps.config.signIn)
+            : await deps.guard.clearDevice(device.identity.key, device.device.did, now);
         if (outcome === 'cleared') count(metrics, 'FailuresCleared');
-        logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', { identity: identity.logId, outcome });
+        logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', {
+          identity: identity.logId,
+          outcome,
+          bucket: device === undefined ? 'anonymous' : 'device',
+        });
       } catch (error) {
         count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
         logger.error('lockout store unavailable: failures not cleared', { identity: identity.logId, ...errorFields(error) });

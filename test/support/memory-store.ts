@@ -53,6 +53,15 @@ export class MemoryStore implements AttemptStore {
     });
   }
 
+  /** Device buckets are not modelled here: their expressions are proven on DynamoDB Local (devices.dynamodb-local.test.ts). */
+  clearDevice(): Promise<never> {
+    return Promise.reject(new Error('MemoryStore does not model device buckets'));
+  }
+
+  clearDevices(): Promise<never> {
+    return Promise.reject(new Error('MemoryStore does not model device buckets'));
+  }
+
   clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options?: RequestOptions): Promise<'cleared' | 'locked' | 'absent'> {
     return this.request(options, () => {
       const item = this.items.get(key);

@@ -1,0 +1,100 @@
+import { type IdentityRef, identityRef } from './identity';
+import type { LockoutState } from './policy';
+
+/**
+ * Device buckets: every device token of one user counts in its own bucket, and all of a user's device buckets
+ * live in one item, keyed by the user's `sub` (`devicesIdentity`), apart from the user's anonymous item. One item,
+ * because that is what lets one write check what applies to all of them: an operator's revocation
+ * (`revokedBefore`: tokens issued before it are not counted apart) and a reset or unlock (`clearedAt`: device
+ * counts and locks written before it are void), each a condition of the decision's single UpdateItem.
+ *
+ * Each bucket is a set of top-level attributes named after its device id, created with `if_not_exists` by the
+ * first attempt (a nested map could not be created and counted in one expression):
+ *   <did>.f  failures   <did>.w  windowStart   <did>.l  lockedUntil   <did>.n  lockouts
+ *   <did>.r  revision   <did>.a  time of the bucket's last write
+ * A device id is 22 base64url characters, so these names never meet the item's own attributes. A successful
+ * sign-in with the token removes its bucket; a bucket whose token is never used again stays until the item's
+ * TTL, which every write moves to a token lifetime ahead (`DEVICE_ITEM_KEEP_MS`).
+ *
+ * A lock of a device bucket also writes the item's top-level `lockedUntil`, `lockouts` and `bucket = device`, so the
+ * announcer (outbox.ts) reads a device lock as it reads any other.
+ */
+
+export const REVOKED_BEFORE = 'revokedBefore';
+export const BUCKET_ATTRIBUTE = 'bucket';
+
+/** What a device attempt writes against, beside the devices item's key. */
+export interface DeviceBucket {
+  /** The device id from the token. */
+  readonly did: string;
+  /** When the token was issued (epoch ms): tokens issued before a revocation are not counted apart. */
+  readonly issuedAt: number;
+  /** When the decision was made (epoch ms): the bucket's write time, which a later clear compares with. */
+  readonly decidedAt: number;
+}
+
+export type BucketAttribute = 'f' | 'w' | 'l' | 'n' | 'r' | 'a';
+
+export function bucketAttribute(did: string, part: BucketAttribute): string {
+  return `${did}.${part}`;
+}
+
+/** The item holding every device bucket of the user with this `sub`. */
+export function devicesIdentity(sub: string): IdentityRef {
+  return { ...identityRef('signin', `devices\u0000${sub}`), sub };
+}
+
+/** The key the instance's own record keeps one device bucket under (the store keeps them all in one item). */
+export function deviceRecordKey(itemKey: string, did: string): string {
+  return `${itemKey}#${did}`;
+}
+
+/**
+ * How long a devices item is kept after its last write: longer than any token lives (400 days, the longest
+ * lifetime the settings allow) plus the skew allowed at issue, so a revocation outlives every token it revokes.
+ * Every write sets it from its own time, so a write only ever moves it later.
+ */
+export const DEVICE_ITEM_KEEP_MS = (400 + 1) * 24 * 3600 * 1000;
+
+const num = (item: Record<string, unknown>, name: string): number | undefined => {
+  const value = item[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+};
+
+/** Whether the item's revocation covers a token issued at `issuedAt`. */
+export function isRevoked(item: Record<string, unknown>, issuedAt: number): boolean {
+  const revokedBefore = num(item, REVOKED_BEFORE);
+  return revokedBefore !== undefined && revokedBefore >= issuedAt;
+}
+
+/**
+ * One bucket's state as the policy reads it, or undefined when the bucket does not exist. A bucket written before
+ * the item's last clear reads as empty (no failures, no lock, no streak) but keeps its revision: the write that
+ * replaces it is still conditioned on nobody having written it since.
+ */
+export function deviceState(item: Record<string, unknown>, did: string): LockoutState | undefined {
+  const rev = num(item, bucketAttribute(did, 'r'));
+  if (rev === undefined) return undefined;
+  const clearedAt = num(item, 'clearedAt');
+  const cleared = clearedAt === undefined ? {} : { clearedAt };
+  const writtenAt = num(item, bucketAttribute(did, 'a')) ?? 0;
+  if (clearedAt !== undefined && writtenAt <= clearedAt) return { failures: 0, windowStart: 0, lockedUntil: 0, lockouts: 0, rev, ...cleared };
+  return {
+    failures: num(item, bucketAttribute(did, 'f')) ?? 0,
+    windowStart: num(item, bucketAttribute(did, 'w')) ?? 0,
+    lockedUntil: num(item, bucketAttribute(did, 'l')) ?? 0,
+    lockouts: num(item, bucketAttribute(did, 'n')) ?? 0,
+    rev,
+    ...cleared,
+  };
+}
+
+/** How many of the item's device buckets are locked at `now` (for the admin CLI's status). */
+export function lockedDeviceCount(item: Record<string, unknown>, now: number): number {
+  let locked = 0;
+  for (const name of Object.keys(item)) {
+    if (!name.endsWith('.r')) continue;
+    if ((deviceState(item, name.slice(0, -2))?.lockedUntil ?? 0) > now) locked += 1;
+  }
+  return locked;
+}
