@@ -1,0 +1,320 @@
+/**
+ * Device tokens against DynamoDB Local: each valid token counts in its own bucket, everything else in the user's
+ * anonymous bucket, with every guarantee per bucket under the shipped defaults (N = 5, 15-minute window and lock).
+ */
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
+import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
+import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
+import { DeviceKeys } from '../lambdas/engine/device-keys';
+import { bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
+import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
+import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
+import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
+import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import { freePort } from '../lib/local/ports';
+import { FakeClock } from './support/deps';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const N = DEFAULT_SETTINGS.maxFailedAttempts;
+const CLAIM = DEFAULT_SETTINGS.deviceTokenClaim;
+const KEY_A = 'a'.repeat(20) + 'first-key-0123456789';
+const KEY_B = 'b'.repeat(20) + 'second-key-012345678';
+const LIFETIME = DEFAULT_SETTINGS.deviceTokenLifetimeDays * DAY;
+
+let engine: DynamoDbLocal;
+let documents: DynamoDBDocumentClient;
+let tableCount = 0;
+
+beforeAll(async () => {
+  engine = await startDynamoDbLocal();
+  await warmUp(engine);
+  documents = DynamoDBDocumentClient.from(engine.client);
+});
+afterAll(async () => {
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  await engine?.stop();
+});
+
+/** The secret's text as the construct generates it, or as a rotation writes it. */
+let secretText = JSON.stringify({ key: KEY_A });
+
+async function fixture(endpoint?: string) {
+  const tableName = `devices-${++tableCount}`;
+  await createLockoutTable(engine.client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? engine.endpoint;
+  const clock = new FakeClock(Date.now());
+  const base = runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false' });
+  const metricNames: string[] = [];
+  jest.spyOn(base.telemetry.metrics, 'addMetric').mockImplementation((name) => {
+    metricNames.push(name);
+    return base.telemetry.metrics;
+  });
+  // The keys as an instance holds them, read from the secret's text (the secret itself is the construct's).
+  const deviceKeys = new DeviceKeys(async () => secretText, {
+    clock: clock.now,
+    refreshMs: 5 * MINUTE,
+    firstLoadBudgetMs: 1000,
+    onError: () => undefined,
+  });
+  const deps: TriggerDeps = { ...base, now: clock.now, deviceKeys };
+  return {
+    deps,
+    clock,
+    metricNames,
+    preAuth: createPreAuthenticationHandler(deps),
+    postAuth: createPostAuthenticationHandler(deps),
+    postConfirmation: createPostConfirmationHandler(deps),
+    preToken: createPreTokenGenerationHandler(deps),
+    item: async (key: string) =>
+      (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
+    revoke: (sub: string) =>
+      documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { [PARTITION_KEY]: devicesIdentity(sub).key },
+          UpdateExpression: 'SET revokedBefore = :now',
+          ExpressionAttributeValues: { ':now': clock.now() },
+        }),
+      ),
+  };
+}
+
+const USER = 'a1b2c3d4-0000-4000-8000-0000000000d1';
+const OTHER = 'a1b2c3d4-0000-4000-8000-0000000000d2';
+const withToken = (token: unknown, user = USER): PreAuthenticationTriggerEvent =>
+  preAuthEvent(user, { validationData: { [CLAIM]: token as string, unrelated: 'kept' } });
+const tokenFor = (sub: string, now: number, key = KEY_A, lifetime = LIFETIME) =>
+  issueDeviceToken(parseDeviceKeySet(JSON.stringify({ key })), sub, now, lifetime)!;
+
+type Outcome = 'admitted' | 'refused';
+async function attempt(call: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    await call();
+    return 'admitted';
+  } catch (error) {
+    expect((error as Error).message).toBe(DEFAULT_SETTINGS.refusalMessage);
+    return 'refused';
+  }
+}
+const admitted = (outcomes: Outcome[]) => outcomes.filter((o) => o === 'admitted').length;
+const fire = (count: number, event: () => PreAuthenticationTriggerEvent, preAuth: (e: PreAuthenticationTriggerEvent) => Promise<unknown>) =>
+  Promise.all(Array.from({ length: count }, () => attempt(() => preAuth(event()))));
+
+beforeEach(() => {
+  secretText = JSON.stringify({ key: KEY_A });
+});
+
+describe('device tokens on DynamoDB Local, shipped defaults', () => {
+  it('admits exactly N of 200 concurrent anonymous attempts while a valid token is still admitted, during and after', async () => {
+    const f = await fixture();
+    const token = tokenFor(USER, f.clock.now());
+    const [anonymous, device] = await Promise.all([fire(200, () => preAuthEvent(USER), f.preAuth), fire(3, () => withToken(token), f.preAuth)]);
+    expect(admitted(anonymous)).toBe(N);
+    expect(admitted(device)).toBe(3);
+    // The anonymous bucket is locked; the owner's device still signs in.
+    await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+    await expect(f.preAuth(withToken(token))).resolves.toBeDefined();
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ lockouts: 1, lockedUntil: f.clock.now() + 15 * MINUTE });
+    expect(f.metricNames.filter((m) => m === 'LockoutsStarted')).toHaveLength(1);
+    expect(f.metricNames).not.toContain('DeviceLockoutsStarted');
+  });
+
+  it('admits exactly N of 200 concurrent attempts with one token; its lock refuses only that token', async () => {
+    const f = await fixture();
+    const stolen = tokenFor(USER, f.clock.now());
+    const outcomes = await fire(200, () => withToken(stolen), f.preAuth);
+    expect(admitted(outcomes)).toBe(N);
+    expect(f.metricNames.filter((m) => m === 'DeviceLockoutsStarted')).toHaveLength(1);
+    await expect(f.preAuth(withToken(stolen))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+    // Another device of the same user, and the anonymous bucket, are untouched.
+    await expect(f.preAuth(withToken(tokenFor(USER, f.clock.now())))).resolves.toBeDefined();
+    await expect(f.preAuth(preAuthEvent(USER))).resolves.toBeDefined();
+    const item = await f.item(devicesIdentity(USER).key);
+    expect(lockedDeviceCount(item!, f.clock.now())).toBe(1);
+    // The lock is announced like any other: top-level lockedUntil, marked as a device bucket's.
+    expect(item).toMatchObject({ op: 'count', bucket: 'device', lockedUntil: f.clock.now() + 15 * MINUTE, sub: USER });
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1, lockedUntil: 0 });
+  });
+
+  it('makes one DynamoDB request per steady-state device decision, and passes other validationData keys untouched', async () => {
+    const f = await fixture();
+    const token = tokenFor(USER, f.clock.now());
+    for (let i = 0; i < N; i++) {
+      const before = f.deps.guard.store.requestCount;
+      const event = withToken(token);
+      await expect(f.preAuth(event)).resolves.toBe(event);
+      expect(event.request.validationData).toEqual({ [CLAIM]: token, unrelated: 'kept' });
+      expect(f.deps.guard.store.requestCount - before).toBe(1);
+    }
+  });
+
+  it.each([
+    ['tampered', (t: string) => t.slice(0, 10) + (t[10] === 'A' ? 'B' : 'A') + t.slice(11)],
+    ['signed with another key', () => tokenFor(USER, Date.now(), KEY_B)],
+    ['expired', () => tokenFor(USER, Date.now() - LIFETIME - MINUTE)],
+    ['issued in the future', () => tokenFor(USER, Date.now() + DAY)],
+    ["another user's", () => tokenFor(OTHER, Date.now())],
+    ['too long', (t: string) => t + 'A'.repeat(700)],
+    ['not a string', () => 12345],
+    ['badly encoded', () => '%%%.###'],
+  ])('counts a token that is %s in the anonymous bucket', async (_, make) => {
+    const f = await fixture();
+    const bad = (make as (t: string) => unknown)(tokenFor(USER, f.clock.now()));
+    const outcomes = await fire(20, () => withToken(bad), f.preAuth);
+    expect(admitted(outcomes)).toBe(N);
+    await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+    expect(await f.item(devicesIdentity(USER).key)).toBeUndefined();
+    expect(f.metricNames.filter((m) => m === 'DeviceTokensRejected').length).toBeGreaterThanOrEqual(N);
+  });
+
+  it("counts an unknown name with a real user's token as that unknown name", async () => {
+    const f = await fixture();
+    const token = tokenFor(USER, f.clock.now());
+    const event = unknownUserPreAuthEvent('nobody@example.com');
+    event.request.validationData = { [CLAIM]: token };
+    await f.preAuth(event);
+    expect(await f.item(unknownNameIdentity('nobody@example.com', { caseSensitive: false }).key)).toMatchObject({ failures: 1 });
+    expect(await f.item(devicesIdentity(USER).key)).toBeUndefined();
+  });
+
+  it('keeps tokens of the previous key valid through a rotation, signs with the new key from its signFrom, and drops the oldest', async () => {
+    const f = await fixture();
+    const old = tokenFor(USER, f.clock.now());
+    await f.preAuth(withToken(old)); // the instance holds key A
+    // A rotation: B signs from 10 minutes on; A still verifies.
+    secretText = JSON.stringify({ keys: [{ key: KEY_B, signFrom: f.clock.now() + 10 * MINUTE }, { key: KEY_A }] });
+    f.clock.advance(6 * MINUTE); // past the refresh period: the next decision starts a re-read, the one after sees it
+    await f.preAuth(withToken(old));
+    await new Promise((resolve) => setImmediate(resolve));
+    const issued = async () => {
+      const event = preTokenGenerationEvent(USER);
+      await f.preToken(event);
+      return event.response.claimsOverrideDetails?.claimsToAddOrOverride?.[CLAIM] as string;
+    };
+    const beforeSignFrom = await issued();
+    expect(tokenForCheck(beforeSignFrom, KEY_A)).toBe(beforeSignFrom);
+    f.clock.advance(5 * MINUTE);
+    const fresh = await issued();
+    expect(tokenForCheck(fresh, KEY_B)).toBe(fresh);
+    // Through the overlap, both count apart: the old token's bucket already holds its two attempts.
+    await f.preAuth(withToken(old));
+    await f.preAuth(withToken(fresh));
+    expect(await f.item(userIdentity(USER).key)).toBeUndefined();
+    // The next rotation drops A: its tokens count as anonymous from then on.
+    secretText = JSON.stringify({ keys: [{ key: 'c'.repeat(40), signFrom: f.clock.now() + 10 * MINUTE }, { key: KEY_B }] });
+    f.clock.advance(6 * MINUTE);
+    await f.preAuth(withToken(fresh));
+    await new Promise((resolve) => setImmediate(resolve));
+    await f.preAuth(withToken(old));
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
+    await f.preAuth(withToken(fresh));
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
+  });
+
+  it('counts a revoked token anonymously, and a token issued after the revocation apart', async () => {
+    const f = await fixture();
+    const stolen = tokenFor(USER, f.clock.now());
+    await f.preAuth(withToken(stolen));
+    f.clock.advance(1000);
+    await f.revoke(USER);
+    f.clock.advance(1000);
+    const outcomes = await fire(20, () => withToken(stolen), f.preAuth);
+    expect(admitted(outcomes)).toBe(N);
+    expect(f.metricNames.filter((m) => m === 'DeviceTokensRevoked').length).toBeGreaterThanOrEqual(N);
+    await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+    await expect(f.preAuth(withToken(tokenFor(USER, f.clock.now())))).resolves.toBeDefined();
+  });
+
+  it("clears only the device's bucket when the owner signs in with it: the attacker's anonymous lock stays", async () => {
+    const f = await fixture();
+    const token = tokenFor(USER, f.clock.now());
+    await fire(N + 1, () => preAuthEvent(USER), f.preAuth);
+    await f.preAuth(withToken(token));
+    const success = postAuthEvent(USER);
+    success.request.clientMetadata = { [CLAIM]: token };
+    await f.postAuth(success);
+    expect(await f.item(devicesIdentity(USER).key)).not.toHaveProperty(bucketAttribute(tokenDid(token), 'f'));
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ lockouts: 1, lockedUntil: f.clock.now() + 15 * MINUTE });
+    await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+  });
+
+  it('lifts the locks of every bucket at a password reset', async () => {
+    const f = await fixture();
+    const stolen = tokenFor(USER, f.clock.now());
+    await fire(N + 1, () => withToken(stolen), f.preAuth);
+    await fire(N + 1, () => preAuthEvent(USER), f.preAuth);
+    f.clock.advance(1000);
+    await f.postConfirmation(postConfirmationEvent(USER));
+    f.clock.advance(1000);
+    expect(lockedDeviceCount((await f.item(devicesIdentity(USER).key))!, f.clock.now())).toBe(0);
+    // One at a time: concurrent attempts crossing a bucket's restart are refused as contended (limiter.ts).
+    const oneByOne = async (event: () => PreAuthenticationTriggerEvent) => {
+      const outcomes: Outcome[] = [];
+      for (let i = 0; i < N + 3; i++) outcomes.push(await attempt(() => f.preAuth(event())));
+      return admitted(outcomes);
+    };
+    expect(await oneByOne(() => withToken(stolen))).toBe(N);
+    expect(await oneByOne(() => preAuthEvent(USER))).toBe(N);
+  });
+
+  it('issues a fresh token bound to sub at every sign-in, never at a refresh, and it counts apart', async () => {
+    const f = await fixture();
+    const event = preTokenGenerationEvent(USER);
+    await f.preToken(event);
+    const first = event.response.claimsOverrideDetails!.claimsToAddOrOverride![CLAIM];
+    const again = preTokenGenerationEvent(USER);
+    await f.preToken(again);
+    expect(again.response.claimsOverrideDetails!.claimsToAddOrOverride![CLAIM]).not.toBe(first);
+    const refresh = preTokenGenerationEvent(USER, 'TokenGeneration_RefreshTokens');
+    await f.preToken(refresh);
+    expect(refresh.response).toEqual({ claimsOverrideDetails: {} });
+    await fire(N + 1, () => preAuthEvent(USER), f.preAuth);
+    await expect(f.preAuth(withToken(first))).resolves.toBeDefined();
+  });
+
+  it('keeps the buckets apart in the instance record while the store fails: at most N each, the token admitted', async () => {
+    const f = await fixture(`http://127.0.0.1:${await freePort()}`);
+    const token = tokenFor(USER, f.clock.now());
+    const oneByOne = async (event: () => PreAuthenticationTriggerEvent, count: number) => {
+      const outcomes: Outcome[] = [];
+      for (let i = 0; i < count; i++) outcomes.push(await attempt(() => f.preAuth(event())));
+      return admitted(outcomes);
+    };
+    expect(await oneByOne(() => preAuthEvent(USER), 12)).toBe(N);
+    expect(await oneByOne(() => withToken(token), 12)).toBe(N);
+    expect(await oneByOne(() => withToken(tokenFor(USER, f.clock.now())), 2)).toBe(2);
+    expect(f.metricNames).toContain('StoreErrors');
+  });
+
+  it('issues nothing, and fails no sign-in, when the key cannot be read', async () => {
+    const f = await fixture();
+    secretText = 'not json';
+    const deps = {
+      ...f.deps,
+      deviceKeys: new DeviceKeys(async () => secretText, { clock: f.clock.now, refreshMs: MINUTE, firstLoadBudgetMs: 500, onError: () => undefined }),
+    };
+    const event = preTokenGenerationEvent(USER);
+    await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
+    expect(event.response).toEqual({ claimsOverrideDetails: {} });
+    await expect(createPreAuthenticationHandler(deps)(withToken(tokenFor(USER, f.clock.now())))).resolves.toBeDefined();
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
+  });
+});
+
+function tokenDid(token: string): string {
+  return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')).did;
+}
+
+/** The token itself when `key` signed it, else undefined. */
+function tokenForCheck(token: string, key: string): string | undefined {
+  const set = parseDeviceKeySet(JSON.stringify({ key }));
+  const { checkDeviceToken } = jest.requireActual('../lambdas/engine/device-token') as typeof import('../lambdas/engine/device-token');
+  return checkDeviceToken(set, token, USER, Date.now() + 60 * MINUTE).valid ? token : undefined;
+}
