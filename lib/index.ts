@@ -5,7 +5,7 @@ export { CognitoLockoutStack, type CognitoLockoutStackProps } from './cognito-lo
 export type { LockoutPolicyProps } from './lockout-props';
 export { POOL_RISKS, type PoolRisk } from './pool-checks';
 export { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
-export type { LockoutMode, LockoutSettings, StoreErrorPolicy } from '../lambdas/engine/settings';
+export type { DeviceTokens, LockoutMode, LockoutSettings, StoreErrorPolicy } from '../lambdas/engine/settings';
 export { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 export type { RateLimitPolicy } from '../lambdas/engine/policy';
 export { EVENT_SOURCE, METRICS_NAMESPACE, type MetricName, type TriggerName } from '../lambdas/engine/contract';

@@ -5,6 +5,7 @@ import {
   type LockoutSettings,
   type SettingName,
   type StoreErrorPolicy,
+  type DeviceTokens,
   type SuccessSignal,
   type UnlockOnPasswordReset,
   checkSetting,
@@ -115,9 +116,30 @@ export interface LockoutPolicyProps {
    * @default 'both'
    */
   readonly successSignal?: SuccessSignal;
+  /**
+   * Device tokens (README, "Familiar devices"): `on` issues a signed token in the ID token at every sign-in, and
+   * counts an attempt that sends a valid one back (`clientMetadata`) in that device's own bucket, so an attacker
+   * holding the account locked does not lock out the owner's familiar devices. `off` counts every attempt in the
+   * user's one bucket. On by default: a front end that never sends a token gets exactly the old behaviour.
+   * @default 'on'
+   */
+  readonly deviceTokens?: DeviceTokens;
+  /**
+   * Attempts a device bucket admits per window; 0 means the same as `maxFailedAttempts`. Window, lock and backoff
+   * are always the user's.
+   * @default 0
+   */
+  readonly deviceMaxFailedAttempts?: number;
+  /** How long a device token stays valid (whole days, 1 to 400). @default Duration.days(90) */
+  readonly deviceTokenLifetime?: Duration;
+  /**
+   * The ID token claim that carries the device token, and the `clientMetadata` key the client sends it back under.
+   * @default 'lockout_device'
+   */
+  readonly deviceTokenClaim?: string;
 }
 
-type Unit = 'seconds' | 'millis';
+type Unit = 'seconds' | 'millis' | 'days';
 /** Each prop and the setting it feeds; durations name the unit the setting holds. */
 const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingName, Unit?]> = [
   ['maxFailedAttempts', 'maxFailedAttempts'],
@@ -138,7 +160,13 @@ const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingNa
   ['storeTimeout', 'storeTimeoutMs', 'millis'],
   ['unlockOnPasswordReset', 'unlockOnPasswordReset'],
   ['successSignal', 'successSignal'],
+  ['deviceTokens', 'deviceTokens'],
+  ['deviceMaxFailedAttempts', 'deviceMaxFailedAttempts'],
+  ['deviceTokenLifetime', 'deviceTokenLifetimeDays', 'days'],
+  ['deviceTokenClaim', 'deviceTokenClaim'],
 ];
+
+const UNIT_TEXT: Record<Unit, string> = { seconds: 'whole seconds', millis: 'milliseconds', days: 'whole days' };
 
 /** The prop that feeds a setting, for messages. */
 export function propNameOf(setting: SettingName): keyof LockoutPolicyProps {
@@ -156,7 +184,7 @@ export function settingsFromProps(props: LockoutPolicyProps, owner: string): Loc
   for (const [prop, name, unit] of PROP_SETTINGS) {
     const raw = props[prop];
     if (raw === undefined) continue;
-    const label = `${owner}: ${prop}${unit === undefined ? '' : ` (in ${unit === 'seconds' ? 'whole seconds' : 'milliseconds'})`}`;
+    const label = `${owner}: ${prop}${unit === undefined ? '' : ` (in ${UNIT_TEXT[unit]})`}`;
     const value = raw instanceof Duration ? durationValue(raw, unit!, label) : raw;
     if (Token.isUnresolved(value)) {
       hasTokens = true;
@@ -172,9 +200,10 @@ export function settingsFromProps(props: LockoutPolicyProps, owner: string): Loc
 
 function durationValue(duration: Duration, unit: Unit, label: string): number {
   try {
+    if (unit === 'days') return duration.toDays({ integral: true });
     return unit === 'seconds' ? duration.toSeconds({ integral: true }) : duration.toMilliseconds({ integral: true });
   } catch {
-    throw new Error(`${label} must be a whole number of ${unit === 'seconds' ? 'seconds' : 'milliseconds'}, got ${duration.toHumanString()}`);
+    throw new Error(`${label} must be a whole number of ${UNIT_TEXT[unit].replace('whole ', '')}, got ${duration.toHumanString()}`);
   }
 }
 
@@ -184,7 +213,14 @@ export function propsFromSettings(settings: Partial<LockoutSettings>): LockoutPo
   for (const [prop, name, unit] of PROP_SETTINGS) {
     const value = settings[name];
     if (value === undefined) continue;
-    props[prop] = unit === 'seconds' ? Duration.seconds(value as number) : unit === 'millis' ? Duration.millis(value as number) : value;
+    props[prop] =
+      unit === 'seconds'
+        ? Duration.seconds(value as number)
+        : unit === 'millis'
+          ? Duration.millis(value as number)
+          : unit === 'days'
+            ? Duration.days(value as number)
+            : value;
   }
   return props as LockoutPolicyProps;
 }

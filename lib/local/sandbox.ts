@@ -39,6 +39,7 @@ import {
 import type { HostedFunction } from './lambda-host';
 import { PortTakenError, onFreePort } from './ports';
 import { FileCheckpoints, FunctionError, StreamPoller, dynamoDbStreamSource } from './stream-poller';
+import { startSecretsManager } from './secrets-manager';
 import { type SandboxBlueprint, type TriggerBundle, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
 
 export interface SandboxOptions {
@@ -138,12 +139,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
     );
 
+    // The device token key, generated as CloudFormation would (kept with --persist, so issued tokens stay valid).
+    const secrets = await startSecretsManager(options.persistDir ? path.join(workDir, 'device-token-key.json') : undefined);
+    cleanups.push(() => secrets.stop());
+    const refs = {
+      [blueprint.table.logicalId]: LOCAL_TABLE_NAME,
+      ...(blueprint.deviceKeySecret === undefined ? {} : { [blueprint.deviceKeySecret.logicalId]: secrets.arn }),
+    };
+
     progress('starting the trigger functions');
-    const environment = mergeEnvironments(
-      Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, { [blueprint.table.logicalId]: LOCAL_TABLE_NAME })),
-    );
+    const environment = mergeEnvironments(Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, refs)));
     const hostEnvironment = {
       ...localAwsEnv(dynamodb.endpoint),
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

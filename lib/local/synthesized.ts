@@ -20,6 +20,8 @@ export interface SandboxBlueprint {
   readonly triggers: Record<TriggerName, TriggerBundle> & Partial<Record<OptionalTriggerName, TriggerBundle>>;
   /** Every function an event source mapping on the table's stream invokes, one entry per mapping, in template order. */
   readonly streamConsumers: StreamConsumer[];
+  /** The device token key's secret (a generated value): its logical id, or undefined when device tokens are off. */
+  readonly deviceKeySecret?: { readonly logicalId: string };
   readonly pool: {
     readonly logicalId: string;
     readonly usernameAttributes: string[];
@@ -100,8 +102,11 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
     triggers[name] = bundle;
   }
 
+  const secrets = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret');
+  if (secrets.length > 1) throw new Error(`expected at most one AWS::SecretsManager::Secret in the template, found ${secrets.length}`);
   return {
     stackName,
+    deviceKeySecret: secrets.length === 1 ? { logicalId: secrets[0][0] } : undefined,
     streamConsumers: streamConsumersOf(resources, tableId, outdir),
     table: { logicalId: tableId, partitionKey: keySchema.find((k) => k.KeyType === 'HASH')!.AttributeName, ttlAttribute: ttl.AttributeName },
     triggers,

@@ -1,0 +1,149 @@
+/**
+ * Familiar devices against the local sandbox, as deployed (the committed cdk.json, the shipped defaults): the pre
+ * token generation bundle puts the device token in the ID token, real clients send it back with the front-end
+ * helper, and the owner keeps signing in while an attacker holds the account locked.
+ */
+import * as path from 'node:path';
+import { Amplify } from '@aws-amplify/core';
+import { fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
+import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
+import {
+  AdminConfirmSignUpCommand,
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+  SignUpCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSession } from 'amazon-cognito-identity-js';
+import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
+import { recognizeLockout } from '../lib/client/lockout-error';
+import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
+import { type Sandbox, startSandbox } from '../lib/local/sandbox';
+import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+
+const PASSWORD = 'Correct-Horse-42!';
+const N = DEFAULT_SETTINGS.maxFailedAttempts;
+let sandbox: Sandbox;
+let sdk: CognitoIdentityProviderClient;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ projectRoot: path.join(__dirname, '..'), port: 0, dynamodbPort: 0, context: {} });
+  sdk = new CognitoIdentityProviderClient({
+    endpoint: sandbox.status.endpoint,
+    region: sandbox.status.region,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
+}, 120_000);
+afterAll(async () => {
+  sdk?.destroy();
+  await sandbox?.stop();
+});
+
+async function newUser(email: string): Promise<void> {
+  await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: email, Password: PASSWORD }));
+  await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: email }));
+}
+
+/** One browser's storage: each client below is a different device. */
+function memoryStorage(): DeviceTokenStorage {
+  const items = new Map<string, string>();
+  return { getItem: (k) => items.get(k) ?? null, setItem: (k, v) => void items.set(k, v), removeItem: (k) => void items.delete(k) };
+}
+
+/** An attacker from anywhere: wrong passwords over USER_PASSWORD_AUTH, no token, until the lockout refuses. */
+async function lockFromAnonymousClients(email: string): Promise<void> {
+  for (let i = 0; i <= N; i++) {
+    const error = await sdk
+      .send(
+        new InitiateAuthCommand({
+          ClientId: sandbox.status.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: email, PASSWORD: `wrong-${i}` },
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(recognizeLockout(error).locked).toBe(i === N);
+  }
+}
+
+function identityJsSignIn(email: string, password: string, clientMetadata: Record<string, string>): Promise<CognitoUserSession> {
+  const pool = new CognitoUserPool({
+    UserPoolId: sandbox.status.userPoolId,
+    ClientId: sandbox.status.userPoolClientId,
+    endpoint: sandbox.status.endpoint,
+  });
+  return new Promise((resolve, reject) =>
+    // Default USER_SRP_AUTH; ClientMetadata (not ValidationData, which would replace it) reaches pre-authentication.
+    new CognitoUser({ Username: email, Pool: pool }).authenticateUser(
+      new AuthenticationDetails({ Username: email, Password: password, ClientMetadata: clientMetadata }),
+      {
+        onSuccess: resolve,
+        onFailure: reject,
+      },
+    ),
+  );
+}
+
+it('issues the device token in the ID token of a default Amplify v6 SRP sign-in; the owner signs in during an attack; a new device is refused', async () => {
+  const email = 'owner-amplify@example.com';
+  await newUser(email);
+  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const auth = {
+    Cognito: { userPoolId: sandbox.status.userPoolId, userPoolClientId: sandbox.status.userPoolClientId, userPoolEndpoint: sandbox.status.endpoint },
+  };
+  cognitoUserPoolsTokenProvider.setAuthConfig(auth);
+  Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+  await signOut().catch(() => undefined);
+
+  const browser = deviceTokens({ storage: memoryStorage() });
+  const amplifySignIn = async () => {
+    const result = await signIn({ username: email, password: PASSWORD, options: { clientMetadata: await browser.clientMetadata(email) } });
+    const idToken = (await fetchAuthSession()).tokens?.idToken;
+    await browser.remember(email, idToken!);
+    await signOut();
+    return { result, idToken };
+  };
+  const first = await amplifySignIn();
+  expect(first.result).toMatchObject({ isSignedIn: true });
+  const issued = first.idToken!.payload[DEFAULT_SETTINGS.deviceTokenClaim];
+  expect(issued).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/));
+  expect(await browser.clientMetadata(email)).toEqual({ [DEFAULT_SETTINGS.deviceTokenClaim]: issued });
+
+  await lockFromAnonymousClients(email);
+
+  // The owner's browser signs in, and gets a fresh token.
+  const during = await amplifySignIn();
+  expect(during.result).toMatchObject({ isSignedIn: true });
+  expect(during.idToken!.payload[DEFAULT_SETTINGS.deviceTokenClaim]).not.toBe(issued);
+  // A new device, with the right password, is refused until the lock ends or a reset.
+  const newDevice = await signIn({ username: email, password: PASSWORD }).catch((e: unknown) => e);
+  expect(recognizeLockout(newDevice)).toMatchObject({ locked: true, message: DEFAULT_SETTINGS.refusalMessage });
+  // The owner's sign-in did not lift the attacker's lock.
+  await expect(
+    sdk.send(
+      new InitiateAuthCommand({
+        ClientId: sandbox.status.userPoolClientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: email, PASSWORD },
+      }),
+    ),
+  ).rejects.toMatchObject({ name: 'UserLambdaValidationException' });
+  await expect(amplifySignIn()).resolves.toMatchObject({ result: { isSignedIn: true } });
+});
+
+it('amazon-cognito-identity-js with the helper: the owner signs in during an attack, a tampered token is refused like a new device', async () => {
+  const email = 'owner-identity-js@example.com';
+  await newUser(email);
+  const device = deviceTokens({ storage: memoryStorage() });
+  const session = await identityJsSignIn(email, PASSWORD, await device.clientMetadata(email));
+  expect(await device.remember(email, session.getIdToken().getJwtToken())).toBe(true);
+
+  await lockFromAnonymousClients(email);
+
+  const metadata = await device.clientMetadata(email, { app: 'kept' });
+  await expect(identityJsSignIn(email, PASSWORD, metadata)).resolves.toBeDefined();
+  const token = metadata[DEFAULT_SETTINGS.deviceTokenClaim];
+  const tampered = { [DEFAULT_SETTINGS.deviceTokenClaim]: token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) };
+  const refused = await identityJsSignIn(email, PASSWORD, tampered).catch((e: unknown) => e);
+  expect(recognizeLockout(refused)).toMatchObject({ locked: true });
+});
