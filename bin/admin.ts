@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { lockedUntilText } from '../lambdas/engine/lockout-events';
 import { isPermanent } from '../lambdas/engine/policy';
 import { AdminStore } from '../lib/admin/admin-store';
@@ -12,13 +13,18 @@ import { type OperatorIdentity, operatorNote, resolveOperator } from '../lib/adm
 import { redacted } from '../lambdas/engine/redact';
 import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
 import { AdminError } from '../lib/admin/errors';
+import { rotateDeviceKey } from '../lib/admin/device-key';
 import { type ResolvedIdentity, fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
 
 const USAGE = `Usage: cognito-lockout <command> [options]
 
 Commands:
-  status <username>                        Show whether the user is locked, and its counts
-  unlock <username>                        Lift a lock and clear the counts and the lockout streak
+  status <username>                        Show whether the user is locked, its counts, and its locked devices
+  unlock <username>                        Lift every lock (anonymous and device) and clear the counts and streak
+  revoke-devices <username>                Revoke every device token issued to the user so far (a stolen
+                                           laptop): they count as anonymous from now on
+  rotate-device-key [--secret ARN]         A new device token key; tokens of the current key stay valid until
+                                           the next rotation (the new key signs 10 minutes from now)
   lock <username> --for 30m|2h|7d          Lock for a time (never shortens a longer lock)
   lock <username> --permanent              Lock until an operator unlocks
   list --locked [--limit N]                Locked identities, soonest expiry first
@@ -29,6 +35,7 @@ Commands:
 Where:
   --stack NAME [--region R]     Find the table and user pool from a deployed stack's outputs
   --table NAME                  Or name the table (with AWS_ENDPOINT_URL_DYNAMODB for a local one)
+  --secret ARN                  The device token key's secret (set by --stack)
   --user-pool-id ID             The user pool (set by --stack). Needed by status, lock and unlock: the lockout
                                 counts a user by its Cognito sub, and the pool says which user a name or alias is
   --operator NOTE               A note for the audit record (a ticket, a reason). Who acted is always recorded as
@@ -54,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
         region: { type: 'string' },
         table: { type: 'string' },
         'user-pool-id': { type: 'string' },
+        secret: { type: 'string' },
         operator: { type: 'string' },
         json: { type: 'boolean', default: false },
         for: { type: 'string' },
@@ -75,11 +83,12 @@ async function main(argv: string[]): Promise<void> {
     if (!o.help) process.exitCode = 2;
     return;
   }
-  const needsName = ['status', 'unlock', 'lock'].includes(command);
-  if (!['status', 'unlock', 'lock', 'list', 'reset-all'].includes(command))
+  const needsName = ['status', 'unlock', 'lock', 'revoke-devices'].includes(command);
+  if (!['status', 'unlock', 'lock', 'list', 'reset-all', 'revoke-devices', 'rotate-device-key'].includes(command))
     throw new AdminError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
   if (needsName && (name === undefined || extra.length > 0)) throw new AdminError(`${command} takes exactly one user name\n\n${USAGE}`, 2);
   if (!needsName && name !== undefined) throw new AdminError(`${command} takes no user name`, 2);
+  if (o.secret !== undefined && command !== 'rotate-device-key') throw new AdminError('--secret is for rotate-device-key only', 2);
   if (o.stack && o.table) throw new AdminError('pass --stack or --table, not both', 2);
   if (!o.stack && !o.table) throw new AdminError(`say which table: --stack NAME or --table NAME\n\n${USAGE}`, 2);
   if (command === 'lock' && (o.for === undefined) === !o.permanent)
@@ -117,7 +126,7 @@ async function main(argv: string[]): Promise<void> {
     switch (command) {
       case 'status': {
         const who = await resolveSignIn(name!, userPoolId, region);
-        const status = await store.status(who.key);
+        const status = await store.status(who.key, who.sub);
         const now = clock.now();
         const lines = [`${name}  (${describeResolution(who)}; identity ${who.logId})`];
         if (status.locked)
@@ -128,6 +137,10 @@ async function main(argv: string[]): Promise<void> {
         if (status.failures > 0) lines.push(`  ${status.failures} attempt(s) counted since ${iso(status.windowStart!)}`);
         if (status.lockouts > 0) lines.push(`  ${status.lockouts} lockout(s) since the last successful sign-in`);
         if (status.clearedAt !== undefined) lines.push(`  cleared at ${iso(status.clearedAt)} (an operator's unlock or reset, or a password reset)`);
+        if (status.devices !== undefined) {
+          lines.push(`  ${status.devices.locked} device token bucket(s) locked (a locked device refuses only its own token)`);
+          if (status.devices.revokedBefore !== undefined) lines.push(`  device tokens issued before ${iso(status.devices.revokedBefore)} revoked`);
+        }
         out.print(lines.join('\n'), {
           name,
           resolvedAs: who.resolvedAs,
@@ -135,6 +148,13 @@ async function main(argv: string[]): Promise<void> {
           ...status,
           lockedUntil: status.locked ? lockedUntilText(status.lockedUntil!, status.permanent) : null,
           clearedAt: status.clearedAt === undefined ? null : new Date(status.clearedAt).toISOString(),
+          devices:
+            status.devices === undefined
+              ? null
+              : {
+                  locked: status.devices.locked,
+                  revokedBefore: status.devices.revokedBefore === undefined ? null : new Date(status.devices.revokedBefore).toISOString(),
+                },
         });
         break;
       }
@@ -150,6 +170,38 @@ async function main(argv: string[]): Promise<void> {
           unlocked: true,
           wasLocked,
         });
+        break;
+      }
+      case 'revoke-devices': {
+        const who = await resolveSignIn(name!, userPoolId, region);
+        if (who.sub === undefined) throw new AdminError(`${name} is not a user of the pool: there are no device tokens to revoke`);
+        const operator = await whoActs();
+        const { revokedBefore } = await store.revokeDevices(who.sub, operator);
+        log(operator, 'revoke-devices', { identity: who.logId, revokedBefore: iso(revokedBefore) });
+        out.print(`${name}: device tokens issued before ${iso(revokedBefore)} revoked; the next sign-in issues a new one`, {
+          name,
+          identity: who.logId,
+          revokedBefore: iso(revokedBefore),
+        });
+        break;
+      }
+      case 'rotate-device-key': {
+        const secret = o.secret ?? stack?.deviceKeySecret;
+        if (secret === undefined) throw new AdminError('say which secret: --secret ARN, or --stack NAME of a stack with device tokens on', 2);
+        const operator = await whoActs();
+        const secrets = new SecretsManagerClient({ region });
+        try {
+          // DynamoDB's time, like every other decision here: the instances compare signFrom with their own clocks.
+          const signFrom = await rotateDeviceKey(secrets, secret, await store.serverNow());
+          await store.auditRotation(operator, secret, signFrom);
+          log(operator, 'rotate-device-key', { signFrom: iso(signFrom) });
+          out.print(`device key rotated: the new key signs from ${iso(signFrom)}; tokens of the previous key stay valid until the next rotation`, {
+            rotated: true,
+            signFrom: iso(signFrom),
+          });
+        } finally {
+          secrets.destroy();
+        }
         break;
       }
       case 'lock': {

@@ -31,6 +31,10 @@ import { announcementOf } from '../lambdas/engine/outbox';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 import { type FakeService, type FakeUser, startFakeCognito, startFakeSts } from './support/fake-aws';
+import { DeviceKeys } from '../lambdas/engine/device-keys';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { devicesIdentity } from '../lambdas/engine/device-bucket';
+import { startSecretsManager } from '../lib/local/secrets-manager';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', 'bin', 'cli.js');
@@ -46,6 +50,8 @@ const user = (username: string, n: number, email?: string): FakeUser => ({
   email,
 });
 const USERS = {
+  henry: user('henry', 8),
+  iris: user('iris', 9),
   jane: user('jane', 1, 'jane@example.com'),
   bob: user('bob', 2),
   carol: user('carol', 3),
@@ -444,6 +450,88 @@ describe('the operator in logs and events', () => {
       expect(audit).toMatchObject({ operator: ssoArn, note: 'asked by frank@example.com' });
     } finally {
       await ssoSts.close();
+    }
+  });
+});
+
+describe('device tokens', () => {
+  const KEY = JSON.stringify({ key: 'k'.repeat(48) });
+  /** Pre-authentication as deployed with device tokens on, holding the deployment's key. */
+  const devicePreAuth = () => {
+    const deps = runtimeDeps('PreAuthentication', {
+      LOCKOUT_TABLE_NAME: TABLE,
+      [SIGN_IN_CASE_SENSITIVE_ENV]: 'false',
+      ...settingsToEnv({ maxFailedAttempts: 2 }),
+    });
+    const deviceKeys = new DeviceKeys(async () => KEY, { clock: Date.now, refreshMs: 300_000, firstLoadBudgetMs: 1000, onError: () => undefined });
+    return createPreAuthenticationHandler({ ...deps, deviceKeys });
+  };
+  const attempt = (handler: ReturnType<typeof devicePreAuth>, u: FakeUser, token?: string) =>
+    handler(
+      preAuthEvent(u.username, {
+        userAttributes: { sub: u.sub, 'cognito:user_status': 'CONFIRMED' },
+        validationData: token === undefined ? {} : { lockout_device: token },
+      }),
+    ).then(
+      () => 'admitted',
+      () => 'refused',
+    );
+  const tokenOf = (u: FakeUser) => issueDeviceToken(parseDeviceKeySet(KEY), u.sub, Date.now(), 86_400_000)!;
+
+  it('status counts the locked device buckets; unlock lifts them with the anonymous lock, in one transaction with its audit', async () => {
+    const handler = devicePreAuth();
+    const stolen = tokenOf(USERS.henry);
+    for (let i = 0; i < 3; i++) await attempt(handler, USERS.henry, stolen);
+    for (let i = 0; i < 3; i++) await attempt(handler, USERS.henry);
+    expect(await json(['status', 'henry'])).toMatchObject({ locked: true, devices: { locked: 1, revokedBefore: null } });
+    expect((await cli(['status', 'henry', '--table', TABLE, '--user-pool-id', POOL])).stdout).toContain('1 device token bucket(s) locked');
+    await json(['unlock', 'henry']);
+    expect(await json(['status', 'henry'])).toMatchObject({ locked: false, devices: { locked: 0 } });
+    expect(await attempt(handler, USERS.henry, stolen)).toBe('admitted');
+    expect(await attempt(handler, USERS.henry)).toBe('admitted');
+    expect(await item(devicesIdentity(USERS.henry.sub).key)).toMatchObject({ op: expect.any(String), operator: OPERATOR_ARN, bucket: 'device' });
+  });
+
+  it('revoke-devices makes every token issued so far count as anonymous, and audits it', async () => {
+    const handler = devicePreAuth();
+    const stolen = tokenOf(USERS.iris);
+    expect(await attempt(handler, USERS.iris, stolen)).toBe('admitted');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const revoked = await json(['revoke-devices', 'iris']);
+    expect(Date.parse(revoked.revokedBefore)).toBeGreaterThan(Date.now() - 10_000);
+    // The stolen token now counts in the anonymous bucket: N = 2 admitted, then refused.
+    expect([
+      await attempt(handler, USERS.iris, stolen),
+      await attempt(handler, USERS.iris, stolen),
+      await attempt(handler, USERS.iris, stolen),
+    ]).toEqual(['admitted', 'admitted', 'refused']);
+    expect(await attempt(handler, USERS.iris)).toBe('refused');
+    const status = await json(['status', 'iris']);
+    // The status shows milliseconds; the revocation's answer, whole seconds.
+    expect(Math.abs(Date.parse(status.devices.revokedBefore) - Date.parse(revoked.revokedBefore))).toBeLessThan(1000);
+    expect((await trailFor(devicesIdentity(USERS.iris.sub).key)).map((a) => a.action)).toEqual(['revoke-devices']);
+    expect((await cli(['revoke-devices', 'nobody-at-all', '--table', TABLE, '--user-pool-id', POOL])).stderr).toContain('not a user of the pool');
+  });
+
+  it('rotate-device-key writes the new key first with a later signFrom, keeps the signing one, and refuses a second rotation under way', async () => {
+    const secrets = await startSecretsManager();
+    try {
+      const before = parseDeviceKeySet(secrets.value());
+      const extra = { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
+      const result = await cli(['rotate-device-key', '--secret', secrets.arn, '--table', TABLE, '--json'], extra);
+      expect(result.code).toBe(0);
+      const signFrom = Date.parse(JSON.parse(result.stdout).signFrom);
+      expect(signFrom).toBeGreaterThan(Date.now() + 9 * 60_000);
+      const after = parseDeviceKeySet(secrets.value());
+      expect(after.keys).toHaveLength(2);
+      expect(after.keys[0].signFrom).toBe(signFrom);
+      expect(after.keys[1].secret.equals(before.keys[0].secret)).toBe(true);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(after.keys[0].secret.toString('utf8'));
+      const again = await cli(['rotate-device-key', '--secret', secrets.arn, '--table', TABLE], extra);
+      expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('a rotation is under way') });
+      expect((await trail()).filter((a) => a.action === 'rotate-device-key')).toHaveLength(1);
+    } finally {
+      await secrets.stop();
     }
   });
 });

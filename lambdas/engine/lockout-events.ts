@@ -17,6 +17,11 @@ export interface LockoutEventDetail {
   /** ISO time, 'permanent', or null for an unlock. */
   readonly lockedUntil: string | null;
   readonly reason: 'failed-attempts' | 'operator' | 'password-reset' | 'sign-in';
+  /**
+   * Which kind of bucket locked or was lifted: `anonymous` (attempts without a valid device token: the one that
+   * locks an account for every new device) or `device` (one device token's own bucket: a stolen or hammered token).
+   */
+  readonly bucket: 'anonymous' | 'device';
   /** Consecutive lockouts, for lockouts the trigger started. */
   readonly lockouts?: number;
   /** Who acted, for operator actions (addresses redacted). */

@@ -13,6 +13,7 @@
  *   operator-lock    an operator locked it (admin CLI)
  *   operator-unlock  an operator unlocked it (admin CLI)
  *   success          a sign-in succeeded on an item that remembers a recent clear (zeroed, not deleted)
+ *   operator-revoke  an operator revoked a user's device tokens (admin CLI; not news: no lock starts or ends)
  * A successful sign-in otherwise deletes the item: a REMOVE whose old image has a lockout streak ends that streak.
  * TTL deletions (the stream marks them with the DynamoDB service as the user identity) are clean-up, not news.
  *
@@ -26,7 +27,7 @@ import { PERMANENT_LOCK_UNTIL } from './policy';
 export const OP_ATTRIBUTE = 'op';
 export const SUB_ATTRIBUTE = 'sub';
 
-export type ItemOp = 'count' | 'lock' | 'reset' | 'operator-lock' | 'operator-unlock' | 'success';
+export type ItemOp = 'count' | 'lock' | 'reset' | 'operator-lock' | 'operator-unlock' | 'success' | 'operator-revoke';
 
 /** The ops a stream consumer is invoked for (besides REMOVEs that end a streak). */
 export const NEWS_OPS: readonly ItemOp[] = ['lock', 'reset', 'operator-lock', 'operator-unlock', 'success'];
@@ -50,6 +51,8 @@ export interface StreamChange {
   readonly byTtl: boolean;
 }
 
+export type Bucket = 'anonymous' | 'device';
+
 /** What a change means for the world outside the table; undefined when it means nothing there. */
 export type Announcement =
   | {
@@ -57,6 +60,8 @@ export type Announcement =
       /** Stable for one lock, whichever record, retry or duplicate delivery carries it: consumers de-duplicate on it. */
       readonly id: string;
       readonly key: string;
+      /** Which kind of bucket: the user's anonymous one, or a device token's (device-bucket.ts). */
+      readonly bucket: Bucket;
       readonly reason: 'failed-attempts' | 'operator';
       readonly lockedUntil: number;
       readonly permanent: boolean;
@@ -69,6 +74,7 @@ export type Announcement =
       readonly type: 'AccountUnlocked';
       readonly id: string;
       readonly key: string;
+      readonly bucket: Bucket;
       readonly reason: 'password-reset' | 'operator' | 'sign-in';
       readonly sub?: string;
       readonly operator?: string;
@@ -105,6 +111,8 @@ export function announcementOf(change: StreamChange): Announcement | undefined {
   const op = text(after, OP_ATTRIBUTE) as ItemOp | undefined;
   const sub = text(after, SUB_ATTRIBUTE) ?? text(before, SUB_ATTRIBUTE);
   const lockedUntil = num(after, 'lockedUntil');
+  // Only a user's devices item says so (device-bucket.ts); every other sign-in item is an anonymous bucket.
+  const bucket: Bucket = text(after, 'bucket') === 'device' ? 'device' : 'anonymous';
   switch (op) {
     case 'lock':
     case 'operator-lock': {
@@ -114,6 +122,7 @@ export function announcementOf(change: StreamChange): Announcement | undefined {
         type: 'AccountLocked',
         id: announcementId(change.key, 'locked', lockedUntil),
         key: change.key,
+        bucket,
         reason: op === 'lock' ? 'failed-attempts' : 'operator',
         lockedUntil,
         permanent: lockedUntil >= PERMANENT_LOCK_UNTIL,
@@ -131,6 +140,7 @@ export function announcementOf(change: StreamChange): Announcement | undefined {
         type: 'AccountUnlocked',
         id: announcementId(change.key, 'unlocked', clearedAt),
         key: change.key,
+        bucket,
         reason: op === 'reset' ? 'password-reset' : 'operator',
         sub,
         operator: op === 'operator-unlock' ? text(after, 'operator') : undefined,
@@ -147,7 +157,7 @@ export function announcementOf(change: StreamChange): Announcement | undefined {
 /** A successful sign-in cleared the item `before` described: news only when it ended a lockout streak. */
 function streakEnded(key: string, before: Image | undefined, sub: string | undefined): Announcement | undefined {
   if (num(before, 'lockouts') === 0) return undefined;
-  return { type: 'AccountUnlocked', id: announcementId(key, 'sign-in', num(before, 'rev')), key, reason: 'sign-in', sub };
+  return { type: 'AccountUnlocked', id: announcementId(key, 'sign-in', num(before, 'rev')), key, bucket: 'anonymous', reason: 'sign-in', sub };
 }
 
 /** The hashed identity the logs and events use for a key (the first 16 hex digits of its hash). */

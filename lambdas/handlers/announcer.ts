@@ -107,6 +107,7 @@ async function announce(deps: AnnouncerDeps, announcement: Announcement): Promis
       userPoolId: deps.userPoolId,
       lockedUntil: announcement.type === 'AccountLocked' ? lockedUntilText(announcement.lockedUntil, announcement.permanent) : null,
       reason: announcement.reason,
+      bucket: announcement.bucket,
       ...(announcement.type === 'AccountLocked' ? { lockouts: announcement.lockouts } : {}),
       ...(announcement.operator === undefined ? {} : { operator: announcement.operator }),
       mode: deps.mode,
@@ -114,7 +115,7 @@ async function announce(deps: AnnouncerDeps, announcement: Announcement): Promis
     await deps.events.publish(lockoutEventEntry(announcement.type, detail, deps.events.busName));
     count(metrics, 'EventsPublished');
   }
-  logger.info(`${announcement.type} announced`, { identity, reason: announcement.reason, id: announcement.id });
+  logger.info(`${announcement.type} announced`, { identity, reason: announcement.reason, bucket: announcement.bucket, id: announcement.id });
 }
 
 /** A stream record as the outbox reads it; undefined when it is not one. */

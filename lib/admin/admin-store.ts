@@ -24,6 +24,7 @@ import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
 import { redacted } from '../../lambdas/engine/redact';
+import { DEVICE_ITEM_KEEP_MS, REVOKED_BEFORE, devicesIdentity, lockedDeviceCount } from '../../lambdas/engine/device-bucket';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
 
@@ -65,10 +66,12 @@ export interface IdentityStatus {
   readonly lockouts: number;
   /** When an operator (unlock, reset-all) or a password reset last cleared the identity (epoch ms); undefined when not remembered. */
   readonly clearedAt?: number;
+  /** A known user's device buckets (device tokens): how many are locked now, and since when tokens are revoked. */
+  readonly devices?: { readonly locked: number; readonly revokedBefore?: number };
 }
 
 export interface AuditEntry {
-  readonly action: 'lock' | 'unlock' | 'reset-all';
+  readonly action: 'lock' | 'unlock' | 'reset-all' | 'revoke-devices' | 'rotate-device-key';
   /** The caller's AWS identity (ARN), from STS. */
   readonly operator: string;
   /** The operator's free-text note, when given. */
@@ -116,10 +119,60 @@ export class AdminStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async status(key: string): Promise<IdentityStatus> {
-    const item = await this.item(key);
+  /** The identity's state; with a known user's `sub`, its device buckets too. */
+  async status(key: string, sub?: string): Promise<IdentityStatus> {
+    const [item, devices] = await Promise.all([this.item(key), sub === undefined ? undefined : this.item(devicesIdentity(sub).key)]);
+    const now = this.now();
     const clearedAt = typeof item?.clearedAt === 'number' ? item.clearedAt : undefined;
-    return { ...describe(key, item === undefined ? undefined : parseState(item), this.now()), clearedAt };
+    const revokedBefore = devices?.[REVOKED_BEFORE];
+    return {
+      ...describe(key, item === undefined ? undefined : parseState(item), now),
+      clearedAt,
+      ...(sub === undefined
+        ? {}
+        : { devices: { locked: devices === undefined ? 0 : lockedDeviceCount(devices, now), ...(typeof revokedBefore === 'number' ? { revokedBefore } : {}) } }),
+    };
+  }
+
+  /**
+   * Revokes every device token issued to the user until now (a stolen laptop): from this write on, each counts in
+   * the anonymous bucket, checked by the condition of the decision's own write (device-bucket.ts). With its audit
+   * item, in one transaction. The user's next sign-in issues a token that counts apart again.
+   */
+  async revokeDevices(sub: string, operator: OperatorIdentity): Promise<{ revokedBefore: number }> {
+    const key = devicesIdentity(sub).key;
+    for (let tries = 1; ; tries++) {
+      const now = this.now();
+      const told = newsOf('operator-revoke', { operator: redacted(operator.arn), sub });
+      const outcome = await this.transact([
+        {
+          Update: this.stateUpdate(key, {
+            expression: `SET #revoked = :now, #ttl = :ttl, ${told.expression}`,
+            names: { '#revoked': REVOKED_BEFORE, '#ttl': TTL_ATTRIBUTE, ...told.names },
+            values: { ':now': now, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ...told.values },
+          }),
+        },
+        { Put: this.auditPut({ action: 'revoke-devices', ...actor(operator), at: now, identity: key, details: { revokedBefore: now } }) },
+      ]);
+      if (outcome.ok) return { revokedBefore: now };
+      if (tries >= MAX_TRANSACTION_TRIES) throw racedTooOften('revocation');
+    }
+  }
+
+  /**
+   * The time as DynamoDB tells it (`now` after one answer): a read of a key no item has, for a decision that writes
+   * elsewhere first (a key rotation's `signFrom`).
+   */
+  async serverNow(): Promise<number> {
+    await this.item(`${AUDIT_PREFIX}clock`);
+    return this.now();
+  }
+
+  /** Records a device key rotation the CLI made in Secrets Manager (the key itself is never written here). */
+  async auditRotation(operator: OperatorIdentity, secret: string, signFrom: number): Promise<void> {
+    await this.client.send(
+      new PutCommand(this.auditPut({ action: 'rotate-device-key', ...actor(operator), at: this.now(), identity: '*', details: { secret, signFrom } })),
+    );
   }
 
   /**
@@ -131,8 +184,11 @@ export class AdminStore {
     let observed = await this.state(key);
     for (let tries = 1; ; tries++) {
       const now = this.now();
+      const news = { operator: redacted(operator.arn), sub };
       const outcome = await this.transact([
-        { Update: this.stateUpdate(key, clearedMarker(now, { operator: redacted(operator.arn), sub }), sameRevision(observed)) },
+        { Update: this.stateUpdate(key, clearedMarker(now, news), sameRevision(observed)) },
+        // A known user's device buckets are lifted in the same transaction: marked cleared, which voids them all.
+        ...(sub === undefined ? [] : [{ Update: this.stateUpdate(devicesIdentity(sub).key, devicesCleared(now, news)) }]),
         {
           Put: this.auditPut({
             action: 'unlock',
@@ -367,6 +423,16 @@ function clearedMarker(now: number, news: News): Expression {
       `clearedAt = :now, #ttl = :ttl, ${told.expression}`,
     names: { '#ttl': TTL_ATTRIBUTE, ...told.names },
     values: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.floor(now / 1000) + CLEARED_MARKER_TTL_SECONDS, ...told.values },
+  };
+}
+
+/** Every device bucket of a user voided (device-bucket.ts): the devices item's `clearedAt`, kept as long as the item. */
+function devicesCleared(now: number, news: News): Expression {
+  const told = newsOf('operator-unlock', news);
+  return {
+    expression: `SET clearedAt = :now, #ttl = :ttl, #bucket = :device, ${told.expression}`,
+    names: { '#ttl': TTL_ATTRIBUTE, '#bucket': 'bucket', ...told.names },
+    values: { ':now': now, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ':device': 'device', ...told.values },
   };
 }
 

@@ -22,6 +22,8 @@ export interface StackTargets {
   readonly userPoolId?: string;
   /** The bus the stack's triggers send events to; null when events are off; undefined when the stack does not say. */
   readonly eventBus?: string | null;
+  /** The device token key's secret (ARN); undefined when device tokens are off or the stack does not say. */
+  readonly deviceKeySecret?: string;
 }
 
 /**
@@ -37,9 +39,19 @@ export async function fromStack(stackName: string, region: string | undefined): 
     if (described.length > 1)
       throw new AdminError(`stack ${stackName} holds ${described.length} lockouts: name the table with --table (and --user-pool-id)`, 2);
     if (described.length === 1) {
-      const targets = JSON.parse(described[0].OutputValue ?? '{}') as { table?: string; userPoolId?: string; eventBus?: string | null };
+      const targets = JSON.parse(described[0].OutputValue ?? '{}') as {
+        table?: string;
+        userPoolId?: string;
+        eventBus?: string | null;
+        deviceKeySecret?: string | null;
+      };
       if (!targets.table) throw new AdminError(`stack ${stackName}: the lockout's output names no table`);
-      return { tableName: targets.table, userPoolId: targets.userPoolId, eventBus: targets.eventBus ?? null };
+      return {
+        tableName: targets.table,
+        userPoolId: targets.userPoolId,
+        eventBus: targets.eventBus ?? null,
+        deviceKeySecret: targets.deviceKeySecret ?? undefined,
+      };
     }
     const outputs = Object.fromEntries(all.map((o) => [o.OutputKey, o.OutputValue]));
     if (!outputs.LockoutTableName)
