@@ -544,7 +544,7 @@ function attachTrigger(pool: UserPool, operation: UserPoolOperation, key: keyof 
     throw new Error(
       `CognitoLockout: the user pool already has a ${title} trigger. Run the lockout inside it: call ${factory}() ` +
         `from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.${key} ` +
-        `${key === 'preTokenGeneration' ? "(or set successSignal to 'post-authentication') " : ''}(README: "Pools that already have triggers").`,
+        `${key === 'preTokenGeneration' ? "(or set successSignal to 'post-authentication' and deviceTokens to 'off') " : ''}(README: "Pools that already have triggers").`,
       { cause: error },
     );
   }

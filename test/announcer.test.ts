@@ -4,6 +4,7 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { devicesIdentity } from '../lambdas/engine/device-bucket';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
@@ -89,6 +90,13 @@ function setup(overrides: Partial<AnnouncerDeps> = {}, publish: (entry: LockoutE
 }
 
 describe('the announcer', () => {
+  it("says a device token's bucket locked when the lock is on a user's devices item", async () => {
+    const { handler, details } = setup();
+    const devices = devicesIdentity(jane.sub!);
+    await handler({ Records: [record('MODIFY', devices.key, { old: { op: 'count', sub: jane.sub }, new: { ...locked(jane), bucket: 'device' } })] });
+    expect(details()).toMatchObject([{ type: 'AccountLocked', identity: devices.logId, reason: 'failed-attempts', bucket: 'device' }]);
+  });
+
   it("announces a lock start once, with a stable id, and requests one notice for a known user's lock", async () => {
     const { handler, details, requests, metrics } = setup();
     const start = record('MODIFY', jane.key, { old: counting, new: locked(jane) });
@@ -102,6 +110,7 @@ describe('the announcer', () => {
         userPoolId: 'eu-west-1_AbCdEfGhI',
         lockedUntil: new Date(NOW + 15 * MINUTE).toISOString(),
         reason: 'failed-attempts',
+        bucket: 'anonymous',
         lockouts: 1,
         mode: 'enforce',
       }),

@@ -165,10 +165,14 @@ describe('CognitoLockoutStack template', () => {
     expect(Object.keys(policies)).toHaveLength(6); // the five triggers and the announcer
     template.resourceCountIs('AWS::IAM::Role', 6);
     template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    // Only the functions that check or sign device tokens may read the key, and only its one secret.
+    const secret = ref(template, 'AWS::SecretsManager::Secret', 'Lockout/DeviceTokenKey/Resource');
+    const readsKey = new Set(['preAuthentication', 'postAuthentication', 'preTokenGeneration']);
     for (const [name, [actions, keys]] of Object.entries(expected)) {
       const role = ref(template, 'AWS::IAM::Role', `Lockout/${name}Role/Resource`);
       const logs = ref(template, 'AWS::Logs::LogGroup', `Lockout/${name}Logs/Resource`);
       const policy = Object.values(policies).find((p) => p.Properties.Roles[0].Ref === role)!;
+      const keyRead = readsKey.has(name) ? [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secret } }] : [];
       expect(policy.Properties.PolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logs, 'Arn'] } },
         {
@@ -178,6 +182,7 @@ describe('CognitoLockoutStack template', () => {
           Resource: { 'Fn::GetAtt': [table, 'Arn'] },
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
         },
+        ...keyRead,
       ]);
     }
   });
@@ -637,11 +642,13 @@ describe('alarms, dashboard and lockout events', () => {
   });
 
   it.each([
-    ['both', ['PostAuthentication', 'PreTokenGeneration'], []],
-    ['pre-token-generation', ['PreTokenGeneration'], ['PostAuthentication']],
-    ['post-authentication', ['PostAuthentication'], ['PreTokenGeneration']],
-  ] as const)('wires the success signal %s', (successSignal, wired, absent) => {
-    const { template } = construct({ successSignal });
+    ['both', 'on', ['PostAuthentication', 'PreTokenGeneration'], []],
+    ['pre-token-generation', 'on', ['PreTokenGeneration'], ['PostAuthentication']],
+    // Pre token generation also issues device tokens: it stays unless they are off too.
+    ['post-authentication', 'on', ['PostAuthentication', 'PreTokenGeneration'], []],
+    ['post-authentication', 'off', ['PostAuthentication'], ['PreTokenGeneration']],
+  ] as const)('wires the success signal %s with device tokens %s', (successSignal, deviceTokens, wired, absent) => {
+    const { template } = construct({ successSignal, deviceTokens });
     const config = Object.values(template.findResources('AWS::Cognito::UserPool'))[0].Properties.LambdaConfig as Record<string, unknown>;
     for (const name of wired) expect(config[name]).toBeDefined();
     for (const name of absent) expect(config[name]).toBeUndefined();
@@ -657,7 +664,7 @@ describe('alarms, dashboard and lockout events', () => {
     });
     pool.addTrigger(UserPoolOperation.PRE_TOKEN_GENERATION, claims);
     expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool })).toThrow(
-      /PreTokenGeneration trigger.*ownFunctions\.preTokenGeneration \(or set successSignal to 'post-authentication'\)/,
+      /PreTokenGeneration trigger.*ownFunctions\.preTokenGeneration \(or set successSignal to 'post-authentication' and deviceTokens to 'off'\)/,
     );
     // The first attempt attached some triggers before failing: a fresh pool with the same claims function.
     const fresh = new Stack(noBundling(), 'Claims2');
@@ -670,7 +677,7 @@ describe('alarms, dashboard and lockout events', () => {
         code: Code.fromInline('exports.handler = async (e) => e;'),
       }),
     );
-    expect(() => new CognitoLockout(fresh, 'Lockout', { userPool: pool2, successSignal: 'post-authentication' })).not.toThrow();
+    expect(() => new CognitoLockout(fresh, 'Lockout', { userPool: pool2, successSignal: 'post-authentication', deviceTokens: 'off' })).not.toThrow();
   });
 
   it('wires the post-confirmation trigger that lifts a lock after a password reset, unless it is off', () => {
@@ -815,6 +822,7 @@ describe('cdk-nag AwsSolutions checks', () => {
       'AwsSolutions-COG2',
       'AwsSolutions-COG8',
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
     ]);
     for (const s of report.suppressedViolations) expect(s.reason.length).toBeGreaterThan(60);

@@ -59,10 +59,17 @@ describe('the synthesized app', () => {
       expect(env.LOCKOUT_TABLE_NAME).toBe('lockout');
       expect(env.LOCKOUT_USER_POOL_ID).toBe('us-east-1_local');
     }
-    // Triggers invoke nothing by name any more: the table is all they refer to.
+    // Triggers invoke nothing by name any more: the table and the device token key's secret are all they refer to.
+    const keySecret = notifying.deviceKeySecret!.logicalId;
     for (const trigger of Object.values(notifying.triggers)) {
-      expect(() => localEnvironment(trigger.environment, { [notifying.table.logicalId]: 'lockout' })).not.toThrow();
+      expect(() => localEnvironment(trigger.environment, { [notifying.table.logicalId]: 'lockout', [keySecret]: 'arn:local' })).not.toThrow();
     }
+    expect(
+      localEnvironment(notifying.triggers.PreAuthentication.environment, { [notifying.table.logicalId]: 'lockout', [keySecret]: 'arn:local' }),
+    ).toMatchObject({
+      LOCKOUT_DEVICE_KEY_SECRET: 'arn:local',
+    });
+    expect(notifying.triggers.PreSignUp.environment).not.toHaveProperty('LOCKOUT_DEVICE_KEY_SECRET');
     expect(() => localEnvironment({ X: { Ref: 'Elsewhere' } }, refs)).toThrow(/environment variable X is a CloudFormation expression/);
   });
 });

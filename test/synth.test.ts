@@ -105,10 +105,14 @@ describe('the synthesized app', () => {
       const sdk = packagesIn(dir).filter((p) => p.startsWith('@aws-sdk/'));
       // A decision is one write: only the announcer, a stream consumer, carries EventBridge.
       const announces = name === 'announcer';
-      const needed = (p: string) => NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p));
+      // The device token key is read from its secret at cold start by the three functions that check or sign tokens.
+      const readsKey = ['preAuthentication', 'postAuthentication', 'preTokenGeneration'].includes(name);
+      const needed = (p: string) =>
+        NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p)) || (readsKey && p === '@aws-sdk/client-secrets-manager');
       expect({ name, unneeded: sdk.filter((p) => !needed(p)) }).toEqual({ name, unneeded: [] });
       expect(sdk).toContain('@aws-sdk/client-dynamodb');
       expect(sdk.includes('@aws-sdk/client-eventbridge')).toBe(announces);
+      expect({ name, readsKey: sdk.includes('@aws-sdk/client-secrets-manager') }).toEqual({ name, readsKey });
     }
   });
 

@@ -1,6 +1,5 @@
 /** Wiring: what a handler depends on, built once per cold start from the environment. */
 import type { CircuitChange } from './circuit-breaker';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type TriggerConfig, loadConfig } from './config';
 import { DEVICE_KEY_SECRET_ENV } from './contract';
 import { DEVICE_KEY_REFRESH_MS, DeviceKeys } from './device-keys';
@@ -20,7 +19,10 @@ export interface TriggerDeps {
 }
 
 /** Parses configuration from the environment; throws naming the variable when it is missing or malformed. */
-export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = process.env): TriggerDeps {
+/** Reads a secret's text; given only by the functions that check or sign device tokens, so no other bundle carries the client. */
+export type SecretReader = (secretId: string) => Promise<string>;
+
+export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = process.env, readSecret?: SecretReader): TriggerDeps {
   const config = loadConfig(env);
   const telemetry = createTelemetry(trigger);
   const store = new LockoutStore(createDocumentClient(config.settings.storeTimeoutMs), config.tableName);
@@ -30,27 +32,21 @@ export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = proce
     telemetry,
     now: Date.now,
     deviceKeys:
-      config.devices === undefined || !KEY_READERS.includes(trigger)
+      config.devices === undefined || readSecret === undefined
         ? undefined
-        : deviceKeysFor(config.devices.keySecret, config.settings.storeTimeoutMs, telemetry),
+        : deviceKeysFor(readSecret, config.devices.keySecret, config.settings.storeTimeoutMs, telemetry),
   };
 }
-
-/** The functions that sign or check device tokens: the only ones given the key (and read access to it). */
-export const KEY_READERS: readonly TriggerName[] = ['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
 
 /**
  * The keys from their secret, read now (cold start) and refreshed in the background (device-keys.ts). The first
  * decision waits at most the store's budget for them. Without a secret every token counts as absent.
  */
-function deviceKeysFor(secretId: string | undefined, budgetMs: number, telemetry: Telemetry): DeviceKeys {
-  const client = secretId === undefined ? undefined : new SecretsManagerClient({ maxAttempts: 2 });
+function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, budgetMs: number, telemetry: Telemetry): DeviceKeys {
   return new DeviceKeys(
     async () => {
-      if (client === undefined) throw new Error(`${DEVICE_KEY_SECRET_ENV} is not set: device tokens count as absent and none are issued`);
-      const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      if (output.SecretString === undefined) throw new Error('the device token key secret has no text value');
-      return output.SecretString;
+      if (secretId === undefined) throw new Error(`${DEVICE_KEY_SECRET_ENV} is not set: device tokens count as absent and none are issued`);
+      return readSecret(secretId);
     },
     {
       clock: Date.now,

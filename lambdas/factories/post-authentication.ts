@@ -1,5 +1,6 @@
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
 import { runtimeDeps } from '../engine/deps';
+import { secretsManagerReader } from '../engine/secret-reader';
 import { triggerEntry } from '../engine/entry';
 import { createPostAuthenticationHandler } from '../handlers/post-authentication';
 
@@ -7,5 +8,9 @@ import { createPostAuthenticationHandler } from '../handlers/post-authentication
 export function postAuthenticationHandler(
   env: NodeJS.ProcessEnv = process.env,
 ): (event: PostAuthenticationTriggerEvent) => Promise<PostAuthenticationTriggerEvent> {
-  return triggerEntry('PostAuthentication', () => createPostAuthenticationHandler(runtimeDeps('PostAuthentication', env)), 'pass');
+  return triggerEntry(
+    'PostAuthentication',
+    () => createPostAuthenticationHandler(runtimeDeps('PostAuthentication', env, secretsManagerReader())),
+    'pass',
+  );
 }

@@ -1,5 +1,6 @@
 import type { Context, PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { runtimeDeps } from '../engine/deps';
+import { secretsManagerReader } from '../engine/secret-reader';
 import { triggerEntry } from '../engine/entry';
 import { createPreAuthenticationHandler } from '../handlers/pre-authentication';
 
@@ -10,5 +11,9 @@ import { createPreAuthenticationHandler } from '../handlers/pre-authentication';
 export function preAuthenticationHandler(
   env: NodeJS.ProcessEnv = process.env,
 ): (event: PreAuthenticationTriggerEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<PreAuthenticationTriggerEvent> {
-  return triggerEntry('PreAuthentication', () => createPreAuthenticationHandler(runtimeDeps('PreAuthentication', env)), 'fail');
+  return triggerEntry(
+    'PreAuthentication',
+    () => createPreAuthenticationHandler(runtimeDeps('PreAuthentication', env, secretsManagerReader())),
+    'fail',
+  );
 }

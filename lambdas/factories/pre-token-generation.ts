@@ -1,5 +1,6 @@
 import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
 import { runtimeDeps } from '../engine/deps';
+import { secretsManagerReader } from '../engine/secret-reader';
 import { triggerEntry } from '../engine/entry';
 import { createPreTokenGenerationHandler } from '../handlers/pre-token-generation';
 
@@ -7,5 +8,9 @@ import { createPreTokenGenerationHandler } from '../handlers/pre-token-generatio
 export function preTokenGenerationHandler(
   env: NodeJS.ProcessEnv = process.env,
 ): (event: PreTokenGenerationTriggerEvent) => Promise<PreTokenGenerationTriggerEvent> {
-  return triggerEntry('PreTokenGeneration', () => createPreTokenGenerationHandler(runtimeDeps('PreTokenGeneration', env)), 'pass');
+  return triggerEntry(
+    'PreTokenGeneration',
+    () => createPreTokenGenerationHandler(runtimeDeps('PreTokenGeneration', env, secretsManagerReader())),
+    'pass',
+  );
 }

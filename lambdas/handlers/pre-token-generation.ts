@@ -3,7 +3,7 @@ import type { TriggerDeps } from '../engine/deps';
 import { issueDeviceToken } from '../engine/device-token';
 import { reportFailure } from '../engine/failure';
 import { count, flush } from '../engine/telemetry';
-import { attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
+import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 
 /**
@@ -41,12 +41,13 @@ export function createPreTokenGenerationHandler(
         });
   return async (event) => {
     if (signal !== undefined) await signal(event);
-    if (deps.config.devices !== undefined) await issue(deps, event);
+    // A malformed event is reported once: by the success signal when there is one.
+    if (deps.config.devices !== undefined) await issue(deps, event, signal === undefined);
     return event;
   };
 }
 
-async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent): Promise<void> {
+async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, reportInvalid: boolean): Promise<void> {
   const { logger, metrics } = deps.telemetry;
   const devices = deps.config.devices!;
   try {
@@ -65,7 +66,7 @@ async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent): 
     addIdTokenClaim(event, devices.claim, token);
     count(metrics, 'DeviceTokensIssued');
   } catch (error) {
-    reportFailure(deps.telemetry, error);
+    if (reportInvalid || !(error instanceof InvalidTriggerEventError)) reportFailure(deps.telemetry, error);
   } finally {
     flush(metrics);
   }

@@ -130,7 +130,12 @@ export class AdminStore {
       clearedAt,
       ...(sub === undefined
         ? {}
-        : { devices: { locked: devices === undefined ? 0 : lockedDeviceCount(devices, now), ...(typeof revokedBefore === 'number' ? { revokedBefore } : {}) } }),
+        : {
+            devices: {
+              locked: devices === undefined ? 0 : lockedDeviceCount(devices, now),
+              ...(typeof revokedBefore === 'number' ? { revokedBefore } : {}),
+            },
+          }),
     };
   }
 
@@ -171,7 +176,9 @@ export class AdminStore {
   /** Records a device key rotation the CLI made in Secrets Manager (the key itself is never written here). */
   async auditRotation(operator: OperatorIdentity, secret: string, signFrom: number): Promise<void> {
     await this.client.send(
-      new PutCommand(this.auditPut({ action: 'rotate-device-key', ...actor(operator), at: this.now(), identity: '*', details: { secret, signFrom } })),
+      new PutCommand(
+        this.auditPut({ action: 'rotate-device-key', ...actor(operator), at: this.now(), identity: '*', details: { secret, signFrom } }),
+      ),
     );
   }
 

@@ -15,6 +15,7 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { userIdentity } from '../../lambdas/engine/identity';
+import { type DeviceTokenStorage, deviceTokens } from '../client/device-token';
 import { LOCAL_CREDENTIALS } from './dynamodb-local';
 import type { SandboxStatus } from './sandbox';
 
@@ -60,15 +61,26 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     options.onStep?.(entry);
   };
 
-  const signIn = async (username: string, password: string): Promise<SignInResult> => {
+  // The owner's laptop keeps its device token as a browser would (cognito-lockout/client); other clients keep none.
+  const memory = new Map<string, string>();
+  const storage: DeviceTokenStorage = {
+    getItem: (k) => memory.get(k),
+    setItem: (k, v) => void memory.set(k, v),
+    removeItem: (k) => void memory.delete(k),
+  };
+  const laptop = deviceTokens({ storage, claim: status.settings.deviceTokenClaim });
+  const signIn = async (username: string, password: string, device?: typeof laptop): Promise<SignInResult> => {
     try {
       const out = await cognito.send(
         new InitiateAuthCommand({
           ClientId: status.userPoolClientId,
           AuthFlow: 'USER_PASSWORD_AUTH',
           AuthParameters: { USERNAME: username, PASSWORD: password },
+          ClientMetadata: device === undefined ? undefined : await device.clientMetadata(username),
         }),
       );
+      const idToken = out.AuthenticationResult?.IdToken;
+      if (device !== undefined && idToken !== undefined) await device.remember(username, idToken);
       return out.AuthenticationResult?.AccessToken ? 'signed-in' : 'error: no tokens';
     } catch (error) {
       const e = error as Error;
@@ -109,7 +121,12 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
       (a) => a.Name === 'sub',
     )!.Value!;
 
-    check('sign in with the right password', 'signed-in', await signIn(email, PASSWORD));
+    check("sign in with the right password, on the owner's laptop", 'signed-in', await signIn(email, PASSWORD, laptop));
+    const devicesOn = status.settings.deviceTokens === 'on';
+    if (devicesOn) {
+      const kept = Object.keys(await laptop.clientMetadata(email)).length === 1;
+      check('the ID token carried a device token; the laptop keeps it', 'kept', kept ? 'kept' : 'no device token in the ID token');
+    }
     check(`${stormSize} concurrent wrong-password attempts`, `${n} reached the password check, ${stormSize - n} refused`, await storm(email));
     check('the right password while locked', 'refused', await signIn(email, PASSWORD));
     const locked = await lockItem(sub);
@@ -140,6 +157,12 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
       `${n} reached the password check, ${stormSize - n} refused`,
       await storm(email),
     );
+    if (devicesOn) {
+      // Familiar devices: the attacker's lock holds every new device out, not the owner's laptop.
+      check("the owner's laptop, which signed in before, signs in during the attack", 'signed-in', await signIn(email, PASSWORD, laptop));
+      check('a new device with the right password is refused', 'refused', await signIn(email, PASSWORD));
+      check("the owner's sign-in did not lift the attacker's lock: a new device is still refused", 'refused', await signIn(email, PASSWORD));
+    }
     await cognito.send(new ForgotPasswordCommand({ ClientId: status.userPoolClientId, Username: email }));
     const mail = (await (await fetch(new URL('/__sandbox/mail', status.endpoint))).json()) as Array<{ identity: string; code: string }>;
     const code = mail.filter((m) => m.identity === userIdentity(sub).logId).at(-1)?.code;

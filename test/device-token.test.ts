@@ -1,0 +1,143 @@
+import { rotatedKeys, ROTATION_LEAD_MS } from '../lib/admin/device-key';
+import { DeviceKeys } from '../lambdas/engine/device-keys';
+import { DEVICE_TOKEN_AUDIENCE, checkDeviceToken, issueDeviceToken, parseDeviceKeySet, signingKey } from '../lambdas/engine/device-token';
+import { FakeClock } from './support/deps';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 11, 1, 12);
+const SUB = 'a1b2c3d4-0000-4000-8000-0000000000aa';
+const keys = (...list: Array<{ key: string; signFrom?: number }>) => parseDeviceKeySet(JSON.stringify({ keys: list }));
+const A = 'A'.repeat(40);
+const B = 'B'.repeat(40);
+
+describe('device tokens', () => {
+  const set = keys({ key: A });
+  const token = issueDeviceToken(set, SUB, NOW, 90 * DAY)!;
+  const payload = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+
+  it('carries sub, a random 128-bit device id, issue time, expiry and its own audience, in a short token', () => {
+    expect(payload).toEqual({
+      aud: DEVICE_TOKEN_AUDIENCE,
+      sub: SUB,
+      did: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 90 * 86_400,
+    });
+    expect(issueDeviceToken(set, SUB, NOW, DAY)).not.toContain(payload.did);
+    expect(token.length).toBeLessThan(300);
+    expect(checkDeviceToken(set, token, SUB, NOW + DAY)).toEqual({
+      valid: true,
+      claims: { sub: SUB, did: payload.did, issuedAt: NOW, expiresAt: NOW + 90 * DAY },
+    });
+  });
+
+  it.each([
+    ['absent', undefined, 'absent'],
+    ['empty', '', 'absent'],
+    ['a number', 42, 'malformed'],
+    ['an object', { token: 'x' }, 'malformed'],
+    ['too long', `${token}${'A'.repeat(600)}`, 'malformed'],
+    ['badly encoded', token.replace('.', '.%'), 'malformed'],
+    [
+      'tampered in the payload',
+      Buffer.from(JSON.stringify({ ...payload, sub: 'someone-else' })).toString('base64url') + token.slice(token.indexOf('.')),
+      'signature',
+    ],
+    ['tampered in the mac', token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 'signature'],
+  ])('rejects a token that is %s', (_, raw, reason) => {
+    expect(checkDeviceToken(set, raw, SUB, NOW + DAY)).toEqual({ valid: false, reason });
+  });
+
+  it('rejects an expired token, a token issued in the future, another user, an unknown name, and a token signed by a key not held', () => {
+    expect(checkDeviceToken(set, token, SUB, NOW + 90 * DAY)).toEqual({ valid: false, reason: 'expired' });
+    expect(checkDeviceToken(set, issueDeviceToken(set, SUB, NOW + DAY, DAY), SUB, NOW)).toEqual({ valid: false, reason: 'future' });
+    expect(checkDeviceToken(set, token, 'b0000000-0000-4000-8000-000000000000', NOW)).toEqual({ valid: false, reason: 'other-user' });
+    expect(checkDeviceToken(set, token, undefined, NOW)).toEqual({ valid: false, reason: 'other-user' });
+    expect(checkDeviceToken(keys({ key: B }), token, SUB, NOW)).toEqual({ valid: false, reason: 'signature' });
+    expect(checkDeviceToken(undefined, token, SUB, NOW)).toEqual({ valid: false, reason: 'no-key' });
+  });
+
+  it('verifies with every key held and signs with the newest whose signFrom has come', () => {
+    const rotated = keys({ key: B, signFrom: NOW + 10 * 60_000 }, { key: A });
+    expect(checkDeviceToken(rotated, token, SUB, NOW).valid).toBe(true);
+    expect(signingKey(rotated, NOW)?.secret.toString()).toBe(A);
+    expect(signingKey(rotated, NOW + 10 * 60_000)?.secret.toString()).toBe(B);
+    const byB = issueDeviceToken(rotated, SUB, NOW + 11 * 60_000, DAY)!;
+    expect(checkDeviceToken(keys({ key: B }), byB, SUB, NOW + 12 * 60_000).valid).toBe(true);
+  });
+
+  it('refuses key sets it cannot trust, without quoting them', () => {
+    for (const text of [
+      'nope',
+      '{}',
+      JSON.stringify({ key: 'short' }),
+      JSON.stringify({ keys: [] }),
+      JSON.stringify({ keys: [{ key: A, signFrom: 'soon' }] }),
+    ]) {
+      expect(() => parseDeviceKeySet(text)).toThrow(/^device token key: /);
+    }
+    expect(() => parseDeviceKeySet(JSON.stringify({ key: 'short-secret-text' }))).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('short-secret-text') }),
+    );
+  });
+});
+
+describe('the keys an instance holds', () => {
+  it('waits for the cold start read once, then re-reads in the background after the refresh period, keeping the last good set', async () => {
+    const clock = new FakeClock(NOW);
+    const texts = [JSON.stringify({ key: A }), 'broken', JSON.stringify({ key: B })];
+    const reads: number[] = [];
+    const errors: unknown[] = [];
+    const held = new DeviceKeys(
+      async () => {
+        reads.push(clock.now());
+        return texts.shift()!;
+      },
+      { clock: clock.now, refreshMs: 300_000, firstLoadBudgetMs: 1000, onError: (e) => errors.push(e) },
+    );
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(A);
+    await held.keys();
+    expect(reads).toHaveLength(1);
+    clock.advance(300_000);
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(A); // the re-read runs behind this decision
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1); // 'broken': the set stays
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(A);
+    clock.advance(300_000);
+    await held.keys();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(B);
+    expect(reads).toHaveLength(3);
+  });
+
+  it('answers without keys when the cold start read takes longer than its budget', async () => {
+    const held = new DeviceKeys(() => new Promise(() => undefined), {
+      clock: Date.now,
+      refreshMs: 300_000,
+      firstLoadBudgetMs: 20,
+      onError: () => undefined,
+    });
+    await expect(held.keys()).resolves.toBeUndefined();
+  });
+});
+
+describe('rotate-device-key', () => {
+  it('puts the new key first with a signFrom two refresh periods on, keeps the signing key, drops older ones', () => {
+    const first = rotatedKeys(JSON.stringify({ key: A }), NOW, B);
+    expect(first.signFrom).toBe(NOW + ROTATION_LEAD_MS);
+    expect(JSON.parse(first.text)).toEqual({
+      keys: [
+        { key: B, signFrom: NOW + ROTATION_LEAD_MS },
+        { key: A, signFrom: 0 },
+      ],
+    });
+    const second = rotatedKeys(first.text, NOW + ROTATION_LEAD_MS, 'C'.repeat(40));
+    expect(JSON.parse(second.text).keys.map((k: { key: string }) => k.key[0])).toEqual(['C', 'B']);
+  });
+
+  it('refuses while a rotation is under way, and a secret it cannot read', () => {
+    const first = rotatedKeys(JSON.stringify({ key: A }), NOW, B);
+    expect(() => rotatedKeys(first.text, NOW + 60_000)).toThrow(/a rotation is under way/);
+    expect(() => rotatedKeys('not json', NOW)).toThrow(/cannot be read as keys/);
+  });
+});
