@@ -14,9 +14,13 @@ import { promisify } from 'node:util';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { build } from 'esbuild';
 import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
-import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
+import { KNOBS, SETTING_NAMES, settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
 import { bareUpdateItem } from './floor';
+import { type LocalSecretsManager, startSecretsManager } from '../lib/local/secrets-manager';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { DEVICE_KEY_SECRET_ENV } from '../lambdas/engine/contract';
+import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { round, percentiles } from './stats';
 import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';
 import { type TriggerName, appContext, synthesizeBlueprint } from '../lib/local/synthesized';
@@ -39,6 +43,9 @@ async function main(): Promise<void> {
   const engine = await startDynamoDbLocal();
   await warmUp(engine);
   const proxy = await countingProxy(engine.endpoint);
+  // The device token key, read by the bundles from its secret at cold start as deployed.
+  const secrets = await startSecretsManager();
+  const keyEnv = { [DEVICE_KEY_SECRET_ENV]: secrets.arn, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
   let tables = 0;
   const newTable = async () => {
     const name = `bench-${++tables}`;
@@ -49,13 +56,16 @@ async function main(): Promise<void> {
   const load = async (
     trigger: TriggerName,
     settings: Partial<LockoutSettings>,
-    options: { counted?: boolean; endpoint?: string } = {},
+    options: { counted?: boolean; endpoint?: string; table?: string } = {},
   ): Promise<Handler> => {
     const bundle = path.join(blueprint.triggers[trigger].bundleDir, 'index.js');
+    // Each bundle gets exactly the settings it names, the shipped defaults for the rest: nothing a previous load set.
+    for (const name of SETTING_NAMES) delete process.env[KNOBS[name].env];
     Object.assign(process.env, {
-      LOCKOUT_TABLE_NAME: await newTable(),
+      LOCKOUT_TABLE_NAME: options.table ?? (await newTable()),
       LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
       ...settingsToEnv(settings),
+      ...keyEnv,
       AWS_ENDPOINT_URL_DYNAMODB: options.endpoint ?? (options.counted ? proxy.endpoint : engine.endpoint),
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
@@ -83,11 +93,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < 500; i++) await floor();
 
     console.log(`… latency over ${WARM_INVOCATIONS} warm invocations each`);
-    const latency = await measureLatency(load, floor);
+    const latency = await measureLatency(load, floor, secrets);
     console.log('… DynamoDB requests per decision');
-    const requests = await measureRequests(load, proxy);
+    const requests = await measureRequests(load, proxy, secrets);
     console.log('… cold starts');
-    const coldStart = await measureColdStarts(blueprint.triggers, engine.endpoint, work, newTable);
+    const coldStart = await measureColdStarts(blueprint.triggers, engine.endpoint, work, newTable, keyEnv);
     console.log('… throughput');
     const throughput = await measureThroughput(load);
     console.log('… over-admission under attack');
@@ -116,6 +126,7 @@ async function main(): Promise<void> {
     floorUpdate.destroy();
   } finally {
     proxy.server.close();
+    await secrets.stop();
     await engine.stop();
     rmSync(work, { recursive: true, force: true });
   }
@@ -133,9 +144,19 @@ async function timeEach(count: number, call: (i: number) => Promise<unknown>): P
   return samples;
 }
 
-type Loader = (trigger: TriggerName, settings: Partial<LockoutSettings>, options?: { counted?: boolean; endpoint?: string }) => Promise<Handler>;
+type Loader = (
+  trigger: TriggerName,
+  settings: Partial<LockoutSettings>,
+  options?: { counted?: boolean; endpoint?: string; table?: string },
+) => Promise<Handler>;
 
-async function measureLatency(load: Loader, floor: () => Promise<unknown>) {
+/** A device token for `sub`, as the deployment's pre token generation would issue it now. */
+function deviceToken(secrets: LocalSecretsManager, sub: string): string {
+  return issueDeviceToken(parseDeviceKeySet(secrets.value()), sub, Date.now(), DEFAULT_SETTINGS.deviceTokenLifetimeDays * 86_400_000)!;
+}
+const withDeviceToken = (sub: string, token: string) => preAuthEvent(sub, { validationData: { [DEFAULT_SETTINGS.deviceTokenClaim]: token } });
+
+async function measureLatency(load: Loader, floor: () => Promise<unknown>, secrets: LocalSecretsManager) {
   // Steady state: identities that are counted, unlocked and inside their window (a high maximum keeps them so).
   const pre = await load('PreAuthentication', { maxFailedAttempts: 1000 });
   const ids = Array.from({ length: 100 }, (_, i) => `steady-${i}`);
@@ -156,10 +177,16 @@ async function measureLatency(load: Loader, floor: () => Promise<unknown>) {
     return { samples, floor: beside };
   };
   const preRun = await withFloor(WARM_INVOCATIONS, (i) => pre(preAuthEvent(ids[i % ids.length])).then(() => undefined));
+  // The same with a valid device token each: the HMAC check, then the one UpdateItem on the user's devices item.
+  const preDevice = await load('PreAuthentication', { maxFailedAttempts: 1000 });
+  const devices = ids.map((id) => withDeviceToken(`device-${id}`, deviceToken(secrets, `device-${id}`)));
+  for (const event of devices) await preDevice(event);
+  const deviceRun = await withFloor(WARM_INVOCATIONS, (i) => preDevice(devices[i % devices.length]).then(() => undefined));
 
   // Post-authentication after a counted attempt: the delete that clears it (timed alone).
-  const post = await load('PostAuthentication', {});
+  // On one table: the delete clears the attempt just counted.
   const preForPost = await load('PreAuthentication', {});
+  const post = await load('PostAuthentication', {}, { table: process.env.LOCKOUT_TABLE_NAME });
   const postRun = await withFloor(WARM_INVOCATIONS, async (i) => {
     await preForPost(preAuthEvent(`post-${i}`));
     const started = performance.now();
@@ -178,6 +205,7 @@ async function measureLatency(load: Loader, floor: () => Promise<unknown>) {
   return {
     floorUpdateItem: percentiles(floorSamples),
     preAuthentication: row(preRun),
+    preAuthenticationWithDeviceToken: row(deviceRun),
     postAuthentication: row(postRun),
     preSignUp: row(signUpRun),
   };
@@ -208,7 +236,7 @@ function countingProxy(target: string): Promise<CountingProxy> {
   );
 }
 
-async function measureRequests(load: Loader, proxy: CountingProxy) {
+async function measureRequests(load: Loader, proxy: CountingProxy, secrets: LocalSecretsManager) {
   const settings = { maxFailedAttempts: 2, lockoutDurationSeconds: 1, failureWindowSeconds: 2 };
   const pre = await load('PreAuthentication', settings, { counted: true });
   const identities = Array.from({ length: 20 }, (_, i) => `requests-${randomUUID()}-${i}`);
@@ -231,7 +259,11 @@ async function measureRequests(load: Loader, proxy: CountingProxy) {
   const afterLockExpiry = await per(attempt);
   await new Promise((r) => setTimeout(r, 2100));
   const afterWindowExpiry = await per(attempt);
-  return { firstAttempt, steadyState, lockoutStart, whileLocked, afterLockExpiry, afterWindowExpiry };
+  const tokens = new Map(identities.map((id) => [id, deviceToken(secrets, id)]));
+  const withToken = (id: string) => pre(withDeviceToken(id, tokens.get(id)!));
+  await per(withToken);
+  const deviceSteadyState = await per(withToken);
+  return { firstAttempt, steadyState, lockoutStart, whileLocked, afterLockExpiry, afterWindowExpiry, deviceSteadyState };
 }
 
 async function measureColdStarts(
@@ -239,6 +271,7 @@ async function measureColdStarts(
   endpoint: string,
   work: string,
   newTable: () => Promise<string>,
+  keyEnv: Record<string, string>,
 ) {
   // References, bundled with the package's own esbuild options (scripts/build-assets.mjs): a trigger that only
   // returns its event, and one that makes a single UpdateItem with the same SDK.
@@ -274,6 +307,8 @@ async function measureColdStarts(
     LOCKOUT_TABLE_NAME: table,
     LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
     ...localAwsEnv(endpoint),
+    // As deployed: the functions that check or sign device tokens read the key at cold start.
+    ...keyEnv,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -484,15 +519,15 @@ function toMarkdown(r: Results): string {
     '| | p50 | p95 | p99 | p50 / floor |',
     '| --- | ---: | ---: | ---: | ---: |',
     `| Floor: bare \`UpdateItem\` round trip | ${r.latency.floorUpdateItem.p50} | ${r.latency.floorUpdateItem.p95} | ${r.latency.floorUpdateItem.p99} | 1.00 |`,
-    ...(['preAuthentication', 'postAuthentication', 'preSignUp'] as const).map((k) => {
+    ...(['preAuthentication', 'preAuthenticationWithDeviceToken', 'postAuthentication', 'preSignUp'] as const).map((k) => {
       const s = r.latency[k];
-      return `| ${k} | ${s.p50} | ${s.p95} | ${s.p99} | ${s.ratioToFloorP50.toFixed(2)} |`;
+      return `| ${k === 'preAuthenticationWithDeviceToken' ? 'preAuthentication, valid device token' : k} | ${s.p50} | ${s.p95} | ${s.p99} | ${s.ratioToFloorP50.toFixed(2)} |`;
     }),
     '',
     'DynamoDB requests per pre-authentication decision, counted on the wire (mean / max over 20 identities):',
     '',
-    '| First attempt | Steady state | Lockout start | While locked | After lock expiry | After window expiry |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| First attempt | Steady state | Lockout start | While locked | After lock expiry | After window expiry | Steady state, device token |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     `| ${Object.values(r.requests)
       .map((v) => `${v.mean} / ${v.max}`)
       .join(' | ')} |`,
