@@ -157,45 +157,43 @@ function deviceToken(secrets: LocalSecretsManager, sub: string): string {
 const withDeviceToken = (sub: string, token: string) => preAuthEvent(sub, { validationData: { [DEFAULT_SETTINGS.deviceTokenClaim]: token } });
 
 async function measureLatency(load: Loader, floor: () => Promise<unknown>, secrets: LocalSecretsManager) {
+  // Every bundle is loaded and warmed first, then their samples are taken in turn, each beside a floor sample of
+  // its own: each ratio compares like with like (the same minutes of the same machine, the same table growth, the
+  // same number of loaded bundles). Measured one after the other, whichever ran later ran slower.
   // Steady state: identities that are counted, unlocked and inside their window (a high maximum keeps them so).
   const pre = await load('PreAuthentication', { maxFailedAttempts: 1000 });
   const ids = Array.from({ length: 100 }, (_, i) => `steady-${i}`);
   for (const id of ids) await pre(preAuthEvent(id));
-  // Each trigger's samples alternate with floor samples, so that each ratio compares like with like: the same
-  // minutes of the same machine, with the same table growing.
-  const floorSamples: number[] = [];
-  const withFloor = async (count: number, call: (i: number) => Promise<number | void>) => {
-    const samples: number[] = [];
-    const beside: number[] = [];
-    for (let i = 0; i < count; i++) {
-      beside.push(...(await timeEach(1, () => floor())));
-      const started = performance.now();
-      const own = await call(i);
-      samples.push(typeof own === 'number' ? own : performance.now() - started);
-    }
-    floorSamples.push(...beside);
-    return { samples, floor: beside };
-  };
-  const preRun = await withFloor(WARM_INVOCATIONS, (i) => pre(preAuthEvent(ids[i % ids.length])).then(() => undefined));
   // The same with a valid device token each: the HMAC check, then the one UpdateItem on the user's devices item.
   const preDevice = await load('PreAuthentication', { maxFailedAttempts: 1000 });
   const devices = ids.map((id) => withDeviceToken(`device-${id}`, deviceToken(secrets, `device-${id}`)));
   for (const event of devices) await preDevice(event);
-  const deviceRun = await withFloor(WARM_INVOCATIONS, (i) => preDevice(devices[i % devices.length]).then(() => undefined));
-
-  // Post-authentication after a counted attempt: the delete that clears it (timed alone).
-  // On one table: the delete clears the attempt just counted.
+  // Post-authentication after a counted attempt, on the same table: the delete that clears it (timed alone).
   const preForPost = await load('PreAuthentication', {});
   const post = await load('PostAuthentication', {}, { table: process.env.LOCKOUT_TABLE_NAME });
-  const postRun = await withFloor(WARM_INVOCATIONS, async (i) => {
-    await preForPost(preAuthEvent(`post-${i}`));
-    const started = performance.now();
-    await post(postAuthEvent(`post-${i}`));
-    return performance.now() - started;
-  });
   // Cognito had set the pool up with email sign-in: one new address per sign-up.
   const signUp = await load('PreSignUp', { signUpMaxAttempts: 100_000 });
-  const signUpRun = await withFloor(WARM_INVOCATIONS, (i) => signUp(preSignUpEvent({ email: `user${i}@example.com` })).then(() => undefined));
+
+  const kinds: Record<'preAuthentication' | 'preAuthenticationWithDeviceToken' | 'postAuthentication' | 'preSignUp', (i: number) => Promise<number>> =
+    {
+      preAuthentication: (i) => timed(() => pre(preAuthEvent(ids[i % ids.length]))),
+      preAuthenticationWithDeviceToken: (i) => timed(() => preDevice(devices[i % devices.length])),
+      postAuthentication: async (i) => {
+        await preForPost(preAuthEvent(`post-${i}`));
+        return timed(() => post(postAuthEvent(`post-${i}`)));
+      },
+      preSignUp: (i) => timed(() => signUp(preSignUpEvent({ email: `user${i}@example.com` }))),
+    };
+  const runs = Object.fromEntries(Object.keys(kinds).map((k) => [k, { samples: [] as number[], floor: [] as number[] }])) as Record<
+    keyof typeof kinds,
+    { samples: number[]; floor: number[] }
+  >;
+  for (let i = 0; i < WARM_INVOCATIONS; i++) {
+    for (const [kind, call] of Object.entries(kinds) as Array<[keyof typeof kinds, (i: number) => Promise<number>]>) {
+      runs[kind].floor.push(await timed(floor));
+      runs[kind].samples.push(await call(i));
+    }
+  }
 
   /** Against the floor samples taken between this trigger's own. */
   const row = (run: { samples: number[]; floor: number[] }) => {
@@ -203,12 +201,18 @@ async function measureLatency(load: Loader, floor: () => Promise<unknown>, secre
     return { ...stats, ratioToFloorP50: round(stats.p50 / percentiles(run.floor).p50) };
   };
   return {
-    floorUpdateItem: percentiles(floorSamples),
-    preAuthentication: row(preRun),
-    preAuthenticationWithDeviceToken: row(deviceRun),
-    postAuthentication: row(postRun),
-    preSignUp: row(signUpRun),
+    floorUpdateItem: percentiles(Object.values(runs).flatMap((r) => r.floor)),
+    preAuthentication: row(runs.preAuthentication),
+    preAuthenticationWithDeviceToken: row(runs.preAuthenticationWithDeviceToken),
+    postAuthentication: row(runs.postAuthentication),
+    preSignUp: row(runs.preSignUp),
   };
+}
+
+async function timed(call: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await call();
+  return performance.now() - started;
 }
 
 interface CountingProxy {

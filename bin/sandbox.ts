@@ -66,6 +66,7 @@ cognito-lockout sandbox is ready. Ctrl-C stops it${persist ? ` (data kept in ${p
                     (x${p.lockoutBackoffMultiplier} per consecutive lockout, up to ${p.maxLockoutDurationSeconds} s, ${permanent});
                     mode ${p.lockoutMode}, store errors: ${p.storeErrorPolicy}
   Sign-up limits    ${p.signUpMaxAttempts} per ${p.signUpWindowSeconds} s per email, phone and user name
+  Device tokens     ${p.deviceTokens === 'on' ? `claim "${p.deviceTokenClaim}" in every sign-in's ID token; sent back in clientMetadata, counted in the device's own bucket` : 'off'}
   Table stream      ${s.streamConsumers.length > 0 ? `${s.streamConsumers.join(', ')} (event source mappings, polled like Lambda's)` : 'no consumers (events and notices are off)'}
 
 With the aws CLI (any credentials work locally; SRP, Amplify's default, works too):
@@ -79,12 +80,21 @@ With Amplify v6:
   Amplify.configure({ Auth: { Cognito: { userPoolId: '${s.userPoolId}', userPoolClientId: '${s.userPoolClientId}',
                                          userPoolEndpoint: '${s.endpoint}' } } });
   await signIn({ username, password });   // SRP, unchanged from production code
+  // Familiar devices: import { deviceTokens } from 'cognito-lockout/client'; const devices = deviceTokens();
+  await signIn({ username, password, options: { clientMetadata: await devices.clientMetadata(username) } });
+  await devices.remember(username, (await fetchAuthSession()).tokens.idToken);
 
 Admin CLI (finds a user's lock by email through the pool; identities are hashed in the table):
   export AWS_ENDPOINT_URL_DYNAMODB=${s.dynamodbEndpoint} AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=${s.endpoint} AWS_ENDPOINT_URL_STS=${s.endpoint}
   npx cognito-lockout status you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
   npx cognito-lockout unlock you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
-  npx cognito-lockout list --locked --table ${s.tableName}
+  npx cognito-lockout list --locked --table ${s.tableName}${
+    s.deviceKeySecret === undefined
+      ? ''
+      : `
+  npx cognito-lockout revoke-devices you@example.com --table ${s.tableName} --user-pool-id ${s.userPoolId}
+  AWS_ENDPOINT_URL_SECRETS_MANAGER=${s.deviceKeySecret.endpoint} npx cognito-lockout rotate-device-key --secret ${s.deviceKeySecret.arn} --table ${s.tableName}`
+  }
   npm run demo -- --endpoint ${s.endpoint}                                   # the scripted lockout story
 
 Decisions (identities are hashed, as in CloudWatch):`;

@@ -52,6 +52,7 @@ const user = (username: string, n: number, email?: string): FakeUser => ({
 const USERS = {
   henry: user('henry', 8),
   iris: user('iris', 9),
+  jack: user('jack', 10),
   jane: user('jane', 1, 'jane@example.com'),
   bob: user('bob', 2),
   carol: user('carol', 3),
@@ -490,6 +491,19 @@ describe('device tokens', () => {
     expect(await attempt(handler, USERS.henry, stolen)).toBe('admitted');
     expect(await attempt(handler, USERS.henry)).toBe('admitted');
     expect(await item(devicesIdentity(USERS.henry.sub).key)).toMatchObject({ op: expect.any(String), operator: OPERATOR_ARN, bucket: 'device' });
+  });
+
+  it("an operator's lock refuses the user's device tokens too, new devices and old; unlock lifts it", async () => {
+    const handler = devicePreAuth();
+    const known = tokenOf(USERS.jack);
+    expect(await attempt(handler, USERS.jack, known)).toBe('admitted');
+    await json(['lock', 'jack', '--for', '2h']);
+    expect(await attempt(handler, USERS.jack, known)).toBe('refused');
+    expect(await attempt(handler, USERS.jack, tokenOf(USERS.jack))).toBe('refused');
+    expect(await attempt(handler, USERS.jack)).toBe('refused');
+    await json(['unlock', 'jack']);
+    expect(await attempt(handler, USERS.jack, known)).toBe('admitted');
+    expect(await attempt(handler, USERS.jack, tokenOf(USERS.jack))).toBe('admitted');
   });
 
   it('revoke-devices makes every token issued so far count as anonymous, and audits it', async () => {

@@ -289,6 +289,13 @@ describe('the front-end helper from the tarball', () => {
     const expected = { locked: true, message: 'Too many failed sign-in attempts. Try again later.', trigger: 'PreAuthentication' };
     expect(JSON.parse(stdout)).toEqual([expected, expected]);
     expect(existsSync(path.join(dir, 'node_modules', 'cognito-lockout', 'dist', 'client', 'index.mjs'))).toBe(true);
+    // The device token keeper, from both formats: a token from an ID token's claim becomes the next clientMetadata.
+    const idToken = ['e30', Buffer.from(JSON.stringify({ lockout_device: 'abc.def' })).toString('base64url'), 'sig'].join('.');
+    const devices = `
+      const keep = async (m) => { const d = m.deviceTokens(); await d.remember('Jane', ${JSON.stringify(idToken)}); return d.clientMetadata('jane'); };
+      Promise.all([keep(require('cognito-lockout/client')), import('cognito-lockout/client').then(keep)]).then((r) => console.log(JSON.stringify(r)));`;
+    const kept = await run(process.execPath, ['-e', devices], { cwd: dir });
+    expect(JSON.parse(kept.stdout)).toEqual([{ lockout_device: 'abc.def' }, { lockout_device: 'abc.def' }]);
     expect(readdirSync(path.join(dir, 'node_modules', 'cognito-lockout'))).not.toContain('node_modules');
   });
 });

@@ -654,6 +654,23 @@ describe('alarms, dashboard and lockout events', () => {
     for (const name of absent) expect(config[name]).toBeUndefined();
   });
 
+  it('creates the device token key only with device tokens on, generated, never in the template, and tells only its readers', () => {
+    const { template } = construct();
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'key', PasswordLength: 64, ExcludePunctuation: true },
+      SecretString: Match.absent(),
+    });
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    const told = functions
+      .filter(([, f]) => f.Properties.Environment?.Variables?.LOCKOUT_DEVICE_KEY_SECRET !== undefined)
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(told.sort()).toEqual(['LockoutpostAuthentication', 'LockoutpreAuthentication', 'LockoutpreTokenGeneration']);
+    const off = construct({ deviceTokens: 'off' });
+    off.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(JSON.stringify(off.template.toJSON())).not.toMatch(/secretsmanager|LOCKOUT_DEVICE_KEY_SECRET/);
+    expect(off.lockout.deviceKeySecret).toBeUndefined();
+  });
+
   it('names successSignal and ownFunctions when the pool already has a pre token generation trigger', () => {
     const stack = new Stack(noBundling(), 'Claims');
     const pool = new UserPool(stack, 'Pool');
@@ -725,6 +742,24 @@ describe('alarms, dashboard and lockout events', () => {
       { monitoring: { durationThreshold: Duration.seconds(6) } },
       "CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got 6000 ms",
     ],
+    ['device tokens neither on nor off', { deviceTokens: 'yes' as never }, 'CognitoLockout: deviceTokens must be one of "on", "off", got "yes"'],
+    ['a negative device N', { deviceMaxFailedAttempts: -1 }, 'CognitoLockout: deviceMaxFailedAttempts must be a whole number from 0 to 1000, got -1'],
+    [
+      'a token lifetime in hours',
+      { deviceTokenLifetime: Duration.hours(36) },
+      'CognitoLockout: deviceTokenLifetime (in whole days) must be a whole number of days, got 36 hours',
+    ],
+    [
+      'a token lifetime past 400 days',
+      { deviceTokenLifetime: Duration.days(500) },
+      'CognitoLockout: deviceTokenLifetime (in whole days) must be a whole number from 1 to 400, got 500',
+    ],
+    ['a claim Cognito sets', { deviceTokenClaim: 'email' }, 'CognitoLockout: deviceTokenClaim must not be a claim Cognito sets ("email")'],
+    [
+      'a claim name with a colon',
+      { deviceTokenClaim: 'custom:device' },
+      'CognitoLockout: deviceTokenClaim must be a lower-case claim name (a-z, 0-9, _; starting with a letter), got "custom:device"',
+    ],
   ])('fails at synth on %s', (_, props, message) => {
     expect(() => construct(props)).toThrow(message);
   });
@@ -791,6 +826,8 @@ describe('app configuration from context', () => {
       'context key "lockoutDurationSeconds" (7200) must not exceed context key "maxLockoutDurationSeconds" (3600)',
     ],
     [{ deletionProtection: 'yes' }, 'context key "deletionProtection" must be true or false, got "yes"'],
+    [{ deviceTokens: 'maybe' }, 'context key "deviceTokens" must be one of "on", "off", got "maybe"'],
+    [{ deviceTokenLifetimeDays: '0' }, 'context key "deviceTokenLifetimeDays" must be a whole number from 1 to 400, got "0"'],
     [{ removalPolicy: 'snapshot' }, 'context key "removalPolicy" must be "retain" or "destroy", got "snapshot"'],
     [{ callbackUrls: [] }, 'context key "callbackUrls" must be a non-empty list of URLs (a JSON array, or comma-separated text), got []'],
   ])('rejects %j naming the key', (context, message) => {

@@ -21,6 +21,11 @@ import type { LockoutState } from './policy';
  */
 
 export const REVOKED_BEFORE = 'revokedBefore';
+/**
+ * An operator's lock of the account (admin CLI `lock`) reaches every device bucket too: it is written here as well
+ * as on the anonymous item, read as a lock of each bucket, and checked by the condition of each device write.
+ */
+export const OPERATOR_LOCKED_UNTIL = 'operatorLockedUntil';
 export const BUCKET_ATTRIBUTE = 'bucket';
 
 /** What a device attempt writes against, beside the devices item's key. */
@@ -68,21 +73,25 @@ export function isRevoked(item: Record<string, unknown>, issuedAt: number): bool
 }
 
 /**
- * One bucket's state as the policy reads it, or undefined when the bucket does not exist. A bucket written before
+ * One bucket's state as the policy reads it (an operator's lock included), or undefined when the bucket does not
+ * exist. A bucket written before
  * the item's last clear reads as empty (no failures, no lock, no streak) but keeps its revision: the write that
  * replaces it is still conditioned on nobody having written it since.
  */
 export function deviceState(item: Record<string, unknown>, did: string): LockoutState | undefined {
   const rev = num(item, bucketAttribute(did, 'r'));
-  if (rev === undefined) return undefined;
+  const operatorLock = num(item, OPERATOR_LOCKED_UNTIL) ?? 0;
+  // Revision 0: a bucket not written yet, under an operator's lock.
+  if (rev === undefined) return operatorLock > 0 ? { failures: 0, windowStart: 0, lockedUntil: operatorLock, lockouts: 0, rev: 0 } : undefined;
   const clearedAt = num(item, 'clearedAt');
   const cleared = clearedAt === undefined ? {} : { clearedAt };
   const writtenAt = num(item, bucketAttribute(did, 'a')) ?? 0;
-  if (clearedAt !== undefined && writtenAt <= clearedAt) return { failures: 0, windowStart: 0, lockedUntil: 0, lockouts: 0, rev, ...cleared };
+  if (clearedAt !== undefined && writtenAt <= clearedAt)
+    return { failures: 0, windowStart: 0, lockedUntil: operatorLock, lockouts: 0, rev, ...cleared };
   return {
     failures: num(item, bucketAttribute(did, 'f')) ?? 0,
     windowStart: num(item, bucketAttribute(did, 'w')) ?? 0,
-    lockedUntil: num(item, bucketAttribute(did, 'l')) ?? 0,
+    lockedUntil: Math.max(num(item, bucketAttribute(did, 'l')) ?? 0, operatorLock),
     lockouts: num(item, bucketAttribute(did, 'n')) ?? 0,
     rev,
     ...cleared,

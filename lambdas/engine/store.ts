@@ -2,7 +2,16 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
-import { BUCKET_ATTRIBUTE, DEVICE_ITEM_KEEP_MS, type DeviceBucket, REVOKED_BEFORE, bucketAttribute, deviceState, isRevoked } from './device-bucket';
+import {
+  BUCKET_ATTRIBUTE,
+  DEVICE_ITEM_KEEP_MS,
+  type DeviceBucket,
+  OPERATOR_LOCKED_UNTIL,
+  REVOKED_BEFORE,
+  bucketAttribute,
+  deviceState,
+  isRevoked,
+} from './device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, clearMemoryMs, expiryEpochSeconds, windowCutoff } from './policy';
 
@@ -155,9 +164,16 @@ export class LockoutStore {
         '#n = if_not_exists(#n, :zero), #r = if_not_exists(#r, :zero) + :one, #a = :now, #ttl = :ttl, #op = :count' +
         (sub === undefined ? '' : ', #sub = :sub'),
       ConditionExpression:
-        '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#r) OR ' +
+        '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#operatorLock) OR #operatorLock <= :now) AND (attribute_not_exists(#r) OR ' +
         '(#l <= :now AND #w > :cutoff AND #f < :max AND (attribute_not_exists(clearedAt) OR #a > clearedAt)))',
-      ExpressionAttributeNames: { ...names, '#revoked': REVOKED_BEFORE, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE, ...subName(sub) },
+      ExpressionAttributeNames: {
+        ...names,
+        '#revoked': REVOKED_BEFORE,
+        '#operatorLock': OPERATOR_LOCKED_UNTIL,
+        '#ttl': TTL_ATTRIBUTE,
+        '#op': OP_ATTRIBUTE,
+        ...subName(sub),
+      },
       ExpressionAttributeValues: {
         ':zero': 0,
         ':one': 1,
@@ -193,10 +209,14 @@ export class LockoutStore {
         (sub === undefined ? '' : ', #sub = :sub') +
         // The announcer reads a lock from the item's top level (outbox.ts).
         (locking ? ', lockedUntil = :l, lockouts = :n, #bucket = :device' : ''),
-      ConditionExpression: `(attribute_not_exists(#revoked) OR #revoked < :iat) AND ${observed === undefined ? 'attribute_not_exists(#r)' : '#r = :rev'}`,
+      // Revision 0 is a bucket not written yet (device-bucket.ts).
+      ConditionExpression:
+        '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#operatorLock) OR #operatorLock <= :now) AND ' +
+        (observed === undefined || observed.rev === 0 ? 'attribute_not_exists(#r)' : '#r = :rev'),
       ExpressionAttributeNames: {
         ...deviceNames(device.did),
         '#revoked': REVOKED_BEFORE,
+        '#operatorLock': OPERATOR_LOCKED_UNTIL,
         '#ttl': TTL_ATTRIBUTE,
         '#op': OP_ATTRIBUTE,
         ...subName(sub),
@@ -213,7 +233,7 @@ export class LockoutStore {
         ':ttl': deviceItemTtl(device.decidedAt),
         ':op': (locking ? 'lock' : 'count') satisfies ItemOp,
         ...subValue(sub),
-        ...(observed === undefined ? {} : { ':rev': observed.rev }),
+        ...(observed === undefined || observed.rev === 0 ? {} : { ':rev': observed.rev }),
         ...(locking ? { ':device': 'device' } : {}),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -271,7 +291,8 @@ export class LockoutStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: key },
-          UpdateExpression: `SET clearedAt = :now, #ttl = :ttl, #op = :op, #bucket = :device${facts.sub === undefined ? '' : ', #sub = :sub'}`,
+          // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left.
+          UpdateExpression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock`,
           // A user who never signed in with a device token has no item, and gets none.
           ConditionExpression: 'attribute_exists(#pk)',
           ExpressionAttributeNames: {
@@ -281,7 +302,7 @@ export class LockoutStore {
             '#bucket': BUCKET_ATTRIBUTE,
             ...subName(facts.sub),
           },
-          ExpressionAttributeValues: { ':now': now, ':ttl': deviceItemTtl(now), ':op': op, ':device': 'device', ...subValue(facts.sub) },
+          ExpressionAttributeValues: { ':now': now, ':zero': 0, ':ttl': deviceItemTtl(now), ':op': op, ':device': 'device', ...subValue(facts.sub) },
         }),
         options,
       );

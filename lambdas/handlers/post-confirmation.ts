@@ -18,8 +18,8 @@ const RESET = 'PostConfirmation_ConfirmForgotPassword';
  * It never fails the user's action: a store error, a malformed event or a trigger source it does not know is
  * logged and counted, and the event is returned (the reset stands; a lock then simply runs out).
  *
- * With device tokens on, the same reset voids every device bucket of the user (a second write, on the user's
- * devices item, sent alongside the first): the owner's devices start afresh too.
+ * With device tokens on, the same reset then voids every device bucket of the user and lifts an operator's lock of
+ * them (a second write, on the user's devices item), unless the first kept a permanent lock.
  */
 export function createPostConfirmationHandler(deps: TriggerDeps) {
   return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
@@ -39,9 +39,10 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         return event;
       }
       const now = deps.now();
-      const devices = deps.config.devices !== undefined && identity.sub !== undefined ? clearDevices(deps, identity.sub, now) : undefined;
+      let keptPermanent = false;
       try {
         const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn, { sub: identity.sub });
+        keptPermanent = result.outcome === 'permanent';
         const lifted = result.outcome === 'cleared' && isLocked(result.removed, now);
         // The AccountUnlocked event comes from the table's stream (outbox.ts): the reset waits on nothing else.
         if (lifted) count(metrics, 'UnlockedByPasswordReset');
@@ -55,7 +56,8 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
         logger.error('lockout store unavailable: the password reset did not lift the lock', { identity: identity.logId, ...errorFields(error) });
       }
-      await devices;
+      // A permanent lock kept for operators keeps the account's operator lock on the device buckets too.
+      if (deps.config.devices !== undefined && identity.sub !== undefined && !keptPermanent) await clearDevices(deps, identity.sub, now);
     } catch (error) {
       reportFailure(deps.telemetry, error);
     } finally {

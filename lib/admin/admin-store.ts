@@ -24,7 +24,7 @@ import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
 import { redacted } from '../../lambdas/engine/redact';
-import { DEVICE_ITEM_KEEP_MS, REVOKED_BEFORE, devicesIdentity, lockedDeviceCount } from '../../lambdas/engine/device-bucket';
+import { DEVICE_ITEM_KEEP_MS, OPERATOR_LOCKED_UNTIL, REVOKED_BEFORE, devicesIdentity, lockedDeviceCount } from '../../lambdas/engine/device-bucket';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
 
@@ -227,6 +227,8 @@ export class AdminStore {
       const until = duration === 'permanent' ? PERMANENT_LOCK_UNTIL : now + duration;
       const outcome = await this.transact([
         { Update: this.stateUpdate(key, lockUpdate(until, { operator: redacted(operator.arn), sub }), notShortening(until)) },
+        // The account's lock reaches the user's device buckets too: a valid device token does not get past it.
+        ...(sub === undefined ? [] : [{ Update: this.stateUpdate(devicesIdentity(sub).key, devicesLocked(now, until)) }]),
         {
           Put: this.auditPut({
             action: 'lock',
@@ -427,8 +429,9 @@ function clearedMarker(now: number, news: News): Expression {
   return {
     expression:
       'SET failures = :zero, windowStart = :now, lockedUntil = :zero, lockouts = :zero, rev = if_not_exists(rev, :zero) + :one, ' +
-      `clearedAt = :now, #ttl = :ttl, ${told.expression}`,
-    names: { '#ttl': TTL_ATTRIBUTE, ...told.names },
+      // An operator's lock of a user's device buckets (on that user's devices item) goes too.
+      `clearedAt = :now, #ttl = :ttl, ${told.expression} REMOVE #operatorLock`,
+    names: { '#ttl': TTL_ATTRIBUTE, '#operatorLock': OPERATOR_LOCKED_UNTIL, ...told.names },
     values: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.floor(now / 1000) + CLEARED_MARKER_TTL_SECONDS, ...told.values },
   };
 }
@@ -437,9 +440,26 @@ function clearedMarker(now: number, news: News): Expression {
 function devicesCleared(now: number, news: News): Expression {
   const told = newsOf('operator-unlock', news);
   return {
-    expression: `SET clearedAt = :now, #ttl = :ttl, #bucket = :device, ${told.expression}`,
-    names: { '#ttl': TTL_ATTRIBUTE, '#bucket': 'bucket', ...told.names },
-    values: { ':now': now, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ':device': 'device', ...told.values },
+    // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left, nor the operator's.
+    expression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #bucket = :device, ${told.expression} REMOVE #operatorLock`,
+    names: { '#ttl': TTL_ATTRIBUTE, '#bucket': 'bucket', '#operatorLock': OPERATOR_LOCKED_UNTIL, ...told.names },
+    values: { ':now': now, ':zero': 0, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ':device': 'device', ...told.values },
+  };
+}
+
+/**
+ * An operator's lock of every device bucket (device-bucket.ts). Not news on its own (no `op`): the anonymous item's
+ * operator-lock write in the same transaction is the one announced. Kept at least as long as the lock.
+ */
+function devicesLocked(now: number, until: number): Expression {
+  const permanent = isPermanent({ lockedUntil: until });
+  return {
+    expression: `SET #operatorLock = :until${permanent ? ' REMOVE #ttl' : ', #ttl = :ttl'}`,
+    names: { '#operatorLock': OPERATOR_LOCKED_UNTIL, '#ttl': TTL_ATTRIBUTE },
+    values: {
+      ':until': until,
+      ...(permanent ? {} : { ':ttl': Math.ceil(Math.max(now + DEVICE_ITEM_KEEP_MS, until) / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }),
+    },
   };
 }
 

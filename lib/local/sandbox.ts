@@ -68,6 +68,8 @@ export interface SandboxStatus {
   readonly tableName: string;
   readonly partitionKey: string;
   readonly settings: LockoutSettings;
+  /** The device token key's secret and the local Secrets Manager that holds it; undefined when device tokens are off. */
+  readonly deviceKeySecret?: { readonly arn: string; readonly endpoint: string };
   /** The functions the table's stream invokes (event source mappings of the template), by name. */
   readonly streamConsumers: string[];
   /** The managed login (hosted UI) and OAuth endpoints, as the stack's DomainUrl and ManagedLoginUrl outputs. */
@@ -194,6 +196,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tableName: LOCAL_TABLE_NAME,
       partitionKey: blueprint.table.partitionKey,
       settings,
+      deviceKeySecret: blueprint.deviceKeySecret === undefined ? undefined : { arn: secrets.arn, endpoint: secrets.endpoint },
       streamConsumers: blueprint.streamConsumers.map((c) => c.name),
       managedLogin: managedLoginStatus(endpoint, userPoolClientId, blueprint.client.oauth),
     };
