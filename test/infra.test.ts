@@ -747,7 +747,7 @@ describe('alarms, dashboard and lockout events', () => {
     [
       'a token lifetime in hours',
       { deviceTokenLifetime: Duration.hours(36) },
-      'CognitoLockout: deviceTokenLifetime (in whole days) must be a whole number of days, got 36 hours',
+      'CognitoLockout: deviceTokenLifetime (in whole days) must be a whole number of days, got 1 day 12 hours',
     ],
     [
       'a token lifetime past 400 days',
@@ -827,7 +827,7 @@ describe('app configuration from context', () => {
     ],
     [{ deletionProtection: 'yes' }, 'context key "deletionProtection" must be true or false, got "yes"'],
     [{ deviceTokens: 'maybe' }, 'context key "deviceTokens" must be one of "on", "off", got "maybe"'],
-    [{ deviceTokenLifetimeDays: '0' }, 'context key "deviceTokenLifetimeDays" must be a whole number from 1 to 400, got "0"'],
+    [{ deviceTokenLifetimeDays: '0' }, 'context key "deviceTokenLifetimeDays" must be a whole number from 1 to 400, got 0'],
     [{ removalPolicy: 'snapshot' }, 'context key "removalPolicy" must be "retain" or "destroy", got "snapshot"'],
     [{ callbackUrls: [] }, 'context key "callbackUrls" must be a non-empty list of URLs (a JSON array, or comma-separated text), got []'],
   ])('rejects %j naming the key', (context, message) => {

@@ -114,8 +114,8 @@ export class StoreGuard {
   }
 
   /** A confirmed password reset: voids every device bucket of the user in the store (instance records forget on their next answer). */
-  async clearDevices(itemKey: string, now: number, facts: ItemFacts = {}): Promise<'cleared' | 'absent'> {
-    return this.write((abortSignal) => this.store.clearDevices(itemKey, now, 'reset', { abortSignal }, facts));
+  async clearDevices(itemKey: string, permanentToo: boolean, now: number, facts: ItemFacts = {}): Promise<'cleared' | 'absent'> {
+    return this.write((abortSignal) => this.store.clearDevices(itemKey, now, 'reset', permanentToo, { abortSignal }, facts));
   }
 
   /** A confirmed password reset: forgets counts, streak and a temporary lock (or any lock), in the store and here. */

@@ -282,6 +282,7 @@ export class LockoutStore {
     key: string,
     now: number,
     op: Extract<ItemOp, 'reset' | 'operator-unlock'>,
+    permanentToo: boolean,
     options: RequestOptions = {},
     facts: ItemFacts = {},
   ): Promise<'cleared' | 'absent'> {
@@ -293,16 +294,28 @@ export class LockoutStore {
           Key: { [PARTITION_KEY]: key },
           // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left.
           UpdateExpression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock`,
-          // A user who never signed in with a device token has no item, and gets none.
-          ConditionExpression: 'attribute_exists(#pk)',
+          // A user who never signed in with a device token has no item, and gets none. A permanent operator lock is
+          // lifted only with `permanentToo`; else nothing is written (the account stays locked for every device).
+          ConditionExpression: permanentToo
+            ? 'attribute_exists(#pk)'
+            : 'attribute_exists(#pk) AND (attribute_not_exists(#operatorLock) OR #operatorLock < :permanent)',
           ExpressionAttributeNames: {
             '#pk': PARTITION_KEY,
             '#ttl': TTL_ATTRIBUTE,
             '#op': OP_ATTRIBUTE,
             '#bucket': BUCKET_ATTRIBUTE,
+            '#operatorLock': OPERATOR_LOCKED_UNTIL,
             ...subName(facts.sub),
           },
-          ExpressionAttributeValues: { ':now': now, ':zero': 0, ':ttl': deviceItemTtl(now), ':op': op, ':device': 'device', ...subValue(facts.sub) },
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':zero': 0,
+            ':ttl': deviceItemTtl(now),
+            ':op': op,
+            ':device': 'device',
+            ...subValue(facts.sub),
+            ...(permanentToo ? {} : { ':permanent': PERMANENT_LOCK_UNTIL }),
+          },
         }),
         options,
       );

@@ -18,8 +18,9 @@ const RESET = 'PostConfirmation_ConfirmForgotPassword';
  * It never fails the user's action: a store error, a malformed event or a trigger source it does not know is
  * logged and counted, and the event is returned (the reset stands; a lock then simply runs out).
  *
- * With device tokens on, the same reset then voids every device bucket of the user and lifts an operator's lock of
- * them (a second write, on the user's devices item), unless the first kept a permanent lock.
+ * With device tokens on, the same reset voids every device bucket of the user and lifts an operator's lock of them
+ * (a second write, on the user's devices item, sent alongside the first); a permanent operator lock stays there as
+ * it stays on the anonymous item, unless `unlockOnPasswordReset` is `all`.
  */
 export function createPostConfirmationHandler(deps: TriggerDeps) {
   return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
@@ -39,10 +40,11 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         return event;
       }
       const now = deps.now();
-      let keptPermanent = false;
+      // Both writes at once: a store that hangs costs one budget, not two.
+      const devices =
+        deps.config.devices !== undefined && identity.sub !== undefined ? clearDevices(deps, identity.sub, policy === 'all', now) : undefined;
       try {
         const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn, { sub: identity.sub });
-        keptPermanent = result.outcome === 'permanent';
         const lifted = result.outcome === 'cleared' && isLocked(result.removed, now);
         // The AccountUnlocked event comes from the table's stream (outbox.ts): the reset waits on nothing else.
         if (lifted) count(metrics, 'UnlockedByPasswordReset');
@@ -56,8 +58,7 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
         logger.error('lockout store unavailable: the password reset did not lift the lock', { identity: identity.logId, ...errorFields(error) });
       }
-      // A permanent lock kept for operators keeps the account's operator lock on the device buckets too.
-      if (deps.config.devices !== undefined && identity.sub !== undefined && !keptPermanent) await clearDevices(deps, identity.sub, now);
+      await devices;
     } catch (error) {
       reportFailure(deps.telemetry, error);
     } finally {
@@ -68,10 +69,10 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
 }
 
 /** Voids the user's device buckets; never throws (a failure is logged and counted: their locks then run out). */
-async function clearDevices(deps: TriggerDeps, sub: string, now: number): Promise<void> {
+async function clearDevices(deps: TriggerDeps, sub: string, permanentToo: boolean, now: number): Promise<void> {
   const identity = devicesIdentity(sub);
   try {
-    const outcome = await deps.guard.clearDevices(identity.key, now, { sub });
+    const outcome = await deps.guard.clearDevices(identity.key, permanentToo, now, { sub });
     deps.telemetry.logger.info('password reset: device buckets cleared', { identity: identity.logId, outcome });
   } catch (error) {
     count(deps.telemetry.metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
