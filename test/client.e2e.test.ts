@@ -7,7 +7,6 @@ import { Amplify } from '@aws-amplify/core';
 import { signIn, signOut } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import {
-  AdminConfirmSignUpCommand,
   AdminUpdateUserAttributesCommand,
   CognitoIdentityProviderClient,
   ConfirmForgotPasswordCommand,
@@ -18,8 +17,8 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
 import { type Sandbox, startSandbox } from '../lib/local/sandbox';
+import { confirmedUser, sandboxCognito } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
@@ -35,22 +34,14 @@ beforeAll(async () => {
     context: { maxFailedAttempts: '1', signUpMaxAttempts: '2', notifyUserFrom: 'security@example.com' },
     onLog: (line) => logs.push(line),
   });
-  sdk = new CognitoIdentityProviderClient({
-    endpoint: sandbox.status.endpoint,
-    region: sandbox.status.region,
-    credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  sdk = sandboxCognito(sandbox.status);
 }, 120_000);
 afterAll(async () => {
   sdk?.destroy();
   await sandbox?.stop();
 });
 
-async function newUser(email: string): Promise<void> {
-  await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: email, Password: PASSWORD }));
-  await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: email }));
-}
+const newUser = (email: string) => confirmedUser(sdk, sandbox.status, email, PASSWORD);
 
 /** USER_PASSWORD_AUTH sign-ins for one name, through the AWS SDK. */
 const passwordSignIn = (username: string) => (password: string) =>

@@ -2,9 +2,9 @@
  * Device tokens against DynamoDB Local: each valid token counts in its own bucket, everything else in the user's
  * anonymous bucket, with every guarantee per bucket under the shipped defaults (N = 5, 15-minute window and lock).
  */
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
+import { createLockoutTable } from '../lib/local/dynamodb-local';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
@@ -19,6 +19,7 @@ import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-g
 import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
 import { freePort } from '../lib/local/ports';
 import { FakeClock } from './support/deps';
+import { useDynamoDbLocal } from './support/local-services';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -28,27 +29,16 @@ const KEY_A = 'a'.repeat(20) + 'first-key-0123456789';
 const KEY_B = 'b'.repeat(20) + 'second-key-012345678';
 const LIFETIME = DEFAULT_SETTINGS.deviceTokenLifetimeDays * DAY;
 
-let engine: DynamoDbLocal;
-let documents: DynamoDBDocumentClient;
+const local = useDynamoDbLocal();
 let tableCount = 0;
-
-beforeAll(async () => {
-  engine = await startDynamoDbLocal();
-  await warmUp(engine);
-  documents = DynamoDBDocumentClient.from(engine.client);
-});
-afterAll(async () => {
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  await engine?.stop();
-});
 
 /** The secret's text as the construct generates it, or as a rotation writes it. */
 let secretText = JSON.stringify({ key: KEY_A });
 
 async function fixture(endpoint?: string) {
   const tableName = `devices-${++tableCount}`;
-  await createLockoutTable(engine.client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? engine.endpoint;
+  await createLockoutTable(local.engine().client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? local.engine().endpoint;
   const clock = new FakeClock(Date.now());
   const base = runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false' });
   const metricNames: string[] = [];
@@ -73,9 +63,9 @@ async function fixture(endpoint?: string) {
     postConfirmation: createPostConfirmationHandler(deps),
     preToken: createPreTokenGenerationHandler(deps),
     item: async (key: string) =>
-      (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
+      (await local.documents().send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
     revoke: (sub: string) =>
-      documents.send(
+      local.documents().send(
         new UpdateCommand({
           TableName: tableName,
           Key: { [PARTITION_KEY]: devicesIdentity(sub).key },

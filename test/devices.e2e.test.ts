@@ -7,18 +7,13 @@ import * as path from 'node:path';
 import { Amplify } from '@aws-amplify/core';
 import { fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
-import {
-  AdminConfirmSignUpCommand,
-  CognitoIdentityProviderClient,
-  InitiateAuthCommand,
-  SignUpCommand,
-} from '@aws-sdk/client-cognito-identity-provider';
+import { type CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSession } from 'amazon-cognito-identity-js';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
 import { type Sandbox, startSandbox } from '../lib/local/sandbox';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { confirmedUser, sandboxCognito } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const N = DEFAULT_SETTINGS.maxFailedAttempts;
@@ -27,22 +22,14 @@ let sdk: CognitoIdentityProviderClient;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ projectRoot: path.join(__dirname, '..'), port: 0, dynamodbPort: 0, context: {} });
-  sdk = new CognitoIdentityProviderClient({
-    endpoint: sandbox.status.endpoint,
-    region: sandbox.status.region,
-    credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  sdk = sandboxCognito(sandbox.status);
 }, 120_000);
 afterAll(async () => {
   sdk?.destroy();
   await sandbox?.stop();
 });
 
-async function newUser(email: string): Promise<void> {
-  await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: email, Password: PASSWORD }));
-  await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: email }));
-}
+const newUser = (email: string) => confirmedUser(sdk, sandbox.status, email, PASSWORD);
 
 /** One browser's storage: each client below is a different device. */
 function memoryStorage(): DeviceTokenStorage {

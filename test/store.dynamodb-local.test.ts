@@ -3,9 +3,9 @@
  * Handlers are built by `runtimeDeps`, exactly as in Lambda, with the endpoint from AWS_ENDPOINT_URL_DYNAMODB.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
+import { createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { PortTakenError, freePort } from '../lib/local/ports';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
@@ -16,6 +16,7 @@ import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authenti
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { FakeClock } from './support/deps';
+import { useDynamoDbLocal } from './support/local-services';
 import {
   federatedPreAuthEvent,
   postAuthEvent,
@@ -27,19 +28,8 @@ import {
 
 const MINUTE = 60_000;
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
-let engine: DynamoDbLocal;
-let documents: DynamoDBDocumentClient;
+const local = useDynamoDbLocal();
 let tableCount = 0;
-
-beforeAll(async () => {
-  engine = await startDynamoDbLocal();
-  await warmUp(engine);
-  documents = DynamoDBDocumentClient.from(engine.client);
-});
-afterAll(async () => {
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  await engine?.stop();
-});
 
 /**
  * A fresh table and handlers wired as in Lambda (configuration and endpoint from the environment, the shipped
@@ -47,9 +37,9 @@ afterAll(async () => {
  */
 async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: string) {
   const tableName = `lockout-${++tableCount}`;
-  await createLockoutTable(engine.client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
+  await createLockoutTable(local.engine().client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
   // The SDK resolves this lazily, at the first request: it stays set until the next fixture replaces it.
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? engine.endpoint;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? local.engine().endpoint;
   const clock = new FakeClock(Date.now());
   const deps: TriggerDeps = {
     ...runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false', ...settingsToEnv(settings) }),
@@ -70,7 +60,7 @@ async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: strin
     preSignUp: createPreSignUpHandler(deps),
     postConfirmation: createPostConfirmationHandler(deps),
     item: async (key: string) =>
-      (await documents.send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
+      (await local.documents().send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
   };
 }
 
@@ -266,7 +256,7 @@ describe('lockout engine on DynamoDB Local', () => {
 
   it('uses the table TTL attribute the store writes', async () => {
     const f = await fixture();
-    const ttl = await engine.client.send(new DescribeTimeToLiveCommand({ TableName: f.tableName }));
+    const ttl = await local.engine().client.send(new DescribeTimeToLiveCommand({ TableName: f.tableName }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe(TTL_ATTRIBUTE);
     await f.preAuth(preAuthEvent('ttl'));
     expect((await f.item(userIdentity('ttl').key))![TTL_ATTRIBUTE]).toBeGreaterThan(f.clock.now() / 1000);

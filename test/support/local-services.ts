@@ -1,0 +1,31 @@
+import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, SignUpCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal, warmUp } from '../../lib/local/dynamodb-local';
+import type { SandboxStatus } from '../../lib/local/sandbox';
+
+/** DynamoDB Local for one suite: started (and warmed) before its tests, stopped after them. */
+export function useDynamoDbLocal(): { engine: () => DynamoDbLocal; documents: () => DynamoDBDocumentClient } {
+  let engine: DynamoDbLocal;
+  let documents: DynamoDBDocumentClient;
+  beforeAll(async () => {
+    engine = await startDynamoDbLocal();
+    await warmUp(engine);
+    documents = DynamoDBDocumentClient.from(engine.client);
+  });
+  afterAll(async () => {
+    delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    await engine?.stop();
+  });
+  return { engine: () => engine, documents: () => documents };
+}
+
+/** The Cognito API of a running sandbox, as the AWS SDK reaches it. */
+export function sandboxCognito(status: SandboxStatus): CognitoIdentityProviderClient {
+  return new CognitoIdentityProviderClient({ endpoint: status.endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+}
+
+/** A user signed up and confirmed in the sandbox's pool. */
+export async function confirmedUser(sdk: CognitoIdentityProviderClient, status: SandboxStatus, email: string, password: string): Promise<void> {
+  await sdk.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email, Password: password }));
+  await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
+}
