@@ -12,8 +12,8 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { localAwsEnv } from '../lib/local/dynamodb-local';
-import { freePort } from '../lib/local/ports';
+import { localAwsEnv } from '../sandbox/dynamodb-local';
+import { freePort } from '../sandbox/ports';
 import { percentiles, round } from './stats';
 
 const run = promisify(execFile);

@@ -11,9 +11,9 @@ import { findSourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { bareUpdateItem } from './floor';
-import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
-import { preAuthEvent } from '../lib/local/sample-events';
-import { appContext, synthesizeBlueprint } from '../lib/local/synthesized';
+import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
+import { preAuthEvent } from '../sandbox/sample-events';
+import { appContext, synthesizeBlueprint } from '../sandbox/synthesized';
 
 const DECISIONS = Number(process.env.BENCH_INVOCATIONS ?? 3000);
 

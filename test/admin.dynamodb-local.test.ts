@@ -14,14 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AdminStore, type AuditEntry } from '../lib/admin/admin-store';
 import { resolveOperator } from '../lib/admin/operator';
 import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
-import {
-  type DynamoDbLocal,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  createLockoutTable,
-  localAwsEnv,
-  startDynamoDbLocal,
-} from '../lib/local/dynamodb-local';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../sandbox/dynamodb-local';
 import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/engine/contract';
 import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { runtimeDeps } from '../lambdas/engine/deps';
@@ -29,12 +22,12 @@ import { settingsToEnv } from '../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { announcementOf } from '../lambdas/engine/outbox';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
-import { preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import { preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { type FakeService, type FakeUser, startFakeCognito, startFakeSts } from './support/fake-aws';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { devicesIdentity } from '../lambdas/engine/device-bucket';
-import { startSecretsManager } from '../lib/local/secrets-manager';
+import { startSecretsManager } from '../sandbox/secrets-manager';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', 'bin', 'cli.js');

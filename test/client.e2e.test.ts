@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { type Sandbox, startSandbox } from '../lib/local/sandbox';
+import { type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { confirmedUser, sandboxCognito } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';

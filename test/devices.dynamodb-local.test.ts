@@ -4,7 +4,7 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { createLockoutTable } from '../lib/local/dynamodb-local';
+import { createLockoutTable } from '../sandbox/dynamodb-local';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
@@ -16,8 +16,8 @@ import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authen
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
-import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
-import { freePort } from '../lib/local/ports';
+import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
+import { freePort } from '../sandbox/ports';
 import { FakeClock } from './support/deps';
 import { useDynamoDbLocal } from './support/local-services';
 

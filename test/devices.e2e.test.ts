@@ -11,7 +11,7 @@ import { type CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sd
 import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSession } from 'amazon-cognito-identity-js';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { type Sandbox, startSandbox } from '../lib/local/sandbox';
+import { type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { confirmedUser, sandboxCognito } from './support/local-services';
 

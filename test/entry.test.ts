@@ -4,7 +4,7 @@
  */
 import type { PostAuthenticationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
-import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../lib/local/sample-events';
+import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../sandbox/sample-events';
 
 type Entry<E> = { handler: (event: E) => Promise<E> };
 

@@ -20,7 +20,7 @@ import {
   preAuthEvent,
   preSignUpEvent,
   unknownUserPreAuthEvent,
-} from '../lib/local/sample-events';
+} from '../sandbox/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddb.reset());

@@ -8,7 +8,7 @@ import {
   userIdentity,
 } from '../lambdas/engine/identity';
 import { checkTriggerEvent, signInIdentityOf } from '../lambdas/engine/trigger-event';
-import { preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import { preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 
 const INSENSITIVE = { caseSensitive: false };
 const SENSITIVE = { caseSensitive: true };

@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
-import { UnsupportedPatternError } from '../lib/local/stream-poller';
-import { type SandboxBlueprint, appContext, localEnvironment, streamConsumersOf, synthesizeBlueprint } from '../lib/local/synthesized';
+import { UnsupportedPatternError } from '../sandbox/stream-poller';
+import { type SandboxBlueprint, appContext, localEnvironment, streamConsumersOf, synthesizeBlueprint } from '../sandbox/synthesized';
 
 const root = path.join(__dirname, '..');
 const dirs: string[] = [];

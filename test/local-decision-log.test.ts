@@ -2,8 +2,8 @@
  * The sandbox's decision log for what the table's stream leads to: events the announcer publishes, notices the
  * notifier sends or decides not to send, and batches the event source mapping gives up on.
  */
-import { formatDecision } from '../lib/local/decision-log';
-import type { OnFailureRecord } from '../lib/local/stream-poller';
+import { formatDecision } from '../sandbox/decision-log';
+import type { OnFailureRecord } from '../sandbox/stream-poller';
 
 const TIME = /^\d\d:\d\d:\d\d {2}/;
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
-import { portFlag } from '../lib/local/cli-args';
-import { PortTakenError, freePort, onFreePort } from '../lib/local/ports';
+import { portFlag } from '../sandbox/cli-args';
+import { PortTakenError, freePort, onFreePort } from '../sandbox/ports';
 
 describe('onFreePort', () => {
   it('tries another port when the chosen one was taken before the child bound it', async () => {

@@ -17,7 +17,7 @@ import {
   createLockoutTable,
   enableLockoutStream,
   startDynamoDbLocal,
-} from '../lib/local/dynamodb-local';
+} from '../sandbox/dynamodb-local';
 import {
   type Checkpoints,
   FileCheckpoints,
@@ -26,7 +26,7 @@ import {
   type OnFailureRecord,
   StreamPoller,
   dynamoDbStreamSource,
-} from '../lib/local/stream-poller';
+} from '../sandbox/stream-poller';
 
 let engine: DynamoDbLocal;
 let streams: DynamoDBStreamsClient;

@@ -24,9 +24,9 @@ import {
   CognitoUserSession,
 } from 'amazon-cognito-identity-js';
 import type { Browser, Page } from 'playwright-core';
-import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
-import { freePort } from '../lib/local/ports';
-import { type Sandbox, startSandbox } from '../lib/local/sandbox';
+import { LOCAL_CREDENTIALS } from '../sandbox/dynamodb-local';
+import { freePort } from '../sandbox/ports';
+import { type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { launchChromium } from './support/browser';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');

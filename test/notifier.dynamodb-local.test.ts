@@ -20,7 +20,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, startDynamoDbLocal } from '../sandbox/dynamodb-local';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/contract';
 import { NoticeLedger, hourKey, recipientKey } from '../lambdas/engine/notice-ledger';
 import { sesSender } from '../lambdas/engine/notice-mail';

@@ -18,8 +18,8 @@ import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { type NoticeRequests, createAnnouncerHandler } from '../lambdas/handlers/announcer';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, startDynamoDbLocal, warmUp } from '../lib/local/dynamodb-local';
-import { postConfirmationEvent, preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
+import { postConfirmationEvent, preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { testDeps } from './support/deps';
 
 const TABLE = 'outbox-test';

@@ -19,9 +19,9 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
-import { runDemo } from '../lib/local/demo';
-import { LOCAL_CREDENTIALS } from '../lib/local/dynamodb-local';
-import { type SandboxStatus, fetchStatus } from '../lib/local/sandbox';
+import { runDemo } from '../sandbox/demo';
+import { LOCAL_CREDENTIALS } from '../sandbox/dynamodb-local';
+import { type SandboxStatus, fetchStatus } from '../sandbox/sandbox';
 
 const root = path.join(__dirname, '..');
 

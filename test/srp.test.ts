@@ -3,7 +3,7 @@
  * failure points at the protocol, not at the HTTP front. Salts are stable per name; unknown names always fail.
  */
 import { createHmac } from 'node:crypto';
-import { SrpServer } from '../lib/local/srp';
+import { SrpServer } from '../sandbox/srp';
 // The client half of Cognito's SRP, exactly as the library computes it.
 import AuthenticationHelper from 'amazon-cognito-identity-js/lib/AuthenticationHelper';
 import BigInteger from 'amazon-cognito-identity-js/lib/BigInteger';

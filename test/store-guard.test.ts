@@ -11,7 +11,7 @@ import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { testDeps } from './support/deps';
-import { postAuthEvent, preAuthEvent, unknownUserPreAuthEvent } from '../lib/local/sample-events';
+import { postAuthEvent, preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddb.reset());

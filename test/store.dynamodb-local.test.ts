@@ -5,8 +5,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { createLockoutTable, startDynamoDbLocal } from '../lib/local/dynamodb-local';
-import { PortTakenError, freePort } from '../lib/local/ports';
+import { createLockoutTable, startDynamoDbLocal } from '../sandbox/dynamodb-local';
+import { PortTakenError, freePort } from '../sandbox/ports';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
@@ -24,7 +24,7 @@ import {
   preAuthEvent,
   preSignUpEvent,
   unknownUserPreAuthEvent,
-} from '../lib/local/sample-events';
+} from '../sandbox/sample-events';
 
 const MINUTE = 60_000;
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';

@@ -1,5 +1,5 @@
 /**
- * The sandbox's event source mapping (lib/local/stream-poller.ts) against an in-memory stream: the filter pattern
+ * The sandbox's event source mapping (sandbox/stream-poller.ts) against an in-memory stream: the filter pattern
  * subset the outbox's filters use, the record shape, batching, partial batch responses, bisection, retries, the
  * failure destination, shard lineage and checkpoints. The same poller on DynamoDB Local's real stream is
  * test/local-stream.test.ts.
@@ -23,7 +23,7 @@ import {
   lambdaRecord,
   matchesFilters,
   matchesPattern,
-} from '../lib/local/stream-poller';
+} from '../sandbox/stream-poller';
 
 const STREAM = 'arn:aws:dynamodb:ddblocal:000000000000:table/lockout/stream/2026-01-01T00:00:00.000';
 let sequence = 0;

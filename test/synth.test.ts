@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { createLockoutTable, type DynamoDbLocal, localAwsEnv, startDynamoDbLocal } from '../lib/local/dynamodb-local';
+import { createLockoutTable, type DynamoDbLocal, localAwsEnv, startDynamoDbLocal } from '../sandbox/dynamodb-local';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import { preAuthEvent } from '../lib/local/sample-events';
+import { preAuthEvent } from '../sandbox/sample-events';
 import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/engine/settings';
 
 const run = promisify(execFile);

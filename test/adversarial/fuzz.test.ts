@@ -13,7 +13,7 @@ import { createPostAuthenticationHandler } from '../../lambdas/handlers/post-aut
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../../lambdas/handlers/pre-signup';
 import { testDeps } from '../support/deps';
-import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../../lib/local/sample-events';
+import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../../sandbox/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const MAX_KEY_BYTES = 2048;

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../lib/local/dynamodb-local';
+import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../sandbox/dynamodb-local';
 import { userIdentity } from '../../lambdas/engine/identity';
 import { runtimeDeps } from '../../lambdas/engine/deps';
 import { settingsToEnv } from '../../lambdas/engine/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
-import { preAuthEvent } from '../../lib/local/sample-events';
+import { preAuthEvent } from '../../sandbox/sample-events';
 
 const N = 50;
 const TABLE = 'restart-test';

@@ -11,7 +11,7 @@ import { DEFAULT_SETTINGS, type StoreErrorPolicy, settingsToEnv } from '../../la
 import { createPostAuthenticationHandler } from '../../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../../lambdas/handlers/pre-signup';
-import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../../lib/local/sample-events';
+import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../../sandbox/sample-events';
 
 type Fault = 'throttling' | 'throughput-exceeded' | 'internal-error-500' | 'connection-reset' | 'hang' | 'slow-answer';
 

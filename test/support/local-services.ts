@@ -1,7 +1,7 @@
 import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, SignUpCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal, warmUp } from '../../lib/local/dynamodb-local';
-import type { SandboxStatus } from '../../lib/local/sandbox';
+import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal, warmUp } from '../../sandbox/dynamodb-local';
+import type { SandboxStatus } from '../../sandbox/sandbox';
 
 /** DynamoDB Local for one suite: started (and warmed) before its tests, stopped after them. */
 export function useDynamoDbLocal(): { engine: () => DynamoDbLocal; documents: () => DynamoDBDocumentClient } {

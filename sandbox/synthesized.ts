@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../app';
+import { buildApp } from '../lib/app';
 import { DEFAULT_MAPPING, type FilterPattern, type MappingSettings, checkPattern } from './stream-poller';
 
 /**

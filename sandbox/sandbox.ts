@@ -23,7 +23,7 @@ import {
   ListUserPoolClientsCommand,
   ListUserPoolsCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { type LockoutSettings, settingsFromEnv } from '../../lambdas/engine/settings';
+import { type LockoutSettings, settingsFromEnv } from '../lambdas/engine/settings';
 import { STATUS_PATH, openFront } from './cognito-front';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import {
