@@ -32,7 +32,7 @@ interface Running {
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin', 'sandbox.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'sandbox', 'start.ts'), ...args], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

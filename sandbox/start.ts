@@ -3,9 +3,9 @@
 // Options: --port N (9229), --dynamodb-port N (8000), 0 for any free port, --persist DIR, and any lockout setting
 // (--maxFailedAttempts 3 ...), the same keys as `cdk deploy -c`.
 import * as path from 'node:path';
-import { parseArgs, portFlag } from '../sandbox/cli-args';
-import { formatDecision } from '../sandbox/decision-log';
-import { type SandboxStatus, startSandbox } from '../sandbox/sandbox';
+import { parseArgs, portFlag } from './cli-args';
+import { formatDecision } from './decision-log';
+import { type SandboxStatus, startSandbox } from './sandbox';
 
 const DEFAULT_PORT = 9229;
 const DEFAULT_DYNAMODB_PORT = 8000;

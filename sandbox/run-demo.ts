@@ -3,9 +3,9 @@
 // (`--endpoint http://127.0.0.1:9229`), or, by default, against one it starts for itself on free ports with a
 // short lockout. Prints a timeline and a summary; exits non-zero if any expectation failed.
 import * as path from 'node:path';
-import { parseArgs } from '../sandbox/cli-args';
-import { formatTimeline, runDemo, summary } from '../sandbox/demo';
-import { type Sandbox, type SandboxStatus, fetchStatus, startSandbox } from '../sandbox/sandbox';
+import { parseArgs } from './cli-args';
+import { formatTimeline, runDemo, summary } from './demo';
+import { type Sandbox, type SandboxStatus, fetchStatus, startSandbox } from './sandbox';
 
 /** Long enough to watch, short enough to wait for. */
 const DEMO_POLICY = { maxFailedAttempts: '3', lockoutDurationSeconds: '5', failureWindowSeconds: '300' };
