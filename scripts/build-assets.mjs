@@ -36,20 +36,34 @@ export const LAMBDA_OPTIONS = {
   legalComments: 'linked',
 };
 
-export const TRIGGERS = [
-  'pre-authentication',
-  'post-authentication',
-  'pre-signup',
-  'post-confirmation',
-  'pre-token-generation',
-  'notify-user',
-  'announcer',
-];
+/**
+ * Each function's bundle and the factory in lambdas/factories/ it runs. The entry is generated here, one line that
+ * builds the handler once per cold start (`export const handler = preAuthenticationHandler()`), so no source file
+ * exists only to forward: from a bundle to its logic is factory, then handler (lambdas/handlers/).
+ */
+export const FACTORIES = {
+  'pre-authentication': 'preAuthenticationHandler',
+  'post-authentication': 'postAuthenticationHandler',
+  'pre-signup': 'preSignUpHandler',
+  'post-confirmation': 'postConfirmationHandler',
+  'pre-token-generation': 'preTokenGenerationHandler',
+  'notify-user': 'notifyUserHandler',
+  announcer: 'announcerHandler',
+};
 
 /** The Lambda bundles the construct deploys; each overwrites its own files, so readers never see a missing bundle. */
 function lambdaBundles() {
-  return TRIGGERS.map((name) =>
-    build({ ...LAMBDA_OPTIONS, entryPoints: [path.join(root, 'lambdas', `${name}.ts`)], outfile: path.join(dist, 'assets', name, 'index.js') }),
+  return Object.entries(FACTORIES).map(([name, factory]) =>
+    build({
+      ...LAMBDA_OPTIONS,
+      stdin: {
+        contents: `import { ${factory} } from './factories/${name}';\nexport const handler = ${factory}();\n`,
+        resolveDir: path.join(root, 'lambdas'),
+        sourcefile: `lambdas/${name}.entry.ts`,
+        loader: 'ts',
+      },
+      outfile: path.join(dist, 'assets', name, 'index.js'),
+    }),
   );
 }
 

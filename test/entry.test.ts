@@ -1,6 +1,7 @@
 /**
  * A trigger whose configuration is broken must not fail its Lambda init (Cognito would pass Lambda's own error
- * text to the user): the entry points answer with the generic message, or let the sign-in complete.
+ * text to the user): the entry points answer with the generic message, or let the sign-in complete. Loaded from
+ * the bundles the construct deploys (built by jest's global setup), whose entries the build generates.
  */
 import type { PostAuthenticationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
@@ -29,17 +30,17 @@ describe.each([
   ['a malformed setting', { LOCKOUT_TABLE_NAME: 'lockout', LOCKOUT_MAX_FAILED_ATTEMPTS: 'five' }],
 ])('entry points with %s', (_, env) => {
   it('pre-authentication loads, and answers every sign-in with the generic message', async () => {
-    const { handler } = loadWith<PreAuthenticationTriggerEvent>('../lambdas/pre-authentication', env);
+    const { handler } = loadWith<PreAuthenticationTriggerEvent>('../dist/assets/pre-authentication/index.js', env);
     await expect(handler(preAuthEvent('jane'))).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
   });
 
   it('pre-signup loads, and answers every sign-up with the generic message', async () => {
-    const { handler } = loadWith<PreSignUpTriggerEvent>('../lambdas/pre-signup', env);
+    const { handler } = loadWith<PreSignUpTriggerEvent>('../dist/assets/pre-signup/index.js', env);
     await expect(handler(preSignUpEvent())).rejects.toThrow(new Error(GENERIC_FAILURE_MESSAGE));
   });
 
   it('post-authentication loads, and lets the sign-in complete', async () => {
-    const { handler } = loadWith<PostAuthenticationTriggerEvent>('../lambdas/post-authentication', env);
+    const { handler } = loadWith<PostAuthenticationTriggerEvent>('../dist/assets/post-authentication/index.js', env);
     const event = postAuthEvent('jane');
     await expect(handler(event)).resolves.toBe(event);
   });

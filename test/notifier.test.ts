@@ -94,7 +94,7 @@ async function capturingOutput<T>(body: () => Promise<T>): Promise<{ result: T; 
   }
 }
 
-/** The Lambda entry, loaded afresh with `env` as its environment (as at a cold start). */
+/** The Lambda handler as its generated entry builds it, loaded afresh with `env` as its environment (as at a cold start). */
 function loadEntry(env: Record<string, string>): { handler: NotifierHandler } {
   const saved = { ...process.env };
   for (const name of Object.keys(process.env)) if (name.startsWith('LOCKOUT_') || name.startsWith('NOTIFY_')) delete process.env[name];
@@ -103,7 +103,8 @@ function loadEntry(env: Record<string, string>): { handler: NotifierHandler } {
     let loaded: { handler: NotifierHandler } | undefined;
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      loaded = require('../lambdas/notify-user') as { handler: NotifierHandler };
+      const { notifyUserHandler } = require('../lambdas/factories/notify-user') as { notifyUserHandler: () => NotifierHandler };
+      loaded = { handler: notifyUserHandler() };
     });
     return loaded!;
   } finally {
