@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The CDK app: `npx cdk deploy -c maxFailedAttempts=3 ...`. Configuration comes from cdk.json context and
-// `-c key=value`; see the README's configuration table.
+// `-c key=value`; see docs/configuration.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';

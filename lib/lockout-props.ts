@@ -117,7 +117,7 @@ export interface LockoutPolicyProps {
    */
   readonly successSignal?: SuccessSignal;
   /**
-   * Device tokens (README, "Familiar devices"): `on` issues a signed token in the ID token at every sign-in, and
+   * Device tokens (docs/security-model.md, "Familiar devices"): `on` issues a signed token in the ID token at every sign-in, and
    * counts an attempt that sends a valid one back (`clientMetadata`) in that device's own bucket, so an attacker
    * holding the account locked does not lock out the owner's familiar devices. `off` counts every attempt in the
    * user's one bucket. On by default: a front end that never sends a token gets exactly the old behaviour.

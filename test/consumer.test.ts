@@ -101,6 +101,8 @@ describe('the packed tarball', () => {
     for (const needed of [
       'LICENSE',
       'README.md',
+      // The README's pages: its links work in the package too.
+      'docs/configuration.md',
       'package.json',
       'bin/cli.js',
       'dist/lib/index.js',
@@ -112,7 +114,7 @@ describe('the packed tarball', () => {
     ]) {
       expect(contents).toContain(needed);
     }
-    expect(contents.filter((f) => /^(test|bench|scripts|\.ci|lambdas|lib)\/|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(contents.filter((f) => /^(test|bench|scripts|sandbox|\.ci|lambdas|lib|docs\/api)\/|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   });
 
   it('declares no dependency: the bundles carry the AWS SDK, aws-cdk-lib and constructs are peers', () => {

@@ -396,7 +396,7 @@ describe('CognitoLockout construct', () => {
       }),
     );
     expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool })).toThrow(
-      "CognitoLockout: the user pool already has a PostAuthentication trigger. Run the lockout inside it: call postAuthenticationHandler() from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.postAuthentication (README: \"Pools that already have triggers\").",
+      "CognitoLockout: the user pool already has a PostAuthentication trigger. Run the lockout inside it: call postAuthenticationHandler() from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.postAuthentication (docs/configuration.md: \"Pools that already have triggers\").",
     );
   });
 

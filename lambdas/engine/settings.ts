@@ -1,7 +1,7 @@
 /**
  * Every policy knob, stated once: its environment variable, default and bounds. The Lambda configuration
  * parser, the CDK construct and the CDK app's context parser all validate through this table, so a value
- * accepted at synth is a value the trigger accepts at cold start, and the README table has one source.
+ * accepted at synth is a value the trigger accepts at cold start, and the configuration reference (docs/configuration.md) has one source.
  */
 
 export type LockoutMode = 'enforce' | 'monitor';
@@ -22,7 +22,7 @@ export type UnlockOnPasswordReset = 'temporary' | 'all' | 'off';
 
 /**
  * Which trigger tells the lockout a sign-in succeeded (and clears its failures): post-authentication, pre token
- * generation, or both (default). See the README, "Success on every sign-in path", for the evidence.
+ * generation, or both (default). See docs/policy.md, "Success on every sign-in path", for the evidence.
  */
 export type SuccessSignal = 'both' | 'pre-token-generation' | 'post-authentication';
 
@@ -85,7 +85,7 @@ interface TextKnob {
   /** A shape the whole text must have, and how to say it. */
   readonly pattern?: { readonly regex: RegExp; readonly says: string };
 }
-/** A knob's environment variable and how its values are checked; what each means is in the README's table. */
+/** A knob's environment variable and how its values are checked; what each means is in docs/configuration.md. */
 export type KnobSpec = (IntKnob | DecimalKnob | EnumKnob | TextKnob) & {
   readonly env: string;
 };
