@@ -39,7 +39,10 @@ export const LAMBDA_OPTIONS = {
 /**
  * Each function's bundle and the factory in lambdas/factories/ it runs. The entry is generated here, one line that
  * builds the handler once per cold start (`export const handler = preAuthenticationHandler()`), so no source file
- * exists only to forward: from a bundle to its logic is factory, then handler (lambdas/handlers/).
+ * exists only to forward: from a bundle to its logic is factory, then handler (lambdas/handlers/). The two stay
+ * apart for a consumer-facing reason: the factories are the `cognito-lockout/triggers` API (a pool that already has
+ * triggers runs the lockout inside its own functions, configured from the environment), while a handler takes its
+ * dependencies as an argument (tests, the sandbox).
  */
 export const FACTORIES = {
   'pre-authentication': 'preAuthenticationHandler',
