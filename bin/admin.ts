@@ -210,7 +210,11 @@ async function main(argv: string[]): Promise<void> {
         const result = await store.lock(who.key, o.permanent ? 'permanent' : lockFor!, operator, who.sub);
         const text = lockedUntilText(result.lockedUntil, isPermanent(result));
         if (!result.applied) {
-          throw new AdminError(`${name} is already locked until ${text}, longer than asked; unlock first to shorten a lock`);
+          const devices =
+            result.devicesLockedUntil === undefined
+              ? ''
+              : ` (its device tokens are locked until ${lockedUntilText(result.devicesLockedUntil, isPermanent({ lockedUntil: result.devicesLockedUntil }))})`;
+          throw new AdminError(`${name} is already locked until ${text}, longer than asked; unlock first to shorten a lock${devices}`);
         }
         log(operator, 'lock', { identity: who.logId, lockedUntil: text });
         out.print(`${name}: locked ${o.permanent ? 'permanently' : `until ${text}`}`, { name, identity: who.logId, lockedUntil: text });

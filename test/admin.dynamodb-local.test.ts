@@ -46,6 +46,7 @@ const USERS = {
   henry: user('henry', 8),
   iris: user('iris', 9),
   jack: user('jack', 10),
+  kate: user('kate', 11),
   jane: user('jane', 1, 'jane@example.com'),
   bob: user('bob', 2),
   carol: user('carol', 3),
@@ -210,7 +211,7 @@ describe('cognito-lockout admin CLI', () => {
     expect(marker).toMatchObject({ failures: 0, lockedUntil: 0, lockouts: 0, rev: locked!.rev + 1 });
     expect(marker!.clearedAt).toBeGreaterThan(Date.now() - 60_000);
     expect(marker!.windowStart).toBe(marker!.clearedAt);
-    expect(marker![TTL_ATTRIBUTE]).toBe(Math.floor(marker!.clearedAt / 1000) + 366 * DAY_S);
+    expect(marker![TTL_ATTRIBUTE]).toBe(Math.floor(marker!.clearedAt / 1000) + 401 * DAY_S);
     expect(await json(['status', 'jane'])).toMatchObject({
       locked: false,
       failures: 0,
@@ -497,6 +498,18 @@ describe('device tokens', () => {
     await json(['unlock', 'jack']);
     expect(await attempt(handler, USERS.jack, known)).toBe('admitted');
     expect(await attempt(handler, USERS.jack, tokenOf(USERS.jack))).toBe('admitted');
+  });
+
+  it("an operator's lock reaches the device tokens even when a longer lock from failed attempts refuses it", async () => {
+    const handler = devicePreAuth();
+    const token = tokenOf(USERS.kate);
+    expect(await attempt(handler, USERS.kate, token)).toBe('admitted');
+    for (let i = 0; i < 3; i++) await attempt(handler, USERS.kate); // N = 2: the anonymous bucket locks for 15 min
+    const result = await cli(['lock', 'kate', '--for', '5m', '--table', TABLE, '--user-pool-id', POOL]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/kate is already locked until .*, longer than asked; .* \(its device tokens are locked until \d{4}-/);
+    expect(await attempt(handler, USERS.kate, token)).toBe('refused');
+    expect((await trailFor(devicesIdentity(USERS.kate.sub).key)).map((a) => [a.action, a.details.devicesOnly])).toEqual([['lock', true]]);
   });
 
   it('revoke-devices makes every token issued so far count as anonymous, and audits it', async () => {

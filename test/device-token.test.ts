@@ -8,6 +8,7 @@ const NOW = Date.UTC(2026, 11, 1, 12);
 const SUB = 'a1b2c3d4-0000-4000-8000-0000000000aa';
 const keys = (...list: Array<{ key: string; signFrom?: number }>) => parseDeviceKeySet(JSON.stringify({ keys: list }));
 const A = 'A'.repeat(40);
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B = 'B'.repeat(40);
 
 describe('device tokens', () => {
@@ -43,7 +44,9 @@ describe('device tokens', () => {
       Buffer.from(JSON.stringify({ ...payload, sub: 'someone-else' })).toString('base64url') + token.slice(token.indexOf('.')),
       'signature',
     ],
-    ['tampered in the mac', token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 'signature'],
+    ['tampered in the mac', token.slice(0, -10) + (token.at(-10) === 'A' ? 'B' : 'A') + token.slice(-9), 'signature'],
+    // The last character carries 4 bits and 2 unused ones: another spelling of the same mac is refused too.
+    ['spelled another way', token.slice(0, -1) + B64URL[B64URL.indexOf(token.at(-1)!) + 1], 'malformed'],
   ])('rejects a token that is %s', (_, raw, reason) => {
     expect(checkDeviceToken(set, raw, SUB, NOW + DAY)).toEqual({ valid: false, reason });
   });

@@ -230,12 +230,13 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     const success = postAuthEvent(USER);
     success.request.clientMetadata = { [CLAIM]: token };
     await f.postAuth(success);
-    expect(await f.item(devicesIdentity(USER).key)).not.toHaveProperty(bucketAttribute(tokenDid(token), 'f'));
+    const devices = (await f.item(devicesIdentity(USER).key))!;
+    expect(Object.keys(devices).filter((name) => name.startsWith(`${tokenDid(token)}.`))).toEqual([]);
     expect(await f.item(userIdentity(USER).key)).toMatchObject({ lockouts: 1, lockedUntil: f.clock.now() + 15 * MINUTE });
     await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
   });
 
-  it('lifts the locks of every bucket at a password reset', async () => {
+  it('lifts the locks of every bucket at a password reset, and revokes the tokens issued before it', async () => {
     const f = await fixture();
     const stolen = tokenFor(USER, f.clock.now());
     await fire(N + 1, () => withToken(stolen), f.preAuth);
@@ -250,8 +251,20 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
       for (let i = 0; i < N + 3; i++) outcomes.push(await attempt(() => f.preAuth(event())));
       return admitted(outcomes);
     };
+    // The reset also revokes every token issued before it: the old one now counts in the anonymous bucket, which
+    // the reset lifted (N admitted, then locked again)...
+    expect(await f.item(devicesIdentity(USER).key)).toMatchObject({ revokedBefore: f.clock.now() - 1000 });
     expect(await oneByOne(() => withToken(stolen))).toBe(N);
-    expect(await oneByOne(() => preAuthEvent(USER))).toBe(N);
+    await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+    // ...and a token issued after it (the owner's next sign-in) counts apart, in a bucket of its own.
+    const fresh = tokenFor(USER, f.clock.now());
+    expect(await oneByOne(() => withToken(fresh))).toBe(N);
+  });
+
+  it('voids at a password reset a device lock an instance made alone during an outage, even without a devices item', async () => {
+    const f = await fixture();
+    await f.postConfirmation(postConfirmationEvent(USER));
+    expect(await f.item(devicesIdentity(USER).key)).toMatchObject({ clearedAt: f.clock.now(), revokedBefore: f.clock.now() });
   });
 
   it('issues a fresh token bound to sub at every sign-in, never at a refresh, and it counts apart', async () => {
@@ -281,6 +294,20 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     expect(await oneByOne(() => withToken(token), 12)).toBe(N);
     expect(await oneByOne(() => withToken(tokenFor(USER, f.clock.now())), 2)).toBe(2);
     expect(f.metricNames).toContain('StoreErrors');
+  });
+
+  it('tidies the devices item at a sign-in: buckets quiet for a window go, a bucket counting now stays', async () => {
+    const f = await fixture();
+    const abandoned = tokenFor(USER, f.clock.now());
+    await f.preAuth(withToken(abandoned)); // a sign-in whose success signal saw no token: its bucket stays
+    f.clock.advance(16 * MINUTE);
+    const current = tokenFor(USER, f.clock.now());
+    await f.preAuth(withToken(current));
+    await f.preToken(preTokenGenerationEvent(USER));
+    const item = (await f.item(devicesIdentity(USER).key))!;
+    // Attribute names hold a dot: read them as keys, not as property paths.
+    expect(Object.keys(item)).not.toContain(bucketAttribute(tokenDid(abandoned), 'r'));
+    expect(item[bucketAttribute(tokenDid(current), 'f')]).toBe(1);
   });
 
   it('issues nothing, and fails no sign-in, when the key cannot be read', async () => {

@@ -2,7 +2,7 @@
 import type { CircuitChange } from './circuit-breaker';
 import { type TriggerConfig, loadConfig } from './config';
 import { DEVICE_KEY_SECRET_ENV } from './contract';
-import { DEVICE_KEY_REFRESH_MS, DeviceKeys } from './device-keys';
+import { DEVICE_KEY_FIRST_WAIT_MS, DEVICE_KEY_REFRESH_MS, DeviceKeys } from './device-keys';
 import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
 import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from './telemetry';
@@ -31,18 +31,15 @@ export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = proce
     guard: guardFor(store, config, telemetry, Date.now),
     telemetry,
     now: Date.now,
-    deviceKeys:
-      config.devices === undefined || readSecret === undefined
-        ? undefined
-        : deviceKeysFor(readSecret, config.devices.keySecret, config.settings.storeTimeoutMs, telemetry),
+    deviceKeys: config.devices === undefined || readSecret === undefined ? undefined : deviceKeysFor(readSecret, config.devices.keySecret, telemetry),
   };
 }
 
 /**
  * The keys from their secret, read now (cold start) and refreshed in the background (device-keys.ts). The first
- * decision waits at most the store's budget for them. Without a secret every token counts as absent.
+ * decision of an instance waits at most DEVICE_KEY_FIRST_WAIT_MS for them. Without a secret every token counts as absent.
  */
-function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, budgetMs: number, telemetry: Telemetry): DeviceKeys {
+function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, telemetry: Telemetry): DeviceKeys {
   return new DeviceKeys(
     async () => {
       if (secretId === undefined) throw new Error(`${DEVICE_KEY_SECRET_ENV} is not set: device tokens count as absent and none are issued`);
@@ -51,7 +48,7 @@ function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, b
     {
       clock: Date.now,
       refreshMs: DEVICE_KEY_REFRESH_MS,
-      firstLoadBudgetMs: budgetMs,
+      firstLoadBudgetMs: DEVICE_KEY_FIRST_WAIT_MS,
       onError: (error) => {
         count(telemetry.metrics, 'DeviceKeyErrors');
         telemetry.logger.error('device token key unavailable: tokens count as absent and none are issued', errorFields(error));

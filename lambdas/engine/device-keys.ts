@@ -15,19 +15,30 @@ import { withDeadline } from './deadline';
 export interface DeviceKeysOptions {
   readonly clock: () => number;
   readonly refreshMs: number;
+  /** How long the instance's first decision may wait for the cold start's read; no later decision waits. */
   readonly firstLoadBudgetMs: number;
+  /** A read that takes longer is abandoned (and retried after `refreshMs`): a hung read never blocks the next. */
+  readonly readTimeoutMs?: number;
   /** Told of every failed read (the reason, never the secret's text). */
   readonly onError: (error: unknown) => void;
 }
 
 /** How often an instance re-reads the key (the CLI's rotation waits longer than this before signing with a new key). */
 export const DEVICE_KEY_REFRESH_MS = 5 * 60_000;
+/**
+ * The most the first decision of an instance waits for the key: once, whatever the read does. With the store's
+ * budget after it, a decision stays well inside the functions' 3 s timeout and Cognito's 5 s.
+ */
+export const DEVICE_KEY_FIRST_WAIT_MS = 500;
+/** A key read abandoned after this long (the SDK client's own timeouts are shorter). */
+export const DEVICE_KEY_READ_TIMEOUT_MS = 5_000;
 
 export class DeviceKeys {
   private current: DeviceKeySet | undefined;
   private loadedAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<void> | undefined;
   private readonly first: Promise<void>;
+  private firstWait: Promise<unknown> | undefined;
 
   constructor(
     private readonly read: () => Promise<string>,
@@ -36,18 +47,22 @@ export class DeviceKeys {
     this.first = this.refresh();
   }
 
-  /** The keys to use now: waits for the cold start's read (bounded) the first time, never afterwards. */
+  /**
+   * The keys to use now: the first calls wait for the cold start's read, at most `firstLoadBudgetMs` after the first
+   * one; no call after that waits, even while that read is still under way (its keys are used once it lands).
+   */
   async keys(): Promise<DeviceKeySet | undefined> {
-    if (this.loadedAt === Number.NEGATIVE_INFINITY && this.loading !== undefined) {
-      await withDeadline(this.options.firstLoadBudgetMs, () => this.first).catch(() => undefined);
-    }
+    // One wait, shared by every call that comes before it ends (a process serving concurrent sign-ins, as the
+    // sandbox does): it ends at most `firstLoadBudgetMs` after the first call, and resolves at once afterwards.
+    this.firstWait ??= withDeadline(this.options.firstLoadBudgetMs, () => this.first).catch(() => undefined);
+    await this.firstWait;
     if (this.loading === undefined && this.options.clock() - this.loadedAt >= this.options.refreshMs) void this.refresh();
     return this.current;
   }
 
   private refresh(): Promise<void> {
     const started = this.options.clock();
-    this.loading = this.read()
+    this.loading = withDeadline(this.options.readTimeoutMs ?? DEVICE_KEY_READ_TIMEOUT_MS, () => this.read())
       .then((text) => {
         this.current = parseDeviceKeySet(text);
       })

@@ -111,7 +111,10 @@ export function checkDeviceToken(set: DeviceKeySet | undefined, raw: unknown, su
   if (set === undefined || set.keys.length === 0) return rejected('no-key');
   const dot = raw.indexOf('.');
   const body = raw.slice(0, dot);
-  const given = Buffer.from(raw.slice(dot + 1), 'base64url');
+  const macText = raw.slice(dot + 1);
+  const given = Buffer.from(macText, 'base64url');
+  // One spelling per token: the last character's unused bits would otherwise give every token four spellings.
+  if (given.toString('base64url') !== macText) return rejected('malformed');
   // Every key is tried, whichever matches: the work does not depend on the token.
   let matched = false;
   for (const key of set.keys) matched = timingSafeEqual(mac(key.secret, body), given) || matched;

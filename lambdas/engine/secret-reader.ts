@@ -8,7 +8,11 @@ import type { SecretReader } from './deps';
 export function secretsManagerReader(): SecretReader {
   let client: SecretsManagerClient | undefined;
   return async (secretId) => {
-    client ??= new SecretsManagerClient({ maxAttempts: 2 });
+    // Bounded like the store's client: a black-holed endpoint (a VPC without a Secrets Manager endpoint) fails fast.
+    client ??= new SecretsManagerClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+    });
     const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
     if (output.SecretString === undefined) throw new Error('the device token key secret has no text value');
     return output.SecretString;

@@ -113,8 +113,13 @@ export class StoreGuard {
     return this.write((abortSignal) => this.store.clearDevice(itemKey, did, now, { abortSignal }));
   }
 
+  /** At a sign-in: removes the user's device buckets that no longer matter (store.ts), behind the circuit and the budget. */
+  async pruneDevices(itemKey: string, now: number, policy: RateLimitPolicy): Promise<number> {
+    return this.write((abortSignal) => this.store.pruneDevices(itemKey, now, policy, { abortSignal }));
+  }
+
   /** A confirmed password reset: voids every device bucket of the user in the store (instance records forget on their next answer). */
-  async clearDevices(itemKey: string, permanentToo: boolean, now: number, facts: ItemFacts = {}): Promise<'cleared' | 'absent'> {
+  async clearDevices(itemKey: string, permanentToo: boolean, now: number, facts: ItemFacts = {}): Promise<'cleared' | 'permanent'> {
     return this.write((abortSignal) => this.store.clearDevices(itemKey, now, 'reset', permanentToo, { abortSignal }, facts));
   }
 

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
 import {
@@ -13,7 +13,15 @@ import {
   isRevoked,
 } from './device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
-import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, clearMemoryMs, expiryEpochSeconds, windowCutoff } from './policy';
+import {
+  type LockoutState,
+  PERMANENT_LOCK_UNTIL,
+  type RateLimitPolicy,
+  clearMemoryMs,
+  expiryEpochSeconds,
+  streakMemoryMs,
+  windowCutoff,
+} from './policy';
 
 /**
  * Item layout (one item per identity key):
@@ -62,7 +70,14 @@ export class DeviceTokenRevokedError extends Error {
 /** The store as the engine uses it; `LockoutStore` on DynamoDB, or a model of it in property tests. */
 export type AttemptStore = Pick<
   LockoutStore,
-  'countAttempt' | 'compareAndSet' | 'clearUnlessLocked' | 'clearAfterPasswordReset' | 'clearDevice' | 'clearDevices' | 'requestCount'
+  | 'countAttempt'
+  | 'compareAndSet'
+  | 'clearUnlessLocked'
+  | 'clearAfterPasswordReset'
+  | 'clearDevice'
+  | 'clearDevices'
+  | 'pruneDevices'
+  | 'requestCount'
 >;
 
 export class LockoutStore {
@@ -276,7 +291,8 @@ export class LockoutStore {
 
   /**
    * A password reset or an operator unlock of every device bucket of a user: one UpdateItem that marks the item
-   * cleared now, which voids every bucket written before (device-bucket.ts). `op` tells the stream's consumers.
+   * cleared now, which voids every bucket written before (device-bucket.ts); a reset also revokes the tokens issued
+   * before it. `op` tells the stream's consumers. 'permanent': a permanent operator lock kept it unwritten.
    */
   async clearDevices(
     key: string,
@@ -285,26 +301,29 @@ export class LockoutStore {
     permanentToo: boolean,
     options: RequestOptions = {},
     facts: ItemFacts = {},
-  ): Promise<'cleared' | 'absent'> {
+  ): Promise<'cleared' | 'permanent'> {
     this.requestCount += 1;
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: key },
-          // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left.
-          UpdateExpression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock`,
-          // A user who never signed in with a device token has no item, and gets none. A permanent operator lock is
-          // lifted only with `permanentToo`; else nothing is written (the account stays locked for every device).
-          ConditionExpression: permanentToo
-            ? 'attribute_exists(#pk)'
-            : 'attribute_exists(#pk) AND (attribute_not_exists(#operatorLock) OR #operatorLock < :permanent)',
+          // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left. A password
+          // reset also revokes every token issued before it (as a new password signs other sessions out): whoever
+          // held one, and the old password, must sign in again.
+          UpdateExpression:
+            'SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device' +
+            `${op === 'reset' ? ', #revoked = :now' : ''}${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock`,
+          // Written even where there is no item yet: an instance that locked a device bucket alone during an outage
+          // must not write that lock back (as for the anonymous item). A permanent operator lock is lifted only with
+          // `permanentToo`; else nothing is written (the account stays locked for every device).
+          ...(permanentToo ? {} : { ConditionExpression: 'attribute_not_exists(#operatorLock) OR #operatorLock < :permanent' }),
           ExpressionAttributeNames: {
-            '#pk': PARTITION_KEY,
             '#ttl': TTL_ATTRIBUTE,
             '#op': OP_ATTRIBUTE,
             '#bucket': BUCKET_ATTRIBUTE,
             '#operatorLock': OPERATOR_LOCKED_UNTIL,
+            ...(op === 'reset' ? { '#revoked': REVOKED_BEFORE } : {}),
             ...subName(facts.sub),
           },
           ExpressionAttributeValues: {
@@ -321,7 +340,64 @@ export class LockoutStore {
       );
       return 'cleared';
     } catch (error) {
-      if (isConditionalFailure(error)) return 'absent';
+      if (isConditionalFailure(error)) return 'permanent';
+      throw error;
+    }
+  }
+
+  /**
+   * Removes the device buckets that no longer matter from a user's devices item: not locked for longer than the
+   * streak is remembered, and not written within the window (or voided by a clear). A bucket whose token is never
+   * used again (a sign-in whose success signal saw no token, a device given up) would otherwise stay for as long as
+   * the item lives. Runs at a sign-in (pre token generation), never in a decision: a read, and a write only when
+   * there is something to remove, conditioned on each removed bucket being unchanged since the read. At most
+   * `limit` buckets at a time. Returns how many it removed.
+   */
+  async pruneDevices(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}, limit = 25): Promise<number> {
+    this.requestCount += 1;
+    const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key } }), options)).Item;
+    if (item === undefined) return 0;
+    const stale: Array<{ did: string; rev: number }> = [];
+    for (const name of Object.keys(item)) {
+      if (!name.endsWith('.r') || stale.length >= limit) continue;
+      const did = name.slice(0, -2);
+      const state = deviceState(item, did);
+      const writtenAt = item[bucketAttribute(did, 'a')];
+      const voided = state !== undefined && state.failures === 0 && state.windowStart === 0;
+      const quiet =
+        typeof writtenAt === 'number' && writtenAt <= windowCutoff(now, policy) && (state?.lockedUntil ?? 0) + streakMemoryMs(policy) <= now;
+      if (voided || quiet) stale.push({ did, rev: item[name] as number });
+    }
+    if (stale.length === 0) return 0;
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    const removed: string[] = [];
+    const unchanged: string[] = [];
+    stale.forEach(({ did, rev }, i) => {
+      for (const part of ['f', 'w', 'l', 'n', 'r', 'a'] as const) {
+        names[`#${part}${i}`] = bucketAttribute(did, part);
+        removed.push(`#${part}${i}`);
+      }
+      values[`:r${i}`] = rev;
+      unchanged.push(`#r${i} = :r${i}`);
+    });
+    this.requestCount += 1;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: key },
+          UpdateExpression: `REMOVE ${removed.join(', ')}`,
+          ConditionExpression: unchanged.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+        options,
+      );
+      return stale.length;
+    } catch (error) {
+      // A bucket written since the read: the next sign-in tries again.
+      if (isConditionalFailure(error)) return 0;
       throw error;
     }
   }

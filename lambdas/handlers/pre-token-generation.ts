@@ -1,8 +1,10 @@
 import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
+import { devicesIdentity } from '../engine/device-bucket';
 import { issueDeviceToken } from '../engine/device-token';
 import { reportFailure } from '../engine/failure';
-import { count, flush } from '../engine/telemetry';
+import { StoreBypassedError } from '../engine/store-guard';
+import { count, errorFields, flush } from '../engine/telemetry';
 import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 
@@ -65,6 +67,15 @@ async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, r
     }
     addIdTokenClaim(event, devices.claim, token);
     count(metrics, 'DeviceTokensIssued');
+    // The owner's sign-in, never a stranger's attempt, tidies the user's devices item.
+    const item = devicesIdentity(sub);
+    try {
+      const pruned = await deps.guard.pruneDevices(item.key, deps.now(), devices.policy);
+      if (pruned > 0) logger.info('device buckets no longer needed removed', { identity: item.logId, pruned });
+    } catch (error) {
+      count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
+      logger.error('lockout store unavailable: device buckets not tidied', { identity: item.logId, ...errorFields(error) });
+    }
   } catch (error) {
     if (reportInvalid || !(error instanceof InvalidTriggerEventError)) reportFailure(deps.telemetry, error);
   } finally {

@@ -41,10 +41,11 @@ const STATE_PREFIXES = [SIGN_IN_PREFIX, SIGN_UP_PREFIX];
 const OPERATOR_LOCK_TTL_SLACK_SECONDS = 30 * 24 * 3600;
 /**
  * How long a cleared marker is kept. It must outlive any lock a function instance could be holding on its own,
- * and the CLI does not know the stack's maximum lockout; the settings cap that at one year, so 366 days covers
- * every stack.
+ * and the CLI does not know the stack's maximum lockout; the settings cap that at one year, so 366 days would cover
+ * every stack. A user's devices item marked so must keep a revocation for the longest token lifetime (400 days):
+ * every marker is kept 401 days.
  */
-const CLEARED_MARKER_TTL_SECONDS = 366 * 24 * 3600;
+const CLEARED_MARKER_TTL_SECONDS = 401 * 24 * 3600;
 /**
  * Tries of a transaction that loses a race: another write to the item in between (a sign-in attempt) cancels it
  * without changing anything. Attempts on one identity stop writing once it is locked, so a few tries suffice.
@@ -95,6 +96,8 @@ export interface LockResult {
   readonly applied: boolean;
   /** The lock now in place (epoch ms, or PERMANENT_LOCK_UNTIL). */
   readonly lockedUntil: number;
+  /** When not applied: the operator lock now on the user's device buckets (a known user's), which it still reaches. */
+  readonly devicesLockedUntil?: number;
 }
 
 /** What reset-all would clear, counted before asking the operator to confirm. */
@@ -240,9 +243,42 @@ export class AdminStore {
         },
       ]);
       if (outcome.ok) return { applied: true, lockedUntil: until };
-      if ('refusedBy' in outcome) return { applied: false, lockedUntil: outcome.refusedBy?.lockedUntil ?? 0 };
+      if ('refusedBy' in outcome) {
+        // A longer lock from failed attempts does not stop device tokens: the operator's lock still reaches them.
+        const devicesLockedUntil = sub === undefined ? undefined : await this.lockDevices(sub, now, until, operator);
+        return { applied: false, lockedUntil: outcome.refusedBy?.lockedUntil ?? 0, devicesLockedUntil };
+      }
       if (tries >= MAX_TRANSACTION_TRIES) throw racedTooOften('lock');
     }
+  }
+
+  /**
+   * The operator's lock of a user's device buckets alone, with its audit item, never shortening one in place.
+   * Returns the operator lock now on them.
+   */
+  private async lockDevices(sub: string, now: number, until: number, operator: OperatorIdentity): Promise<number> {
+    const key = devicesIdentity(sub).key;
+    const outcome = await this.transact([
+      {
+        Update: this.stateUpdate(key, devicesLocked(now, until), {
+          expression: 'attribute_not_exists(#operatorLock) OR #operatorLock < :until',
+          names: { '#operatorLock': OPERATOR_LOCKED_UNTIL },
+          values: { ':until': until },
+        }),
+      },
+      {
+        Put: this.auditPut({
+          action: 'lock',
+          ...actor(operator),
+          at: now,
+          identity: key,
+          details: { lockedUntil: isPermanent({ lockedUntil: until }) ? 'permanent' : until, devicesOnly: true },
+        }),
+      },
+    ]);
+    if (outcome.ok) return until;
+    const current = (await this.item(key))?.[OPERATOR_LOCKED_UNTIL];
+    return typeof current === 'number' ? current : 0;
   }
 
   /** Every identity locked now (the server's now), soonest expiry first. Reads every page of the scan. */

@@ -62,6 +62,10 @@ export class MemoryStore implements AttemptStore {
     return Promise.reject(new Error('MemoryStore does not model device buckets'));
   }
 
+  pruneDevices(): Promise<never> {
+    return Promise.reject(new Error('MemoryStore does not model device buckets'));
+  }
+
   clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options?: RequestOptions): Promise<'cleared' | 'locked' | 'absent'> {
     return this.request(options, () => {
       const item = this.items.get(key);
