@@ -17,6 +17,7 @@ import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
 import { KNOBS, SETTING_NAMES, settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
 import { bareUpdateItem } from './floor';
+import { LATENCY_ROWS, type LatencyRow } from './latency-row';
 import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secrets-manager';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { DEVICE_KEY_SECRET_ENV } from '../lambdas/engine/contract';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 500; i++) await floor();
 
     console.log(`… latency over ${WARM_INVOCATIONS} warm invocations each`);
-    const latency = await measureLatency(load, floor, secrets);
+    const latency = await measureLatency(blueprint.triggers, engine.endpoint, newTable, keyEnv, secrets);
     console.log('… DynamoDB requests per decision');
     const requests = await measureRequests(load, proxy, secrets);
     console.log('… cold starts');
@@ -156,63 +157,45 @@ function deviceToken(secrets: LocalSecretsManager, sub: string): string {
 }
 const withDeviceToken = (sub: string, token: string) => preAuthEvent(sub, { validationData: { [DEFAULT_SETTINGS.deviceTokenClaim]: token } });
 
-async function measureLatency(load: Loader, floor: () => Promise<unknown>, secrets: LocalSecretsManager) {
-  // Every bundle is loaded and warmed first, then their samples are taken in turn, each beside a floor sample of
-  // its own: each ratio compares like with like (the same minutes of the same machine, the same table growth, the
-  // same number of loaded bundles). Measured one after the other, whichever ran later ran slower.
-  // Steady state: identities that are counted, unlocked and inside their window (a high maximum keeps them so).
-  const pre = await load('PreAuthentication', { maxFailedAttempts: 1000 });
-  const ids = Array.from({ length: 100 }, (_, i) => `steady-${i}`);
-  for (const id of ids) await pre(preAuthEvent(id));
-  // The same with a valid device token each: the HMAC check, then the one UpdateItem on the user's devices item.
-  const preDevice = await load('PreAuthentication', { maxFailedAttempts: 1000 });
-  const devices = ids.map((id) => withDeviceToken(`device-${id}`, deviceToken(secrets, `device-${id}`)));
-  for (const event of devices) await preDevice(event);
-  // Post-authentication after a counted attempt, on the same table: the delete that clears it (timed alone).
-  const preForPost = await load('PreAuthentication', {});
-  const post = await load('PostAuthentication', {}, { table: process.env.LOCKOUT_TABLE_NAME });
-  // Cognito had set the pool up with email sign-in: one new address per sign-up.
-  const signUp = await load('PreSignUp', { signUpMaxAttempts: 100_000 });
-
-  const kinds: Record<'preAuthentication' | 'preAuthenticationWithDeviceToken' | 'postAuthentication' | 'preSignUp', (i: number) => Promise<number>> =
-    {
-      preAuthentication: (i) => timed(() => pre(preAuthEvent(ids[i % ids.length]))),
-      preAuthenticationWithDeviceToken: (i) => timed(() => preDevice(devices[i % devices.length])),
-      postAuthentication: async (i) => {
-        await preForPost(preAuthEvent(`post-${i}`));
-        return timed(() => post(postAuthEvent(`post-${i}`)));
+async function measureLatency(
+  triggers: Record<TriggerName, { bundleDir: string }>,
+  endpoint: string,
+  newTable: () => Promise<string>,
+  keyEnv: Record<string, string>,
+  secrets: LocalSecretsManager,
+) {
+  // Each row in a process of its own, its samples alternating with floor samples (bench/latency-row.ts).
+  const runs = {} as Record<LatencyRow, { samples: number[]; floor: number[] }>;
+  for (const row of LATENCY_ROWS) {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(__dirname, 'latency-row.ts'), row], {
+      env: {
+        ...process.env,
+        ...localAwsEnv(endpoint),
+        ...keyEnv,
+        LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        BENCH_TABLE: await newTable(),
+        BENCH_BUNDLES: JSON.stringify(Object.fromEntries(Object.entries(triggers).map(([name, t]) => [name, t.bundleDir]))),
+        BENCH_DEVICE_KEY_TEXT: secrets.value(),
+        BENCH_INVOCATIONS: String(WARM_INVOCATIONS),
       },
-      preSignUp: (i) => timed(() => signUp(preSignUpEvent({ email: `user${i}@example.com` }))),
-    };
-  const runs = Object.fromEntries(Object.keys(kinds).map((k) => [k, { samples: [] as number[], floor: [] as number[] }])) as Record<
-    keyof typeof kinds,
-    { samples: number[]; floor: number[] }
-  >;
-  for (let i = 0; i < WARM_INVOCATIONS; i++) {
-    for (const [kind, call] of Object.entries(kinds) as Array<[keyof typeof kinds, (i: number) => Promise<number>]>) {
-      runs[kind].floor.push(await timed(floor));
-      runs[kind].samples.push(await call(i));
-    }
+      maxBuffer: 1 << 26,
+    });
+    runs[row] = JSON.parse(stdout.trim().split('\n').at(-1)!);
   }
-
-  /** Against the floor samples taken between this trigger's own. */
-  const row = (run: { samples: number[]; floor: number[] }) => {
-    const stats = percentiles(run.samples);
-    return { ...stats, ratioToFloorP50: round(stats.p50 / percentiles(run.floor).p50) };
+  /** Against the floor samples taken between this row's own. */
+  const rowOf = (r: { samples: number[]; floor: number[] }) => {
+    const stats = percentiles(r.samples);
+    return { ...stats, ratioToFloorP50: round(stats.p50 / percentiles(r.floor).p50) };
   };
   return {
     floorUpdateItem: percentiles(Object.values(runs).flatMap((r) => r.floor)),
-    preAuthentication: row(runs.preAuthentication),
-    preAuthenticationWithDeviceToken: row(runs.preAuthenticationWithDeviceToken),
-    postAuthentication: row(runs.postAuthentication),
-    preSignUp: row(runs.preSignUp),
+    preAuthentication: rowOf(runs.preAuthentication),
+    preAuthenticationWithDeviceToken: rowOf(runs.preAuthenticationWithDeviceToken),
+    postAuthentication: rowOf(runs.postAuthentication),
+    preSignUp: rowOf(runs.preSignUp),
   };
-}
-
-async function timed(call: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await call();
-  return performance.now() - started;
 }
 
 interface CountingProxy {
