@@ -458,7 +458,7 @@ describe('device tokens', () => {
       [SIGN_IN_CASE_SENSITIVE_ENV]: 'false',
       ...settingsToEnv({ maxFailedAttempts: 2 }),
     });
-    const deviceKeys = new DeviceKeys(async () => KEY, { clock: Date.now, refreshMs: 300_000, firstLoadBudgetMs: 1000, onError: () => undefined });
+    const deviceKeys = new DeviceKeys(async () => KEY, { clock: Date.now, onError: () => undefined });
     return createPreAuthenticationHandler({ ...deps, deviceKeys });
   };
   const attempt = (handler: ReturnType<typeof devicePreAuth>, u: FakeUser, token?: string) =>

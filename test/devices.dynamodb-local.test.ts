@@ -47,12 +47,7 @@ async function fixture(endpoint?: string) {
     return base.telemetry.metrics;
   });
   // The keys as an instance holds them, read from the secret's text (the secret itself is the construct's).
-  const deviceKeys = new DeviceKeys(async () => secretText, {
-    clock: clock.now,
-    refreshMs: 5 * MINUTE,
-    firstLoadBudgetMs: 1000,
-    onError: () => undefined,
-  });
+  const deviceKeys = new DeviceKeys(async () => secretText, { clock: clock.now, onError: () => undefined });
   const deps: TriggerDeps = { ...base, now: clock.now, deviceKeys };
   return {
     deps,
@@ -315,7 +310,7 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     secretText = 'not json';
     const deps = {
       ...f.deps,
-      deviceKeys: new DeviceKeys(async () => secretText, { clock: f.clock.now, refreshMs: MINUTE, firstLoadBudgetMs: 500, onError: () => undefined }),
+      deviceKeys: new DeviceKeys(async () => secretText, { clock: f.clock.now, onError: () => undefined }),
     };
     const event = preTokenGenerationEvent(USER);
     await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);

@@ -2,7 +2,7 @@
 import type { CircuitChange } from './circuit-breaker';
 import { type TriggerConfig, loadConfig } from './config';
 import { DEVICE_KEY_SECRET_ENV } from './contract';
-import { DEVICE_KEY_FIRST_WAIT_MS, DEVICE_KEY_REFRESH_MS, DeviceKeys } from './device-keys';
+import { DeviceKeys } from './device-keys';
 import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
 import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from './telemetry';
@@ -47,8 +47,6 @@ function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, t
     },
     {
       clock: Date.now,
-      refreshMs: DEVICE_KEY_REFRESH_MS,
-      firstLoadBudgetMs: DEVICE_KEY_FIRST_WAIT_MS,
       onError: (error) => {
         count(telemetry.metrics, 'DeviceKeyErrors');
         telemetry.logger.error('device token key unavailable: tokens count as absent and none are issued', errorFields(error));

@@ -7,21 +7,18 @@ import { withDeadline } from './deadline';
  * or check tokens may read it, and a rotation is a new secret version (the admin CLI's `rotate-device-key`).
  *
  * Loaded once at cold start, started when the instance is built so the read overlaps Lambda's init; the first
- * decision waits for it at most `firstLoadBudgetMs`. After that no decision waits: the set is re-read in the
- * background every `refreshMs`, which is how an instance learns a rotated key before the rotation's `signFrom`
+ * decision waits for it at most DEVICE_KEY_FIRST_WAIT_MS. After that no decision waits: the set is re-read in the
+ * background every DEVICE_KEY_REFRESH_MS, which is how an instance learns a rotated key before the rotation's `signFrom`
  * (the CLI sets it later than one refresh period). A read that fails leaves the last good set in place, or none:
  * then every token counts as absent, which is logged and counted, never shown to a user.
  */
 export interface DeviceKeysOptions {
   readonly clock: () => number;
-  readonly refreshMs: number;
-  /** How long the instance's first decision may wait for the cold start's read; no later decision waits. */
-  readonly firstLoadBudgetMs: number;
-  /** A read that takes longer is abandoned (and retried after `refreshMs`): a hung read never blocks the next. */
-  readonly readTimeoutMs?: number;
   /** Told of every failed read (the reason, never the secret's text). */
   readonly onError: (error: unknown) => void;
 }
+
+// The timings every instance uses. They are not options, so that what the tests prove is what the functions do.
 
 /** How often an instance re-reads the key (the CLI's rotation waits longer than this before signing with a new key). */
 export const DEVICE_KEY_REFRESH_MS = 5 * 60_000;
@@ -48,21 +45,21 @@ export class DeviceKeys {
   }
 
   /**
-   * The keys to use now: the first calls wait for the cold start's read, at most `firstLoadBudgetMs` after the first
-   * one; no call after that waits, even while that read is still under way (its keys are used once it lands).
+   * The keys to use now: the first calls wait for the cold start's read, at most DEVICE_KEY_FIRST_WAIT_MS after the
+   * first one; no call after that waits, even while that read is still under way (its keys are used once it lands).
    */
   async keys(): Promise<DeviceKeySet | undefined> {
     // One wait, shared by every call that comes before it ends (a process serving concurrent sign-ins, as the
-    // sandbox does): it ends at most `firstLoadBudgetMs` after the first call, and resolves at once afterwards.
-    this.firstWait ??= withDeadline(this.options.firstLoadBudgetMs, () => this.first).catch(() => undefined);
+    // sandbox does): it ends at most DEVICE_KEY_FIRST_WAIT_MS after the first call, and resolves at once afterwards.
+    this.firstWait ??= withDeadline(DEVICE_KEY_FIRST_WAIT_MS, () => this.first).catch(() => undefined);
     await this.firstWait;
-    if (this.loading === undefined && this.options.clock() - this.loadedAt >= this.options.refreshMs) void this.refresh();
+    if (this.loading === undefined && this.options.clock() - this.loadedAt >= DEVICE_KEY_REFRESH_MS) void this.refresh();
     return this.current;
   }
 
   private refresh(): Promise<void> {
     const started = this.options.clock();
-    this.loading = withDeadline(this.options.readTimeoutMs ?? DEVICE_KEY_READ_TIMEOUT_MS, () => this.read())
+    this.loading = withDeadline(DEVICE_KEY_READ_TIMEOUT_MS, () => this.read())
       .then((text) => {
         this.current = parseDeviceKeySet(text);
       })
