@@ -16,16 +16,23 @@ import { bareUpdateItem } from './floor';
 export const LATENCY_ROWS = ['preAuthentication', 'preAuthenticationWithDeviceToken', 'postAuthentication', 'preSignUp'] as const;
 export type LatencyRow = (typeof LATENCY_ROWS)[number];
 
-type Handler = (event: unknown) => Promise<unknown>;
+export type Handler = (event: unknown) => Promise<unknown>;
 
-/** A fresh instance of a bundle, configured through its environment as in Lambda: only the settings it names. */
-function load(bundleDir: string, settings: Partial<LockoutSettings>, table: string): Handler {
+/**
+ * A fresh instance of a bundle, configured through its environment as in Lambda: exactly the settings given (the
+ * shipped defaults for the rest, nothing a previous load set) and `env`. Shared by every part of the benchmark.
+ */
+export function freshBundle(bundleDir: string, settings: Partial<LockoutSettings>, env: Record<string, string>): Handler {
   for (const name of SETTING_NAMES) delete process.env[KNOBS[name].env];
-  Object.assign(process.env, { LOCKOUT_TABLE_NAME: table, ...settingsToEnv(settings) });
+  Object.assign(process.env, { ...settingsToEnv(settings), ...env });
   const bundle = path.join(bundleDir, 'index.js');
   delete require.cache[require.resolve(bundle)];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(bundle) as { handler: Handler }).handler;
+}
+
+function load(bundleDir: string, settings: Partial<LockoutSettings>, table: string): Handler {
+  return freshBundle(bundleDir, settings, { LOCKOUT_TABLE_NAME: table });
 }
 
 async function timed(call: () => Promise<unknown>): Promise<number> {

@@ -14,10 +14,10 @@ import { promisify } from 'node:util';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { build } from 'esbuild';
 import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
-import { KNOBS, SETTING_NAMES, settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
+import { type LockoutSettings } from '../lambdas/engine/settings';
 import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
 import { bareUpdateItem } from './floor';
-import { LATENCY_ROWS, type LatencyRow } from './latency-row';
+import { type Handler, LATENCY_ROWS, type LatencyRow, freshBundle } from './latency-row';
 import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secrets-manager';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { DEVICE_KEY_SECRET_ENV } from '../lambdas/engine/contract';
@@ -29,7 +29,6 @@ import { postAuthEvent, postConfirmationEvent, preAuthEvent, preSignUpEvent, pre
 
 const root = path.join(__dirname, '..');
 const run = promisify(execFile);
-type Handler = (event: unknown) => Promise<unknown>;
 const WARM_INVOCATIONS = Number(process.env.BENCH_INVOCATIONS ?? 2000);
 /** Fresh processes per bundle for the cold-start medians. */
 const COLD_START_RUNS = 25;
@@ -59,21 +58,14 @@ async function main(): Promise<void> {
     settings: Partial<LockoutSettings>,
     options: { counted?: boolean; endpoint?: string; table?: string } = {},
   ): Promise<Handler> => {
-    const bundle = path.join(blueprint.triggers[trigger].bundleDir, 'index.js');
-    // Each bundle gets exactly the settings it names, the shipped defaults for the rest: nothing a previous load set.
-    for (const name of SETTING_NAMES) delete process.env[KNOBS[name].env];
-    Object.assign(process.env, {
+    const handler = freshBundle(blueprint.triggers[trigger].bundleDir, settings, {
       LOCKOUT_TABLE_NAME: options.table ?? (await newTable()),
       LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
-      ...settingsToEnv(settings),
       ...keyEnv,
       AWS_ENDPOINT_URL_DYNAMODB: options.endpoint ?? (options.counted ? proxy.endpoint : engine.endpoint),
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
-    delete require.cache[require.resolve(bundle)];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const handler = (require(bundle) as { handler: Handler }).handler;
     // The SDK resolves the endpoint at the first request: make it while this bundle's environment is set.
     await handler(
       trigger === 'PreSignUp'
