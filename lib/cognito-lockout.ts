@@ -30,11 +30,13 @@ import {
   TABLE_NAME_ENV,
   TARGETS_OUTPUT_DESCRIPTION,
   TRIGGER_KEY_SCOPES,
+  TRIGGER_TIMEOUT_MS,
   TTL_ATTRIBUTE,
 } from '../lambdas/engine/contract';
 import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
 import { noticeSubjectProblem, noticeTextProblem } from '../lambdas/engine/notice-text';
 import { settingsToEnv } from '../lambdas/engine/settings';
+import { checkTriggerBudgets } from './budget-checks';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
 import { type PoolRisk, checkPoolAtSynth, poolCaseSensitivity } from './pool-checks';
@@ -167,10 +169,10 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
 }
 
 /**
- * Cognito waits 5 s for a trigger. The store budget is at most 2.5 s; pre-authentication spends what remains
- * of the 3 s, less a margin, on a lockout event at most; the rest is room for a cold start.
+ * Cognito waits 5 s for a trigger, cold start included: 3 s for the function leaves 2 s for Lambda's init. What a
+ * trigger waits for within it is counted at synth (budget-checks.ts).
  */
-const FUNCTION_TIMEOUT = Duration.seconds(3);
+const FUNCTION_TIMEOUT = Duration.millis(TRIGGER_TIMEOUT_MS);
 /**
  * The stream consumers answer no one waiting: room for a batch of their slow paths (a notice's lookup, writes and
  * send, each bounded by its client's timeouts) rather than a trigger's budget.
@@ -305,6 +307,15 @@ export class CognitoLockout extends Construct {
       // One UpdateItem that clears and leaves `clearedAt` behind (store.ts): no DeleteItem.
       this.postConfirmationFunction = make('postConfirmation', 'post-confirmation', ['dynamodb:UpdateItem']);
     }
+
+    const whose = (key: keyof OwnTriggerFunctions) => (own[key] === undefined ? 'ours' : 'theirs') as 'ours' | 'theirs';
+    checkTriggerBudgets('CognitoLockout', settings, [
+      ['PreAuthentication', this.preAuthenticationFunction, whose('preAuthentication')],
+      ['PostAuthentication', this.postAuthenticationFunction, whose('postAuthentication')],
+      ['PreTokenGeneration', this.preTokenGenerationFunction, whose('preTokenGeneration')],
+      ['PreSignUp', this.preSignUpFunction, whose('preSignUp')],
+      ['PostConfirmation', this.postConfirmationFunction, whose('postConfirmation')],
+    ]);
 
     if (this.eventBus !== undefined || props.notifyUser !== undefined) {
       this.streamFailures = new Queue(this, 'StreamFailures', {

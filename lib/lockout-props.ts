@@ -130,7 +130,18 @@ export interface LockoutPolicyProps {
    * @default 0
    */
   readonly deviceMaxFailedAttempts?: number;
-  /** How long a device token stays valid (whole days, 1 to 400). @default Duration.days(90) */
+  /**
+   * Devices of one user that may count apart in one failure window; attempts from further devices count in the
+   * anonymous bucket. However many of a user's device tokens an attacker holds (they ride in ID tokens, which
+   * travel), the attempts admitted per window stay at most (deviceBucketsPerWindow + 1) × N in all.
+   * @default 2
+   */
+  readonly deviceBucketsPerWindow?: number;
+  /**
+   * How long a device token stays valid (whole days, 1 to 400). A device that signs in again gets a new token with
+   * the same device id, so a device in use never runs out; a token found in an old ID token stops counting sooner.
+   * @default Duration.days(30)
+   */
   readonly deviceTokenLifetime?: Duration;
   /**
    * The ID token claim that carries the device token, and the `clientMetadata` key the client sends it back under.
@@ -162,6 +173,7 @@ const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingNa
   ['successSignal', 'successSignal'],
   ['deviceTokens', 'deviceTokens'],
   ['deviceMaxFailedAttempts', 'deviceMaxFailedAttempts'],
+  ['deviceBucketsPerWindow', 'deviceBucketsPerWindow'],
   ['deviceTokenLifetime', 'deviceTokenLifetimeDays', 'days'],
   ['deviceTokenClaim', 'deviceTokenClaim'],
 ];

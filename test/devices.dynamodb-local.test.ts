@@ -7,11 +7,11 @@ import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { createLockoutTable } from '../sandbox/dynamodb-local';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
-import { bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
+import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
@@ -226,7 +226,14 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     success.request.clientMetadata = { [CLAIM]: token };
     await f.postAuth(success);
     const devices = (await f.item(devicesIdentity(USER).key))!;
-    expect(Object.keys(devices).filter((name) => name.startsWith(`${tokenDid(token)}.`))).toEqual([]);
+    // The counts go; the device stays known, with its last write and its newest token counted.
+    expect(
+      Object.keys(devices)
+        .filter((name) => name.startsWith(`${tokenDid(token)}.`))
+        .sort(),
+    ).toEqual([bucketAttribute(tokenDid(token), 'a'), bucketAttribute(tokenDid(token), 'i')].sort());
+    // ...and it holds no place among the devices counting in this window.
+    expect(devices.open).toBeUndefined();
     expect(await f.item(userIdentity(USER).key)).toMatchObject({ lockouts: 1, lockedUntil: f.clock.now() + 15 * MINUTE });
     await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
   });
@@ -287,21 +294,44 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     };
     expect(await oneByOne(() => preAuthEvent(USER), 12)).toBe(N);
     expect(await oneByOne(() => withToken(token), 12)).toBe(N);
-    expect(await oneByOne(() => withToken(tokenFor(USER, f.clock.now())), 2)).toBe(2);
+    const fresh = tokenFor(USER, f.clock.now());
+    expect(await oneByOne(() => withToken(fresh), 2)).toBe(2);
     expect(f.metricNames).toContain('StoreErrors');
   });
 
-  it('tidies the devices item at a sign-in: buckets quiet for a window go, a bucket counting now stays', async () => {
+  it('keeps the bound on stolen tokens while the store fails: each instance admits at most deviceBucketsPerWindow devices apart', async () => {
+    const f = await fixture(`http://127.0.0.1:${await freePort()}`);
+    const stolen = Array.from({ length: 10 }, () => tokenFor(USER, f.clock.now()));
+    const outcomes: Outcome[] = [];
+    for (let i = 0; i < N + 2; i++)
+      for (const token of [...stolen, undefined])
+        outcomes.push(await attempt(() => f.preAuth(token === undefined ? preAuthEvent(USER) : withToken(token))));
+    expect(admitted(outcomes)).toBe((DEFAULT_SETTINGS.deviceBucketsPerWindow + 1) * N);
+    expect(f.metricNames).toContain('DeviceBucketsFull');
+  });
+
+  it('makes room at a sign-in: beyond half the devices an item keeps, the least recently written quiet ones go', async () => {
     const f = await fixture();
-    const abandoned = tokenFor(USER, f.clock.now());
-    await f.preAuth(withToken(abandoned)); // a sign-in whose success signal saw no token: its bucket stays
-    f.clock.advance(16 * MINUTE);
+    // Sign-ins whose success signal saw no token (USER_PASSWORD_AUTH): each leaves a device with one failure.
+    const abandoned: string[] = [];
+    for (let i = 0; i < PRUNE_KEEPS_DEVICES + 3; i++) {
+      abandoned.push(tokenFor(USER, f.clock.now()));
+      await f.preAuth(withToken(abandoned[i]));
+      f.clock.advance(16 * MINUTE);
+    }
     const current = tokenFor(USER, f.clock.now());
     await f.preAuth(withToken(current));
     await f.preToken(preTokenGenerationEvent(USER));
     const item = (await f.item(devicesIdentity(USER).key))!;
-    // Attribute names hold a dot: read them as keys, not as property paths.
-    expect(Object.keys(item)).not.toContain(bucketAttribute(tokenDid(abandoned), 'r'));
+    const kept = [...(item.devices as Set<string>)];
+    expect(kept).toHaveLength(PRUNE_KEEPS_DEVICES);
+    // The oldest went, every attribute of theirs with them; the one counting now stayed.
+    for (const token of abandoned.slice(0, 4)) {
+      expect(kept).not.toContain(tokenDid(token));
+      // Attribute names hold a dot: read them as keys, not as property paths.
+      expect(Object.keys(item).filter((name) => name.startsWith(`${tokenDid(token)}.`))).toEqual([]);
+    }
+    expect(kept).toContain(tokenDid(abandoned.at(-1)!));
     expect(item[bucketAttribute(tokenDid(current), 'f')]).toBe(1);
   });
 
@@ -319,6 +349,113 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
   });
 });
+
+describe('stolen device tokens buy little, shipped defaults', () => {
+  const BUCKETS = DEFAULT_SETTINGS.deviceBucketsPerWindow;
+
+  it('admits at most (deviceBucketsPerWindow + 1) × N per window, 3N by default, with 10 tokens of one user fired at once', async () => {
+    const f = await fixture();
+    // Ten ID tokens of the user, from ten sign-ins on ten devices: ten valid device tokens.
+    const stolen = Array.from({ length: 10 }, () => tokenFor(USER, f.clock.now()));
+    const outcomes = await Promise.all([
+      ...stolen.map((token) => fire(2 * N, () => withToken(token), f.preAuth)),
+      fire(2 * N, () => preAuthEvent(USER), f.preAuth),
+    ]);
+    // The store decided every one of them (none timed out into an instance's own decision).
+    expect(metricCount(f.metricNames, 'StoreErrors')).toBe(0);
+    expect(BUCKETS).toBe(2);
+    expect(admitted(outcomes.flat())).toBe((BUCKETS + 1) * N);
+    expect(f.metricNames).toContain('DeviceBucketsFull');
+    // Still within the window, a further round buys nothing at all.
+    f.clock.advance(MINUTE);
+    const again = await Promise.all(stolen.map((token) => fire(3, () => withToken(token), f.preAuth)));
+    expect(admitted(again.flat())).toBe(0);
+  });
+
+  it('gives places back in the next window, where the same tokens again buy at most 3N', async () => {
+    const f = await fixture();
+    const stolen = Array.from({ length: 10 }, () => tokenFor(USER, f.clock.now()));
+    const round = async () => {
+      const outcomes: Outcome[] = [];
+      for (let i = 0; i < 2 * N; i++)
+        for (const token of [...stolen, undefined])
+          outcomes.push(await attempt(() => f.preAuth(token === undefined ? preAuthEvent(USER) : withToken(token))));
+      return admitted(outcomes);
+    };
+    expect(await round()).toBe((BUCKETS + 1) * N);
+    // Past every lock (15 minutes, doubled for a second lock) and into new windows.
+    f.clock.advance(16 * MINUTE);
+    expect(await round()).toBeLessThanOrEqual((BUCKETS + 1) * N);
+  });
+
+  it("never holds a place for the owner's own sign-ins: a success takes the device out of this window's count", async () => {
+    const f = await fixture();
+    const owner = tokenFor(USER, f.clock.now());
+    for (let i = 0; i < 5; i++) {
+      await f.preAuth(withToken(owner));
+      const success = postAuthEvent(USER);
+      success.request.clientMetadata = { [CLAIM]: owner };
+      await f.postAuth(success);
+    }
+    // Two other devices still count apart in this window (N each), and the owner's device too.
+    const others = [tokenFor(USER, f.clock.now()), tokenFor(USER, f.clock.now())];
+    const outcomes = await Promise.all(others.map((token) => fire(N + 2, () => withToken(token), f.preAuth)));
+    expect(outcomes.map(admitted)).toEqual([N, N]);
+    expect(f.metricNames).not.toContain('DeviceBucketsFull');
+  });
+
+  it('keeps one device id across sign-ins, and an older token of the device stops counting apart once a newer one is used', async () => {
+    const f = await fixture();
+    const first = tokenFor(USER, f.clock.now());
+    await f.preAuth(withToken(first));
+    f.clock.advance(2000);
+    // The sign-in's challenge response carries the token (SRP: Amplify, identity-js): the new token keeps the device.
+    const signIn = preTokenGenerationEvent(USER);
+    signIn.request.clientMetadata = { [CLAIM]: first };
+    await f.preToken(signIn);
+    const second = signIn.response.claimsOverrideDetails!.claimsToAddOrOverride![CLAIM] as string;
+    expect(tokenDid(second)).toBe(tokenDid(first));
+    expect(second).not.toBe(first);
+    // Until the newer one is used, the older one still counts apart (the client may not have stored the new one).
+    f.clock.advance(1000);
+    await f.preAuth(withToken(first));
+    expect(await f.item(userIdentity(USER).key)).toBeUndefined();
+    await f.preAuth(withToken(second));
+    // From then on, the older token (say, from an ID token an API logged) counts in the anonymous bucket.
+    await f.preAuth(withToken(first));
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
+    expect(f.metricNames).toContain('DeviceTokensSuperseded');
+    // The sign-in cleared the device's bucket; the two attempts with the device's tokens since counted there.
+    expect(await f.item(devicesIdentity(USER).key)).toMatchObject({ [bucketAttribute(tokenDid(first), 'f')]: 2 });
+  });
+
+  it('keeps at most MAX_DEVICES_PER_USER devices in one item, whatever tokens are used, and counts further ones anonymously', async () => {
+    const f = await fixture();
+    let anonymous = 0;
+    for (let window = 0; window < 14; window++) {
+      for (let i = 0; i < BUCKETS; i++) {
+        const outcome = await attempt(() => f.preAuth(withToken(tokenFor(USER, f.clock.now()))));
+        expect(outcome).toBe('admitted');
+      }
+      f.clock.advance(16 * MINUTE);
+    }
+    const item = (await f.item(devicesIdentity(USER).key))!;
+    expect((item.devices as Set<string>).size).toBe(MAX_DEVICES_PER_USER);
+    const buckets = new Set(
+      Object.keys(item)
+        .filter((name) => name.includes('.'))
+        .map((name) => name.split('.')[0]),
+    );
+    expect(buckets.size).toBe(MAX_DEVICES_PER_USER);
+    // 28 devices tried; the last 8 found no place and counted anonymously (one each, in their own windows).
+    anonymous = metricCount(f.metricNames, 'DeviceBucketsFull');
+    expect(anonymous).toBe(14 * BUCKETS - MAX_DEVICES_PER_USER);
+    // About 250 bytes a device: far below DynamoDB's 400 KB item limit, so the operator's transactions keep working.
+    expect(Buffer.byteLength(JSON.stringify(item, (_, v) => (v instanceof Set ? [...v] : v)))).toBeLessThan(8_000);
+  });
+});
+
+const metricCount = (names: string[], name: string) => names.filter((m) => m === name).length;
 
 function tokenDid(token: string): string {
   return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')).did;

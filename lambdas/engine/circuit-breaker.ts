@@ -53,6 +53,11 @@ export class CircuitBreaker {
     return this.current;
   }
 
+  /** Closed, and the last request was answered: nothing suggests the store is failing. */
+  get healthy(): boolean {
+    return this.current === 'closed' && this.failures === 0;
+  }
+
   /** Whether a decision at `now` asks the store. A 'probe' permit must be settled with `succeeded` or `failed`. */
   permit(now: number): CircuitPermit {
     if (this.current === 'closed') return 'request';

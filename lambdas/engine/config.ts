@@ -24,6 +24,8 @@ export interface DeviceTokenConfig {
   readonly claim: string;
   readonly lifetimeMs: number;
   readonly policy: RateLimitPolicy;
+  /** Devices that may count apart per fixed window (settings.ts `deviceBucketsPerWindow`). */
+  readonly bucketsPerWindow: number;
   /** The secret holding the keys (its ARN), from DEVICE_KEY_SECRET_ENV. */
   readonly keySecret?: string;
 }
@@ -85,6 +87,7 @@ export function configFromSettings(tableName: string, settings: LockoutSettings,
             claim: settings.deviceTokenClaim,
             lifetimeMs: settings.deviceTokenLifetimeDays * 24 * 3600 * 1000,
             policy: { ...signIn, maxAttempts: settings.deviceMaxFailedAttempts || settings.maxFailedAttempts },
+            bucketsPerWindow: settings.deviceBucketsPerWindow,
             keySecret,
           }
         : undefined,

@@ -84,6 +84,12 @@ export type MetricName =
   | 'DeviceTokensRejected'
   /** A valid token an operator revoked: anonymous bucket. */
   | 'DeviceTokensRevoked'
+  /** A valid token older than one of the same device already counted: anonymous bucket. */
+  | 'DeviceTokensSuperseded'
+  /** A valid token whose device found no place (the user's devices, or those counting this window): anonymous bucket. */
+  | 'DeviceBucketsFull'
+  /** Pre token generation left the devices item untidied: too little time left, or the store not healthy. */
+  | 'DeviceTidySkipped'
   | 'DeviceTokensIssued'
   /** The key could not be read (tokens count as absent, none are issued). */
   | 'DeviceKeyErrors';
@@ -111,3 +117,40 @@ export const TRIGGER_KEY_SCOPES = {
   Announcer: ['notice'],
   NotifyUser: ['notice', 'notice-recipient', 'notice-hour'],
 } as const satisfies Record<TriggerName, readonly KeyScope[]>;
+
+/**
+ * The time budget of every trigger function the construct creates. Cognito waits 5 s for a trigger, cold start
+ * included (Lambda's init is not in the function's timeout, but it is in Cognito's wait): 3 s leaves 2 s for it.
+ */
+export const TRIGGER_TIMEOUT_MS = 3000;
+
+/** The most the device key read holds up an instance's first decisions (device-keys.ts), once per instance. */
+export const DEVICE_KEY_FIRST_WAIT_MS = 500;
+
+/** Room each trigger keeps in its timeout for its own work beside the waits below: parsing, HMACs, logs, metrics. */
+export const TRIGGER_WORK_ROOM_MS = 500;
+
+/** The functions that read the device key, and so may wait for it once. */
+export const DEVICE_KEY_READERS: readonly TriggerName[] = ['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
+
+/**
+ * How many store budgets (`storeTimeoutMs` each, retries included) each trigger waits for one after the other at
+ * most, whatever the store does. Writes sent together share one budget (pre sign-up's keys, a password reset's
+ * two items); a pre-authentication that falls back from a device bucket to the anonymous one spends what is left of
+ * its one budget; work that is optional (pre token generation's tidy-up) runs only in time left over and is not
+ * counted. The construct checks at synth that these fit each function's timeout (`serialWaitMs`), and the handlers
+ * are tested against them with the store hanging (test/budgets.test.ts).
+ */
+export const SERIAL_STORE_BUDGETS = {
+  PreAuthentication: 1,
+  PostAuthentication: 1,
+  PreTokenGeneration: 1,
+  PreSignUp: 1,
+  PostConfirmation: 1,
+} as const satisfies Partial<Record<TriggerName, number>>;
+
+/** The longest a trigger can wait, in ms, before it answers: the key's first wait (if it reads it) and its serial store budgets. */
+export function serialWaitMs(trigger: keyof typeof SERIAL_STORE_BUDGETS, storeTimeoutMs: number, deviceTokens: boolean): number {
+  const keyWait = deviceTokens && DEVICE_KEY_READERS.includes(trigger) ? DEVICE_KEY_FIRST_WAIT_MS : 0;
+  return keyWait + SERIAL_STORE_BUDGETS[trigger] * storeTimeoutMs;
+}

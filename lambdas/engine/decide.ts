@@ -25,19 +25,27 @@ export interface Decision {
 }
 
 /**
- * Counts one attempt against every key (in parallel, within one time budget) and applies the mode and the
- * store-error policy. Logs one line per key with hashed identities only, and records the metrics.
+ * Counts one attempt against every key (in parallel, within one time budget, which ends at `deadlineAt` when a
+ * decision's earlier write spent part of it) and applies the mode and the store-error policy. Logs one line per key with hashed identities only, and records the metrics.
  */
-export async function decideKeys(deps: TriggerDeps, checks: readonly KeyCheck[], context: Record<string, unknown> = {}): Promise<Decision> {
+export async function decideKeys(
+  deps: TriggerDeps,
+  checks: readonly KeyCheck[],
+  context: Record<string, unknown> = {},
+  deadlineAt?: number,
+): Promise<Decision> {
   const { config, guard, telemetry } = deps;
   const { logger, metrics } = telemetry;
   const now = deps.now();
   const attempts = await Promise.all(
     checks.map((check) =>
-      guard.attempt(check.identity.key, now, check.policy, {
-        sub: check.identity.sub,
-        device: check.device === undefined ? undefined : { ...check.device, decidedAt: now },
-      }),
+      guard.attempt(
+        check.identity.key,
+        now,
+        check.policy,
+        { sub: check.identity.sub, device: check.device === undefined ? undefined : { ...check.device, decidedAt: now } },
+        deadlineAt,
+      ),
     ),
   );
 

@@ -12,9 +12,18 @@ import type { LockoutState } from './policy';
  * first attempt (a nested map could not be created and counted in one expression):
  *   <did>.f  failures   <did>.w  windowStart   <did>.l  lockedUntil   <did>.n  lockouts
  *   <did>.r  revision   <did>.a  time of the bucket's last write
+ *   <did>.i  the issue time of the newest token of this device counted so far: an older one no longer counts apart
  * A device id is 22 base64url characters, so these names never meet the item's own attributes. A successful
- * sign-in with the token removes its bucket; a bucket whose token is never used again stays until the item's
- * TTL, which every write moves to a token lifetime ahead (`DEVICE_ITEM_KEEP_MS`).
+ * sign-in with the token removes its bucket's counts (f, w, l, n, r), keeping `a` and `i`.
+ *
+ * Two sets on the item bound what tokens buy, however many of them an attacker holds (ID tokens travel: to APIs,
+ * into logs), each checked by the condition of every device write:
+ *   devices  the device ids with a bucket: at most MAX_DEVICES_PER_USER, so the item stays small (about 6 KB)
+ *            whatever users do. A new device beyond it counts in the anonymous bucket until a sign-in tidies.
+ *   open     `<window>:<did>` for each device counting in the current failure window (fixed windows of the
+ *            policy's length): at most `maxOpen` devices (the setting deviceBucketsPerWindow), so per window the
+ *            device buckets admit at most maxOpen × N in all, and every bucket beyond counts anonymously. A successful
+ *            sign-in takes its device out again, so the owner's own sign-ins never hold a place.
  *
  * A lock of a device bucket also writes the item's top-level `lockedUntil`, `lockouts` and `bucket = device`, so the
  * announcer (outbox.ts) reads a device lock as it reads any other.
@@ -36,9 +45,40 @@ export interface DeviceBucket {
   readonly issuedAt: number;
   /** When the decision was made (epoch ms): the bucket's write time, which a later clear compares with. */
   readonly decidedAt: number;
+  /** Devices that may count per fixed window (the `open` set's bound; setting deviceBucketsPerWindow). */
+  readonly maxOpen: number;
+  /** The `open` set as a refused fast-path write saw it: what the slow path replaces, if unchanged. */
+  readonly observedOpen?: readonly string[];
 }
 
-export type BucketAttribute = 'f' | 'w' | 'l' | 'n' | 'r' | 'a';
+export type BucketAttribute = 'f' | 'w' | 'l' | 'n' | 'r' | 'a' | 'i';
+
+/** The set of device ids with a bucket (see above). */
+export const DEVICES_ATTRIBUTE = 'devices';
+/** The set of devices counting in the current fixed window (see above). */
+export const OPEN_ATTRIBUTE = 'open';
+/**
+ * Devices one user's item keeps apart. Each costs about 250 bytes (seven attributes named after it), so the item stays
+ * far below DynamoDB's 400 KB limit, and the operator's `unlock` and `lock` transactions keep working, whatever users
+ * or attackers do. A device keeps its id across sign-ins (pre token generation reissues it), so this is devices,
+ * not sign-ins.
+ */
+export const MAX_DEVICES_PER_USER = 20;
+
+/** The fixed failure window `now` falls in, which the `open` set counts devices per. */
+export function windowIndex(now: number, windowMs: number): number {
+  return Math.floor(now / windowMs);
+}
+
+/** An element of the `open` set. */
+export function openEntry(window: number, did: string): string {
+  return `${window}:${did}`;
+}
+
+/** The window an `open` element belongs to, or NaN for anything else. */
+export function openEntryWindow(entry: string): number {
+  return Number(entry.slice(0, entry.indexOf(':')));
+}
 
 export function bucketAttribute(did: string, part: BucketAttribute): string {
   return `${did}.${part}`;

@@ -22,7 +22,12 @@ export async function deviceChoice(deps: TriggerDeps, identity: IdentityRef, met
   if (devices === undefined || deps.deviceKeys === undefined) return undefined;
   const raw = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[devices.claim] : undefined;
   const check = checkDeviceToken(await deps.deviceKeys.keys(), raw, identity.sub, now);
-  if (check.valid) return { identity: devicesIdentity(check.claims.sub), device: { did: check.claims.did, issuedAt: check.claims.issuedAt } };
+  if (check.valid) {
+    return {
+      identity: devicesIdentity(check.claims.sub),
+      device: { did: check.claims.did, issuedAt: check.claims.issuedAt, maxOpen: devices.bucketsPerWindow },
+    };
+  }
   if (check.reason !== 'absent') {
     count(deps.telemetry.metrics, 'DeviceTokensRejected');
     deps.telemetry.logger.warn('device token not valid: counted as anonymous', { identity: identity.logId, reason: check.reason });

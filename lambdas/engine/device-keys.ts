@@ -1,4 +1,5 @@
 import { type DeviceKeySet, parseDeviceKeySet } from './device-token';
+import { DEVICE_KEY_FIRST_WAIT_MS } from './contract';
 import { withDeadline } from './deadline';
 
 /**
@@ -23,10 +24,10 @@ export interface DeviceKeysOptions {
 /** How often an instance re-reads the key (the CLI's rotation waits longer than this before signing with a new key). */
 export const DEVICE_KEY_REFRESH_MS = 5 * 60_000;
 /**
- * The most the first decision of an instance waits for the key: once, whatever the read does. With the store's
- * budget after it, a decision stays well inside the functions' 3 s timeout and Cognito's 5 s.
+ * The most the first decision of an instance waits for the key: once, whatever the read does. Counted, with the
+ * store's budget after it, against each function's timeout at synth (contract.ts `serialWaitMs`).
  */
-export const DEVICE_KEY_FIRST_WAIT_MS = 500;
+export { DEVICE_KEY_FIRST_WAIT_MS } from './contract';
 /** A key read abandoned after this long (the SDK client's own timeouts are shorter). */
 export const DEVICE_KEY_READ_TIMEOUT_MS = 5_000;
 

@@ -81,14 +81,19 @@ export interface DeviceTokenClaims {
   readonly expiresAt: number;
 }
 
-/** Issues a token for `sub`, or undefined when no key signs yet. A new random device id each time. */
-export function issueDeviceToken(set: DeviceKeySet, sub: string, now: number, lifetimeMs: number): string | undefined {
+/**
+ * Issues a token for `sub`, or undefined when no key signs yet. `did` keeps the device id of the token the sign-in
+ * came with, so a device stays one device (one bucket) across sign-ins and its older tokens can be superseded;
+ * without one, a new random device id.
+ */
+export function issueDeviceToken(set: DeviceKeySet, sub: string, now: number, lifetimeMs: number, did?: string): string | undefined {
   const key = signingKey(set, now);
   if (key === undefined) return undefined;
+  if (did !== undefined && !DEVICE_ID.test(did)) throw new RangeError('device token: a device id is 22 base64url characters');
   const payload = {
     aud: DEVICE_TOKEN_AUDIENCE,
     sub,
-    did: randomBytes(16).toString('base64url'),
+    did: did ?? randomBytes(16).toString('base64url'),
     iat: Math.floor(now / 1000),
     exp: Math.floor((now + lifetimeMs) / 1000),
   };

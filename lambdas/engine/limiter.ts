@@ -68,7 +68,9 @@ export async function registerAttempt(
   const transition = decideAttempt(fast.observed, now, policy);
   if (transition.kind === 'refuse-locked') return result('locked', transition.state, 1);
 
-  const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, { abortSignal: options.abortSignal }, facts);
+  // A device write replaces the item's `open` set as the fast path saw it (store.ts).
+  const casFacts = facts.device === undefined ? facts : { ...facts, device: { ...facts.device, observedOpen: fast.open } };
+  const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, { abortSignal: options.abortSignal }, casFacts);
   // Device buckets share their item but not their races: each bucket has its own gate.
   const gateKey = facts.device === undefined ? key : deviceRecordKey(key, facts.device.did);
   const { written, shared } = options.gate ? await options.gate.run(gateKey, cas) : { written: await cas(), shared: false };

@@ -56,6 +56,12 @@ export interface LockoutSettings {
   readonly deviceTokens: DeviceTokens;
   /** Attempts a device bucket admits per window; 0 = the same as `maxFailedAttempts`. */
   readonly deviceMaxFailedAttempts: number;
+  /**
+   * Devices of one user that may count apart in one failure window (fixed windows of `failureWindowSeconds`);
+   * attempts of further devices count in the anonymous bucket. Bounds what stolen tokens buy: at most
+   * (deviceBucketsPerWindow + 1) × N attempts per window in all, however many tokens an attacker holds.
+   */
+  readonly deviceBucketsPerWindow: number;
   readonly deviceTokenLifetimeDays: number;
   /** The ID token claim, and the `clientMetadata` key the client sends the token back under. */
   readonly deviceTokenClaim: string;
@@ -207,6 +213,13 @@ export const KNOBS: { readonly [K in SettingName]: KnobSpec } = {
     min: 0,
     max: 1000,
   },
+  deviceBucketsPerWindow: {
+    env: 'LOCKOUT_DEVICE_BUCKETS_PER_WINDOW',
+    type: 'int',
+    min: 1,
+    // MAX_DEVICES_PER_USER (device-bucket.ts): no more devices are kept apart at all.
+    max: 20,
+  },
   deviceTokenLifetimeDays: {
     env: 'LOCKOUT_DEVICE_TOKEN_LIFETIME_DAYS',
     type: 'int',
@@ -243,7 +256,8 @@ export const DEFAULT_SETTINGS: LockoutSettings = {
   successSignal: 'both',
   deviceTokens: 'on',
   deviceMaxFailedAttempts: 0,
-  deviceTokenLifetimeDays: 90,
+  deviceBucketsPerWindow: 2,
+  deviceTokenLifetimeDays: 30,
   deviceTokenClaim: 'lockout_device',
 };
 

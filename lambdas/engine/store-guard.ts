@@ -1,5 +1,5 @@
 import { type CircuitChange, CircuitBreaker } from './circuit-breaker';
-import { withDeadline } from './deadline';
+import { DeadlineExceededError, withDeadline } from './deadline';
 import {
   DEFAULT_RECORD_LIMITS,
   EMPTY_ENTRY,
@@ -12,8 +12,9 @@ import {
 } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from './policy';
-import { deviceRecordKey } from './device-bucket';
-import { type AttemptStore, DeviceTokenRevokedError, type ItemFacts } from './store';
+import { deviceRecordKey, windowIndex } from './device-bucket';
+import { LocalDevicePlaces } from './local-device-places';
+import { type AttemptStore, DeviceBucketRefusedError, type ItemFacts } from './store';
 
 /**
  * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
@@ -57,6 +58,7 @@ export class StoreGuard {
   readonly breaker: CircuitBreaker;
   readonly record: InstanceRecord;
   private readonly gate = new SlowPathGate();
+  private readonly places = new LocalDevicePlaces();
   /** Numbers store requests in the order they are sent, to order their answers in the record. */
   private sent = 0;
 
@@ -71,12 +73,28 @@ export class StoreGuard {
   /**
    * Counts one attempt for `key` (in the device bucket `facts.device` of it, if given): by the store when it answers
    * in time, else by this instance, which keeps every device bucket apart in its record too. Throws
-   * DeviceTokenRevokedError when the store says the device's token is revoked (not a store failure).
+   * DeviceBucketRefusedError when the store says the token does not count apart (not a store failure).
    */
-  async attempt(itemKey: string, now: number, policy: RateLimitPolicy, facts: ItemFacts = {}): Promise<GuardedAttempt> {
+  async attempt(itemKey: string, now: number, policy: RateLimitPolicy, facts: ItemFacts = {}, deadlineAt?: number): Promise<GuardedAttempt> {
     const key = facts.device === undefined ? itemKey : deviceRecordKey(itemKey, facts.device.did);
+    // A decision that already spent part of its budget (a device write that sent the attempt to the anonymous
+    // bucket) has only the rest: its serial writes share one budget, which the construct counts against the timeout.
+    const budgetMs = Math.min(this.options.budgetMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock());
+    const alone = (error: unknown, bypassed: boolean) => {
+      // Without the store, this instance keeps the store's bound on devices counting apart per window.
+      const device = facts.device;
+      if (
+        device !== undefined &&
+        this.options.decideLocally &&
+        !this.places.take(itemKey, device.did, windowIndex(now, policy.windowMs), device.maxOpen)
+      ) {
+        throw new DeviceBucketRefusedError('window-full');
+      }
+      return this.withoutStore(key, now, policy, error, bypassed);
+    };
+    if (budgetMs <= 0) return alone(new DeadlineExceededError('no time left in the decision budget'), false);
     const permit = this.breaker.permit(this.options.clock());
-    if (permit === 'bypass') return this.withoutStore(key, now, policy, new StoreBypassedError(), true);
+    if (permit === 'bypass') return alone(new StoreBypassedError(), true);
     this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight + 1 }));
     let settled = false;
     const settle = () => {
@@ -85,20 +103,33 @@ export class StoreGuard {
       this.record.update(key, (entry) => ({ ...entry, inFlight: entry.inFlight - 1 }));
     };
     try {
-      const answer = await withDeadline(this.options.budgetMs, (abortSignal) =>
-        this.countInStore(itemKey, key, now, policy, abortSignal, settle, facts),
-      );
+      const answer = await withDeadline(budgetMs, (abortSignal) => this.countInStore(itemKey, key, now, policy, abortSignal, settle, facts));
       this.circuit(this.breaker.succeeded(permit));
       return { kind: 'decided', result: answer, bypassed: false };
     } catch (error) {
       settle();
-      if (error instanceof DeviceTokenRevokedError) {
+      if (error instanceof DeviceBucketRefusedError) {
         this.circuit(this.breaker.succeeded(permit));
         throw error;
       }
       this.circuit(this.breaker.failed(permit, this.options.clock()));
-      return this.withoutStore(key, now, policy, error, false);
+      return alone(error, false);
     }
+  }
+
+  /** When a decision starting now must have its store answers by: one budget, shared by its serial writes. */
+  decisionDeadline(): number {
+    return this.options.clock() + this.options.budgetMs;
+  }
+
+  /** The circuit is closed and the store answered the last request: optional work may ask it. */
+  healthy(): boolean {
+    return this.breaker.healthy;
+  }
+
+  /** The store budget, for callers that decide whether one more wait still fits. */
+  get budgetMs(): number {
+    return this.options.budgetMs;
   }
 
   /** A successful sign-in: forgets failures unless locked, in the store and in this instance's record. */
@@ -108,9 +139,10 @@ export class StoreGuard {
   }
 
   /** A successful sign-in with a device token: removes its bucket unless locked, in the store and in this instance's record. */
-  async clearDevice(itemKey: string, did: string, now: number): Promise<ClearOutcome> {
+  async clearDevice(itemKey: string, did: string, now: number, policy: RateLimitPolicy): Promise<ClearOutcome> {
     this.record.update(deviceRecordKey(itemKey, did), (entry) => afterSuccess(entry, now));
-    return this.write((abortSignal) => this.store.clearDevice(itemKey, did, now, { abortSignal }));
+    this.places.release(itemKey, did);
+    return this.write((abortSignal) => this.store.clearDevice(itemKey, did, now, policy.windowMs, { abortSignal }));
   }
 
   /** At a sign-in: removes the user's device buckets that no longer matter (store.ts), behind the circuit and the budget. */

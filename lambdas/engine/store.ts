@@ -4,13 +4,19 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
 import {
   BUCKET_ATTRIBUTE,
+  DEVICES_ATTRIBUTE,
   DEVICE_ITEM_KEEP_MS,
   type DeviceBucket,
+  MAX_DEVICES_PER_USER,
+  OPEN_ATTRIBUTE,
   OPERATOR_LOCKED_UNTIL,
   REVOKED_BEFORE,
   bucketAttribute,
   deviceState,
   isRevoked,
+  openEntry,
+  openEntryWindow,
+  windowIndex,
 } from './device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
 import {
@@ -42,7 +48,14 @@ import {
  */
 export { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
 
-type Conditional<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly observed: LockoutState | undefined };
+type Conditional<T> =
+  | { readonly ok: true; readonly value: T }
+  | {
+      readonly ok: false;
+      readonly observed: LockoutState | undefined;
+      /** A device write's refusal: the item's `open` set as it was, which the slow path must replace unchanged. */
+      readonly open?: readonly string[];
+    };
 /** A conditional write either lands (`value` is the state written) or reports the state that refused it. */
 export type WriteResult = Conditional<LockoutState>;
 
@@ -59,11 +72,28 @@ export interface ItemFacts {
   readonly device?: DeviceBucket;
 }
 
+/**
+ * Why a device attempt does not count in its device's bucket, as the device write itself found (device-bucket.ts):
+ * - revoked:      an operator or a password reset revoked the tokens issued before it
+ * - superseded:   a newer token of the same device has been counted: this one no longer counts apart
+ * - devices-full: the user's item holds MAX_DEVICES_PER_USER devices already
+ * - window-full:  `maxOpen` other devices are counting in this window already
+ * Each sends the attempt to the anonymous bucket, exactly as a token that is not valid.
+ */
+export type DeviceRefusal = 'revoked' | 'superseded' | 'devices-full' | 'window-full';
+
+export class DeviceBucketRefusedError extends Error {
+  override readonly name: string = 'DeviceBucketRefusedError';
+  constructor(readonly reason: DeviceRefusal) {
+    super(`device bucket refused: ${reason}`);
+  }
+}
+
 /** The devices item revokes the token a device attempt carried: the attempt counts in the anonymous bucket instead. */
-export class DeviceTokenRevokedError extends Error {
+export class DeviceTokenRevokedError extends DeviceBucketRefusedError {
   override readonly name = 'DeviceTokenRevokedError';
   constructor() {
-    super('device token revoked by an operator');
+    super('revoked');
   }
 }
 
@@ -138,7 +168,7 @@ export class LockoutStore {
     options: RequestOptions = {},
     facts: ItemFacts = {},
   ): Promise<WriteResult> {
-    if (facts.device !== undefined) return this.compareAndSetDevice(key, facts.device, observed, next, options, facts.sub);
+    if (facts.device !== undefined) return this.compareAndSetDevice(key, facts.device, observed, next, policy, options, facts.sub);
     const expiresAt = expiryEpochSeconds(next, policy);
     // A longer lock than the one before is a lock starting: the one write the stream's consumers announce.
     const op: ItemOp = next.lockedUntil > (observed?.lockedUntil ?? 0) ? 'lock' : 'count';
@@ -159,8 +189,9 @@ export class LockoutStore {
 
   /**
    * The fast path for a device bucket (device-bucket.ts): one UpdateItem on the user's devices item that counts
-   * the attempt when the token is not revoked and the bucket is new, or unlocked, in its window, with room left and
-   * written since the item's last clear. Refused for a revoked token with DeviceTokenRevokedError.
+   * the attempt when the token is neither revoked nor superseded, the device has a place among the user's devices and
+   * among those counting in this window, and its bucket is new, or unlocked, in its window, with room left and
+   * written since the item's last clear. A refusal that sends the attempt elsewhere throws DeviceBucketRefusedError.
    */
   private async countDeviceAttempt(
     key: string,
@@ -171,33 +202,36 @@ export class LockoutStore {
     sub: string | undefined,
   ): Promise<WriteResult> {
     const names = deviceNames(device.did);
+    const entry = openEntry(windowIndex(now, policy.windowMs), device.did);
     const command = new UpdateCommand({
       TableName: this.tableName,
       Key: { [PARTITION_KEY]: key },
       UpdateExpression:
         'SET #f = if_not_exists(#f, :zero) + :one, #w = if_not_exists(#w, :now), #l = if_not_exists(#l, :zero), ' +
-        '#n = if_not_exists(#n, :zero), #r = if_not_exists(#r, :zero) + :one, #a = :now, #ttl = :ttl, #op = :count' +
-        (sub === undefined ? '' : ', #sub = :sub'),
+        '#n = if_not_exists(#n, :zero), #r = if_not_exists(#r, :zero) + :one, #a = :now, #i = :iat, #ttl = :ttl, #op = :count' +
+        (sub === undefined ? '' : ', #sub = :sub') +
+        ' ADD #devices :didSet, #open :entrySet',
       ConditionExpression:
-        '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#operatorLock) OR #operatorLock <= :now) AND (attribute_not_exists(#r) OR ' +
-        '(#l <= :now AND #w > :cutoff AND #f < :max AND (attribute_not_exists(clearedAt) OR #a > clearedAt)))',
+        `${DEVICE_PLACE_CONDITION} AND (contains(#open, :entry) OR attribute_not_exists(#open) OR size(#open) < :maxOpen) AND ` +
+        '(attribute_not_exists(#r) OR (#l <= :now AND #w > :cutoff AND #f < :max AND (attribute_not_exists(clearedAt) OR #a > clearedAt)))',
       ExpressionAttributeNames: {
         ...names,
-        '#revoked': REVOKED_BEFORE,
-        '#operatorLock': OPERATOR_LOCKED_UNTIL,
+        ...DEVICE_ITEM_NAMES,
         '#ttl': TTL_ATTRIBUTE,
         '#op': OP_ATTRIBUTE,
         ...subName(sub),
       },
       ExpressionAttributeValues: {
+        ...devicePlaceValues(device, now),
         ':zero': 0,
         ':one': 1,
-        ':now': now,
-        ':iat': device.issuedAt,
         ':cutoff': windowCutoff(now, policy),
         ':max': policy.maxAttempts,
         ':ttl': deviceItemTtl(now),
         ':count': 'count' satisfies ItemOp,
+        ':entry': entry,
+        ':entrySet': new Set([entry]),
+        ':maxOpen': device.maxOpen,
         ...subValue(sub),
       },
       ReturnValues: 'ALL_NEW',
@@ -206,47 +240,71 @@ export class LockoutStore {
     return this.deviceConditional(device, async () => (await this.client.send(command, options)).Attributes ?? {});
   }
 
-  /** The slow path for a device bucket: writes its next state if the bucket is still at the observed revision. */
+  /**
+   * The slow path for a device bucket: writes its next state if the bucket is still at the observed revision, with
+   * the same checks as the fast path. The `open` set is replaced by the devices of this window it held (older
+   * windows' fall out) plus this one, if nobody changed it since the fast path saw it.
+   */
   private async compareAndSetDevice(
     key: string,
     device: DeviceBucket,
     observed: LockoutState | undefined,
     next: LockoutState,
+    policy: RateLimitPolicy,
     options: RequestOptions,
     sub: string | undefined,
   ): Promise<WriteResult> {
     const locking = next.lockedUntil > (observed?.lockedUntil ?? 0);
+    const seen = device.observedOpen ?? [];
+    const window = windowIndex(device.decidedAt, policy.windowMs);
+    const entry = openEntry(window, device.did);
+    const open = new Set(seen.filter((e) => openEntryWindow(e) === window));
+    open.add(entry);
+    if (open.size > device.maxOpen) throw new DeviceBucketRefusedError('window-full');
+    const openValues: Record<string, unknown> = {};
+    const openCondition =
+      seen.length === 0
+        ? 'attribute_not_exists(#open)'
+        : [
+            'size(#open) = :openSize',
+            ...seen.map((e, i) => {
+              openValues[`:seen${i}`] = e;
+              return `contains(#open, :seen${i})`;
+            }),
+          ].join(' AND ');
+    if (seen.length > 0) openValues[':openSize'] = seen.length;
     const command = new UpdateCommand({
       TableName: this.tableName,
       Key: { [PARTITION_KEY]: key },
       UpdateExpression:
-        'SET #f = :f, #w = :w, #l = :l, #n = :n, #r = :r, #a = :now, #ttl = :ttl, #op = :op' +
+        'SET #f = :f, #w = :w, #l = :l, #n = :n, #r = :r, #a = :now, #i = :iat, #ttl = :ttl, #op = :op, #open = :open' +
         (sub === undefined ? '' : ', #sub = :sub') +
         // The announcer reads a lock from the item's top level (outbox.ts).
-        (locking ? ', lockedUntil = :l, lockouts = :n, #bucket = :device' : ''),
+        (locking ? ', lockedUntil = :l, lockouts = :n, #bucket = :device' : '') +
+        ' ADD #devices :didSet',
       // Revision 0 is a bucket not written yet (device-bucket.ts).
       ConditionExpression:
-        '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#operatorLock) OR #operatorLock <= :now) AND ' +
+        `${DEVICE_PLACE_CONDITION} AND (${openCondition}) AND ` +
         (observed === undefined || observed.rev === 0 ? 'attribute_not_exists(#r)' : '#r = :rev'),
       ExpressionAttributeNames: {
         ...deviceNames(device.did),
-        '#revoked': REVOKED_BEFORE,
-        '#operatorLock': OPERATOR_LOCKED_UNTIL,
+        ...DEVICE_ITEM_NAMES,
         '#ttl': TTL_ATTRIBUTE,
         '#op': OP_ATTRIBUTE,
         ...subName(sub),
         ...(locking ? { '#bucket': BUCKET_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: {
+        ...devicePlaceValues(device, device.decidedAt),
+        ...openValues,
         ':f': next.failures,
         ':w': next.windowStart,
         ':l': next.lockedUntil,
         ':n': next.lockouts,
         ':r': next.rev,
-        ':now': device.decidedAt,
-        ':iat': device.issuedAt,
         ':ttl': deviceItemTtl(device.decidedAt),
         ':op': (locking ? 'lock' : 'count') satisfies ItemOp,
+        ':open': open,
         ...subValue(sub),
         ...(observed === undefined || observed.rev === 0 ? {} : { ':rev': observed.rev }),
         ...(locking ? { ':device': 'device' } : {}),
@@ -264,18 +322,30 @@ export class LockoutStore {
   }
 
   /**
-   * A successful sign-in with a device token removes that token's bucket, unless it is locked (a lock written since
-   * the item's last clear): one UpdateItem on the devices item. The anonymous bucket is not touched.
+   * A successful sign-in with a device token removes that bucket's counts, unless it is locked (a lock written since
+   * the item's last clear), and takes the device out of the `open` set, so the owner's sign-ins never hold a place
+   * there: one UpdateItem on the devices item. The anonymous bucket is not touched. The device stays among the user's
+   * devices, with the issue time of its newest token counted (`i`) and its last write (`a`).
    */
-  async clearDevice(key: string, did: string, now: number, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
-    const names = deviceNames(did);
+  async clearDevice(key: string, did: string, now: number, windowMs: number, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
+    const window = windowIndex(now, windowMs);
+    // The attempt may have been counted in the window before this one.
+    const entries = new Set([openEntry(window, did), openEntry(window - 1, did)]);
     const command = new UpdateCommand({
       TableName: this.tableName,
       Key: { [PARTITION_KEY]: key },
-      UpdateExpression: 'REMOVE #f, #w, #l, #n, #r, #a',
+      UpdateExpression: 'REMOVE #f, #w, #l, #n, #r DELETE #open :entries',
       ConditionExpression: 'attribute_exists(#r) AND (#l <= :now OR (attribute_exists(clearedAt) AND #a <= clearedAt))',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ':now': now },
+      ExpressionAttributeNames: {
+        '#f': bucketAttribute(did, 'f'),
+        '#w': bucketAttribute(did, 'w'),
+        '#l': bucketAttribute(did, 'l'),
+        '#n': bucketAttribute(did, 'n'),
+        '#r': bucketAttribute(did, 'r'),
+        '#a': bucketAttribute(did, 'a'),
+        '#open': OPEN_ATTRIBUTE,
+      },
+      ExpressionAttributeValues: { ':now': now, ':entries': entries },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     this.requestCount += 1;
@@ -313,7 +383,7 @@ export class LockoutStore {
           // held one, and the old password, must sign in again.
           UpdateExpression:
             'SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device' +
-            `${op === 'reset' ? ', #revoked = :now' : ''}${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock`,
+            `${op === 'reset' ? ', #revoked = :now' : ''}${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock, #open`,
           // Written even where there is no item yet: an instance that locked a device bucket alone during an outage
           // must not write that lock back (as for the anonymous item). A permanent operator lock is lifted only with
           // `permanentToo`; else nothing is written (the account stays locked for every device).
@@ -323,6 +393,8 @@ export class LockoutStore {
             '#op': OP_ATTRIBUTE,
             '#bucket': BUCKET_ATTRIBUTE,
             '#operatorLock': OPERATOR_LOCKED_UNTIL,
+            // The devices that counted before the clear hold no place in this window any more.
+            '#open': OPEN_ATTRIBUTE,
             ...(op === 'reset' ? { '#revoked': REVOKED_BEFORE } : {}),
             ...subName(facts.sub),
           },
@@ -346,40 +418,46 @@ export class LockoutStore {
   }
 
   /**
-   * Removes the device buckets that no longer matter from a user's devices item: not locked for longer than the
-   * streak is remembered, and not written within the window (or voided by a clear). A bucket whose token is never
-   * used again (a sign-in whose success signal saw no token, a device given up) would otherwise stay for as long as
-   * the item lives. Runs at a sign-in (pre token generation), never in a decision: a read, and a write only when
-   * there is something to remove, conditioned on each removed bucket being unchanged since the read. At most
-   * `limit` buckets at a time. Returns how many it removed.
+   * Makes room among a user's devices (device-bucket.ts, MAX_DEVICES_PER_USER): when the item holds more than
+   * `keep` devices, removes the least recently written of those that no longer matter (not locked for longer than the
+   * streak is remembered, not written within the window) until `keep` are left. Devices in use stay, and with them
+   * the issue time of their newest token, so an older token of theirs stays superseded. Runs at a sign-in (pre token
+   * generation), never in a decision, and only when there is time (handlers/pre-token-generation.ts): a read, and a
+   * write only when there is something to remove, conditioned on each removed device being unwritten since the
+   * read. Returns how many devices it removed.
    */
-  async pruneDevices(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}, limit = 25): Promise<number> {
+  async pruneDevices(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}, keep = PRUNE_KEEPS_DEVICES): Promise<number> {
     this.requestCount += 1;
     const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key } }), options)).Item;
     if (item === undefined) return 0;
-    const stale: Array<{ did: string; rev: number }> = [];
-    for (const name of Object.keys(item)) {
-      if (!name.endsWith('.r') || stale.length >= limit) continue;
-      const did = name.slice(0, -2);
-      const state = deviceState(item, did);
-      const writtenAt = item[bucketAttribute(did, 'a')];
-      const voided = state !== undefined && state.failures === 0 && state.windowStart === 0;
-      const quiet =
-        typeof writtenAt === 'number' && writtenAt <= windowCutoff(now, policy) && (state?.lockedUntil ?? 0) + streakMemoryMs(policy) <= now;
-      if (voided || quiet) stale.push({ did, rev: item[name] as number });
-    }
+    const dids = devicesOf(item);
+    if (dids.length <= keep) return 0;
+    const writtenAt = (did: string): number => {
+      const value = item[bucketAttribute(did, 'a')];
+      return typeof value === 'number' ? value : 0;
+    };
+    const stale = dids
+      .filter((did) => {
+        const state = deviceState(item, did);
+        return writtenAt(did) <= windowCutoff(now, policy) && (state?.lockedUntil ?? 0) + streakMemoryMs(policy) <= now;
+      })
+      .sort((a, b) => writtenAt(a) - writtenAt(b))
+      .slice(0, dids.length - keep);
     if (stale.length === 0) return 0;
-    const names: Record<string, string> = {};
-    const values: Record<string, number> = {};
+    const names: Record<string, string> = { '#devices': DEVICES_ATTRIBUTE };
+    const values: Record<string, unknown> = { ':gone': new Set(stale) };
     const removed: string[] = [];
     const unchanged: string[] = [];
-    stale.forEach(({ did, rev }, i) => {
-      for (const part of ['f', 'w', 'l', 'n', 'r', 'a'] as const) {
+    stale.forEach((did, i) => {
+      for (const part of BUCKET_PARTS) {
         names[`#${part}${i}`] = bucketAttribute(did, part);
         removed.push(`#${part}${i}`);
       }
-      values[`:r${i}`] = rev;
-      unchanged.push(`#r${i} = :r${i}`);
+      const at = item[bucketAttribute(did, 'a')];
+      if (typeof at === 'number') {
+        values[`:a${i}`] = at;
+        unchanged.push(`#a${i} = :a${i}`);
+      } else unchanged.push(`attribute_not_exists(#a${i})`);
     });
     this.requestCount += 1;
     try {
@@ -387,7 +465,7 @@ export class LockoutStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: key },
-          UpdateExpression: `REMOVE ${removed.join(', ')}`,
+          UpdateExpression: `REMOVE ${removed.join(', ')} DELETE #devices :gone`,
           ConditionExpression: unchanged.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -396,7 +474,7 @@ export class LockoutStore {
       );
       return stale.length;
     } catch (error) {
-      // A bucket written since the read: the next sign-in tries again.
+      // A device written since the read: the next sign-in tries again.
       if (isConditionalFailure(error)) return 0;
       throw error;
     }
@@ -496,7 +574,8 @@ export class LockoutStore {
 
   /**
    * A device bucket write: the state written (from the item DynamoDB returns, or `written`), or the bucket's state
-   * in the item that refused it. A refusal by the item's revocation throws DeviceTokenRevokedError.
+   * in the item that refused it. A refusal that sends the attempt to the anonymous bucket throws
+   * DeviceBucketRefusedError (DeviceTokenRevokedError for a revocation).
    */
   private async deviceConditional(
     device: DeviceBucket,
@@ -512,8 +591,10 @@ export class LockoutStore {
       if (!isConditionalFailure(error)) throw error;
       const raw = (error as ConditionalCheckFailedException).Item;
       const item = raw === undefined ? {} : unmarshall(raw);
-      if (isRevoked(item, device.issuedAt)) throw new DeviceTokenRevokedError();
-      return { ok: false, observed: deviceState(item, device.did) };
+      const refusal = deviceRefusal(item, device);
+      if (refusal === 'revoked') throw new DeviceTokenRevokedError();
+      if (refusal !== undefined) throw new DeviceBucketRefusedError(refusal);
+      return { ok: false, observed: deviceState(item, device.did), open: textSet(item[OPEN_ATTRIBUTE]) };
     }
   }
 
@@ -543,7 +624,62 @@ function deviceNames(did: string): Record<string, string> {
     '#n': bucketAttribute(did, 'n'),
     '#r': bucketAttribute(did, 'r'),
     '#a': bucketAttribute(did, 'a'),
+    '#i': bucketAttribute(did, 'i'),
   };
+}
+
+const BUCKET_PARTS = ['f', 'w', 'l', 'n', 'r', 'a', 'i'] as const;
+
+/**
+ * How many devices a tidy-up leaves: half the most an item keeps, so a user's new devices find room again while every
+ * device a person plausibly uses keeps its bucket and its supersession record.
+ */
+export const PRUNE_KEEPS_DEVICES = MAX_DEVICES_PER_USER / 2;
+
+/** Every device the item has attributes for: those in its `devices` set, and buckets written before the set existed. */
+function devicesOf(item: Record<string, unknown>): string[] {
+  const dids = new Set(textSet(item[DEVICES_ATTRIBUTE]));
+  for (const name of Object.keys(item)) {
+    const dot = name.lastIndexOf('.');
+    if (dot === 22 && (BUCKET_PARTS as readonly string[]).includes(name.slice(dot + 1))) dids.add(name.slice(0, dot));
+  }
+  return [...dids];
+}
+
+/** The item-level attributes every device write checks. */
+const DEVICE_ITEM_NAMES = {
+  '#revoked': REVOKED_BEFORE,
+  '#operatorLock': OPERATOR_LOCKED_UNTIL,
+  '#devices': DEVICES_ATTRIBUTE,
+  '#open': OPEN_ATTRIBUTE,
+} as const;
+
+/**
+ * What lets a token count in its device's bucket at all: not revoked, no operator lock, not superseded by a newer
+ * token of the same device, and a place among the user's devices. The same in both paths, so what one admits the
+ * other does too; `deviceRefusal` reads the same facts from a refusing item.
+ */
+const DEVICE_PLACE_CONDITION =
+  '(attribute_not_exists(#revoked) OR #revoked < :iat) AND (attribute_not_exists(#operatorLock) OR #operatorLock <= :now) AND ' +
+  '(attribute_not_exists(#i) OR #i <= :iat) AND (contains(#devices, :did) OR attribute_not_exists(#devices) OR size(#devices) < :maxDevices)';
+
+function devicePlaceValues(device: DeviceBucket, now: number): Record<string, unknown> {
+  return { ':now': now, ':iat': device.issuedAt, ':did': device.did, ':didSet': new Set([device.did]), ':maxDevices': MAX_DEVICES_PER_USER };
+}
+
+/** Why a refusing item sends the attempt to the anonymous bucket, or undefined when the bucket itself decides. */
+function deviceRefusal(item: Record<string, unknown>, device: DeviceBucket): Exclude<DeviceRefusal, 'window-full'> | undefined {
+  if (isRevoked(item, device.issuedAt)) return 'revoked';
+  const newest = item[bucketAttribute(device.did, 'i')];
+  if (typeof newest === 'number' && newest > device.issuedAt) return 'superseded';
+  const devices = textSet(item[DEVICES_ATTRIBUTE]);
+  if (!devices.includes(device.did) && devices.length >= MAX_DEVICES_PER_USER) return 'devices-full';
+  return undefined;
+}
+
+/** A string set as the document client reads it (a Set), as an array; anything else is empty. */
+function textSet(value: unknown): string[] {
+  return value instanceof Set ? [...(value as Set<unknown>)].filter((v): v is string => typeof v === 'string') : [];
 }
 
 const subName = (sub: string | undefined): Record<string, string> => (sub === undefined ? {} : { '#sub': SUB_ATTRIBUTE });

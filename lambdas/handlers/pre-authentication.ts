@@ -2,7 +2,7 @@ import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
 import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
 import { deviceChoice } from '../engine/device-choice';
-import { DeviceTokenRevokedError } from '../engine/store';
+import { DeviceBucketRefusedError } from '../engine/store';
 import { count } from '../engine/telemetry';
 import type { TriggerDeps } from '../engine/deps';
 import { RefusalError, refusingTrigger } from '../engine/failure';
@@ -50,13 +50,30 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
     });
 }
 
+/** Metric per reason a device write sent its attempt to the anonymous bucket. */
+const REFUSAL_METRICS = {
+  revoked: 'DeviceTokensRevoked',
+  superseded: 'DeviceTokensSuperseded',
+  'devices-full': 'DeviceBucketsFull',
+  'window-full': 'DeviceBucketsFull',
+} as const;
+
+/**
+ * The device's bucket first; when its write says the token does not count apart (revoked, superseded by a newer
+ * token of the device, no place among the user's devices or those counting this window), the anonymous bucket, in
+ * what is left of the same store budget: a decision's serial writes never wait longer than one budget in all.
+ */
 async function decideDevice(deps: TriggerDeps, device: KeyCheck, anonymous: KeyCheck, context: Record<string, unknown>): Promise<Decision> {
+  const deadlineAt = deps.guard.decisionDeadline();
   try {
     return await decideKeys(deps, [device], context);
   } catch (error) {
-    if (!(error instanceof DeviceTokenRevokedError)) throw error;
-    count(deps.telemetry.metrics, 'DeviceTokensRevoked');
-    deps.telemetry.logger.warn('device token revoked by an operator: counted as anonymous', { identity: anonymous.identity.logId });
-    return decideKeys(deps, [anonymous], context);
+    if (!(error instanceof DeviceBucketRefusedError)) throw error;
+    count(deps.telemetry.metrics, REFUSAL_METRICS[error.reason]);
+    deps.telemetry.logger.warn('device token does not count apart: counted as anonymous', {
+      identity: anonymous.identity.logId,
+      reason: error.reason,
+    });
+    return decideKeys(deps, [anonymous], context, deadlineAt);
   }
 }

@@ -2,7 +2,10 @@ import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
 import { devicesIdentity } from '../engine/device-bucket';
 import { issueDeviceToken } from '../engine/device-token';
+import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../engine/contract';
+import { deviceChoice } from '../engine/device-choice';
 import { reportFailure } from '../engine/failure';
+import { userIdentity } from '../engine/identity';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../engine/telemetry';
 import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
@@ -22,17 +25,27 @@ const SIGN_INS = [
   'TokenGeneration_AuthenticateDevice',
 ];
 
+/** What pre token generation reads of Lambda's context: the time left before the function's timeout. */
+export interface InvocationContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
 /**
  * Pre token generation does two things at a sign-in. As a success signal (unless `successSignal` is
  * 'post-authentication') it clears failures like post-authentication. With device tokens on it adds one claim to
- * the ID token: a fresh device token for the user's `sub` (OWASP: a new device cookie at each success), so issuing
- * never depends on the token the client sent, which only challenge responses would carry here. It never fails a
- * token issuance: a missing key or any error is logged and counted, and the token is simply not issued. No other
- * claim is changed.
+ * the ID token: a fresh device token for the user's `sub` (OWASP: a new device cookie at each success). When the
+ * sign-in came with a valid token (challenge responses carry `clientMetadata`: SRP sign-ins from Amplify and
+ * identity-js), the new token keeps its device id, so the device stays one bucket and its older tokens, once the
+ * new one is used, no longer count apart (store.ts). It never fails a token issuance: a missing key or any error is
+ * logged and counted, and the token is simply not issued. No other claim is changed.
+ *
+ * Its budget: the key's first wait and the success clear (contract.ts `SERIAL_STORE_BUDGETS`). Tidying the devices
+ * item is optional: it runs only while the store is healthy and a whole store budget still fits before the
+ * function's timeout, less the room kept for the function's own work.
  */
 export function createPreTokenGenerationHandler(
   deps: TriggerDeps,
-): (event: PreTokenGenerationTriggerEvent) => Promise<PreTokenGenerationTriggerEvent> {
+): (event: PreTokenGenerationTriggerEvent, context?: InvocationContext) => Promise<PreTokenGenerationTriggerEvent> {
   const signal =
     deps.config.settings.successSignal === 'post-authentication'
       ? undefined
@@ -41,15 +54,23 @@ export function createPreTokenGenerationHandler(
           signIns: SIGN_INS,
           others: ['TokenGeneration_RefreshTokens', 'TokenGeneration_ClientCredentials'],
         });
-  return async (event) => {
+  return async (event, context) => {
+    const remaining = remainingTime(context);
     if (signal !== undefined) await signal(event);
     // A malformed event is reported once: by the success signal when there is one.
-    if (deps.config.devices !== undefined) await issue(deps, event, signal === undefined);
+    if (deps.config.devices !== undefined) await issue(deps, event, signal === undefined, remaining);
     return event;
   };
 }
 
-async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, reportInvalid: boolean): Promise<void> {
+/** The time left before the function's timeout: Lambda's own count, or the construct's timeout from the call's start. */
+function remainingTime(context: InvocationContext | undefined): () => number {
+  if (typeof context?.getRemainingTimeInMillis === 'function') return () => context.getRemainingTimeInMillis!();
+  const deadline = Date.now() + TRIGGER_TIMEOUT_MS;
+  return () => deadline - Date.now();
+}
+
+async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, reportInvalid: boolean, remaining: () => number): Promise<void> {
   const { logger, metrics } = deps.telemetry;
   const devices = deps.config.devices!;
   try {
@@ -59,7 +80,9 @@ async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, r
     // A federated user signs in at its provider, with no password here to guess.
     if (sub === undefined || isFederated(checked)) return;
     const keys = await deps.deviceKeys?.keys();
-    const token = keys === undefined ? undefined : issueDeviceToken(keys, sub, deps.now(), devices.lifetimeMs);
+    const now = deps.now();
+    const came = keys === undefined ? undefined : await deviceChoice(deps, userIdentity(sub), checked.request.clientMetadata, now);
+    const token = keys === undefined ? undefined : issueDeviceToken(keys, sub, now, devices.lifetimeMs, came?.device.did);
     if (token === undefined) {
       count(metrics, 'DeviceKeyErrors');
       logger.error('device token not issued: no key to sign with');
@@ -67,19 +90,32 @@ async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, r
     }
     addIdTokenClaim(event, devices.claim, token);
     count(metrics, 'DeviceTokensIssued');
-    // The owner's sign-in, never a stranger's attempt, tidies the user's devices item.
-    const item = devicesIdentity(sub);
-    try {
-      const pruned = await deps.guard.pruneDevices(item.key, deps.now(), devices.policy);
-      if (pruned > 0) logger.info('device buckets no longer needed removed', { identity: item.logId, pruned });
-    } catch (error) {
-      count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-      logger.error('lockout store unavailable: device buckets not tidied', { identity: item.logId, ...errorFields(error) });
-    }
+    await tidy(deps, sub, remaining);
   } catch (error) {
     if (reportInvalid || !(error instanceof InvalidTriggerEventError)) reportFailure(deps.telemetry, error);
   } finally {
     flush(metrics);
+  }
+}
+
+/**
+ * The owner's sign-in, never a stranger's attempt, makes room among the user's devices (store.ts `pruneDevices`):
+ * only while the store is healthy and a whole budget fits in the time left, so it can never hold up the sign-in.
+ */
+async function tidy(deps: TriggerDeps, sub: string, remaining: () => number): Promise<void> {
+  const { logger, metrics } = deps.telemetry;
+  const item = devicesIdentity(sub);
+  if (!deps.guard.healthy() || remaining() - TRIGGER_WORK_ROOM_MS < deps.guard.budgetMs) {
+    count(metrics, 'DeviceTidySkipped');
+    logger.info('devices item not tidied: no time left, or the store is failing', { identity: item.logId });
+    return;
+  }
+  try {
+    const pruned = await deps.guard.pruneDevices(item.key, deps.now(), deps.config.devices!.policy);
+    if (pruned > 0) logger.info('devices no longer in use removed', { identity: item.logId, pruned });
+  } catch (error) {
+    count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
+    logger.error('lockout store unavailable: devices item not tidied', { identity: item.logId, ...errorFields(error) });
   }
 }
 

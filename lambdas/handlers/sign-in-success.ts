@@ -46,7 +46,7 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
         const outcome =
           device === undefined
             ? await deps.guard.clear(identity.key, now, deps.config.signIn)
-            : await deps.guard.clearDevice(device.identity.key, device.device.did, now);
+            : await deps.guard.clearDevice(device.identity.key, device.device.did, now, deps.config.devices!.policy);
         if (outcome === 'cleared') count(metrics, 'FailuresCleared');
         logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', {
           identity: identity.logId,
