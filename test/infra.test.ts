@@ -505,8 +505,38 @@ describe('CognitoLockout construct', () => {
       'CognitoLockout: signUpWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0',
     ],
     ['an unknown log level', { logLevel: 'TRACE' as never }, 'CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got "TRACE"'],
+    [
+      "a store budget that, after the device key's first wait, leaves a trigger no room in its timeout",
+      { storeTimeout: Duration.millis(2100) },
+      "CognitoLockout: storeTimeout (2100 ms) does not fit the PreAuthentication function's 3000 ms timeout: the device key's first wait (500 ms), " +
+        "1 × storeTimeout (2100 ms), 500 ms for the function's own work come to 3100 ms. Set storeTimeout to at most 2000 ms.",
+    ],
+    [
+      'too few devices apart per window',
+      { deviceBucketsPerWindow: 0 },
+      'CognitoLockout: deviceBucketsPerWindow must be a whole number from 1 to 20, got 0',
+    ],
   ])('fails at synth on %s, naming the prop', (_, props, message) => {
     expect(() => construct(props)).toThrow(message);
+  });
+
+  it("fits the longest store budget when no function reads the device key, and checks the user's own function's timeout", () => {
+    expect(() => construct({ storeTimeout: Duration.millis(2500), deviceTokens: 'off' })).not.toThrow();
+    expect(() => construct({ storeTimeout: Duration.millis(2000) })).not.toThrow();
+    const stack = new Stack(noBundling(), 'OwnShort');
+    const pool = new UserPool(stack, 'Pool');
+    const mine = new LambdaFunction(stack, 'MyPreAuth', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async (e) => e;'),
+      timeout: Duration.seconds(2),
+    });
+    pool.addTrigger(UserPoolOperation.PRE_AUTHENTICATION, mine);
+    expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool, ownFunctions: { preAuthentication: mine } })).toThrow(
+      "CognitoLockout: storeTimeout (1500 ms) does not fit the PreAuthentication function's 2000 ms timeout: the device key's first wait (500 ms), " +
+        "1 × storeTimeout (1500 ms), 500 ms for the function's own work come to 2500 ms. Set storeTimeout to at most 1000 ms, or give your " +
+        'function a longer timeout (Cognito waits 5 s in all).',
+    );
   });
 });
 
