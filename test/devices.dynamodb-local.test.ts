@@ -20,6 +20,7 @@ import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationE
 import { freePort } from '../sandbox/ports';
 import { FakeClock } from './support/deps';
 import { useDynamoDbLocal } from './support/local-services';
+import { AdminStore } from '../lib/admin/admin-store';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -427,6 +428,22 @@ describe('stolen device tokens buy little, shipped defaults', () => {
     expect(f.metricNames).toContain('DeviceTokensSuperseded');
     // The sign-in cleared the device's bucket; the two attempts with the device's tokens since counted there.
     expect(await f.item(devicesIdentity(USER).key)).toMatchObject({ [bucketAttribute(tokenDid(first), 'f')]: 2 });
+  });
+
+  it("frees every place of the window at an operator's unlock, so the owner's devices count apart again", async () => {
+    const f = await fixture();
+    const stolen = [tokenFor(USER, f.clock.now()), tokenFor(USER, f.clock.now())];
+    for (const token of stolen) await fire(N + 1, () => withToken(token), f.preAuth);
+    await fire(N + 1, () => preAuthEvent(USER), f.preAuth);
+    const owner = tokenFor(USER, f.clock.now());
+    // Both places are taken and the anonymous bucket is locked: the owner's device is refused...
+    await expect(f.preAuth(withToken(owner))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
+    const admin = new AdminStore(local.documents(), f.deps.config.tableName, f.clock.now);
+    await admin.unlock(userIdentity(USER).key, { arn: 'arn:aws:iam::123456789012:user/support' }, USER);
+    f.clock.advance(1000);
+    // ...until an operator unlocks the account.
+    await expect(f.preAuth(withToken(owner))).resolves.toBeDefined();
+    expect((await f.item(devicesIdentity(USER).key))!.open).toEqual(new Set([expect.stringContaining(tokenDid(owner))]));
   });
 
   it('keeps at most MAX_DEVICES_PER_USER devices in one item, whatever tokens are used, and counts further ones anonymously', async () => {

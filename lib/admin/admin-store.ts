@@ -24,7 +24,14 @@ import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
 import { redacted } from '../../lambdas/engine/redact';
-import { DEVICE_ITEM_KEEP_MS, OPERATOR_LOCKED_UNTIL, REVOKED_BEFORE, devicesIdentity, lockedDeviceCount } from '../../lambdas/engine/device-bucket';
+import {
+  DEVICE_ITEM_KEEP_MS,
+  OPEN_ATTRIBUTE,
+  OPERATOR_LOCKED_UNTIL,
+  REVOKED_BEFORE,
+  devicesIdentity,
+  lockedDeviceCount,
+} from '../../lambdas/engine/device-bucket';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
 
@@ -477,8 +484,9 @@ function devicesCleared(now: number, news: News): Expression {
   const told = newsOf('operator-unlock', news);
   return {
     // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left, nor the operator's.
-    expression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #bucket = :device, ${told.expression} REMOVE #operatorLock`,
-    names: { '#ttl': TTL_ATTRIBUTE, '#bucket': 'bucket', '#operatorLock': OPERATOR_LOCKED_UNTIL, ...told.names },
+    // The devices that counted before the unlock hold no place in this window any more (`open`, device-bucket.ts).
+    expression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #bucket = :device, ${told.expression} REMOVE #operatorLock, #open`,
+    names: { '#ttl': TTL_ATTRIBUTE, '#bucket': 'bucket', '#operatorLock': OPERATOR_LOCKED_UNTIL, '#open': OPEN_ATTRIBUTE, ...told.names },
     values: { ':now': now, ':zero': 0, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ':device': 'device', ...told.values },
   };
 }
