@@ -2,7 +2,7 @@
  * Rotating the device token key (device-keys.ts): a new secret version that lists the new key first, with a
  * `signFrom` later than every instance's next re-read of the secret, and the key that signs now after it. Every
  * instance then verifies with the new key before any token is signed with it, and tokens signed with the previous
- * key stay valid until the next rotation drops it. Rotate no more often than the token lifetime (90 days by default)
+ * key stay valid until the next rotation drops it. Rotate no more often than the token lifetime (30 days by default)
  * to keep every issued token valid; a token dropped earlier only counts as anonymous until its device signs in again.
  */
 import { randomBytes } from 'node:crypto';
