@@ -188,7 +188,9 @@ export class LockoutMonitoring extends Construct {
         description: 'Lock notices were dropped because the hourly cap (notifyUser.maxPerHour) was reached: a storm of locks over many accounts.',
       });
       this.alarm('NoticeErrors', lockoutMetric('NoticeErrors', 'NotifyUser'), 0, {
-        description: 'Amazon SES did not accept a lock notice (retried when SES refused it outright; dropped when the outcome was unclear).',
+        description:
+          'Amazon SES did not accept a lock notice: retried when SES refused it for now (throttling); marked failed, never sent again, when it ' +
+          'refused it for good (sender, account, role or address: see the log) or the outcome was unclear.',
       });
     }
   }
