@@ -374,6 +374,7 @@ export class CognitoLockout extends Construct {
         },
         props.monitoring,
         { announcer: this.announcerFunction, notifier: this.notifyUserFunction, failures: this.streamFailures },
+        { deviceTokens: this.deviceKeySecret !== undefined },
       );
     }
 
