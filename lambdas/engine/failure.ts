@@ -17,8 +17,9 @@ export class TriggerFailureError extends Error {
 }
 
 /**
- * The trigger could not decide and says so with the generic message, on purpose and already logged and counted (an
- * instance record full during a store outage, decide.ts): not a bug, so not counted as `InternalErrors`.
+ * The trigger could not do what it must and says so with the generic message, on purpose and already logged and
+ * counted: an instance record full during a store outage (decide.ts), a password reset whose revocation of device
+ * tokens did not land (post-confirmation.ts). Not a bug, so not counted as `InternalErrors`.
  */
 export class DecisionUnavailableError extends TriggerFailureError {
   override readonly name = 'DecisionUnavailableError';
