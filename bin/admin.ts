@@ -192,8 +192,9 @@ async function main(argv: string[]): Promise<void> {
         const secrets = new SecretsManagerClient({ region });
         try {
           // DynamoDB's time, like every other decision here: the instances compare signFrom with their own clocks.
-          const signFrom = await rotateDeviceKey(secrets, secret, await store.serverNow());
-          await store.auditRotation(operator, secret, signFrom);
+          const signFrom = await rotateDeviceKey(secrets, secret, await store.serverNow(), (stage, details) =>
+            store.auditRotation(operator, secret, stage, details),
+          );
           log(operator, 'rotate-device-key', { signFrom: iso(signFrom) });
           out.print(`device key rotated: the new key signs from ${iso(signFrom)}; tokens of the previous key stay valid until the next rotation`, {
             rotated: true,

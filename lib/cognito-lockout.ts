@@ -130,7 +130,8 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
    */
   readonly ownFunctions?: OwnTriggerFunctions;
   /**
-   * Email the account's owner once when a sign-in lock starts: that it was locked after failed attempts, until
+   * Email the account's owner once when a sign-in lock of the account starts (not a lock of one familiar device's
+   * bucket, which leaves the account signing in): that it was locked after failed attempts, until
    * when, and (when it would) that resetting the password unlocks it now. Known users with a verified email only;
    * unknown names get nothing. Sent through Amazon SES by a function of the construct's that reads lock starts
    * from the table's stream, so no sign-in ever waits for it; at most one per lock, one per recipient per
@@ -385,6 +386,7 @@ export class CognitoLockout extends Construct {
         },
         props.monitoring,
         { announcer: this.announcerFunction, notifier: this.notifyUserFunction, failures: this.streamFailures },
+        { deviceTokens: this.deviceKeySecret !== undefined },
       );
     }
 

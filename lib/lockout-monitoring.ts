@@ -57,6 +57,20 @@ export interface MonitoredOutbox {
   readonly failures?: IQueue;
 }
 
+/** What the construct turned on that has alarms of its own. */
+export interface MonitoredFeatures {
+  /**
+   * Device tokens are on: alarm when a function cannot read the device token key (`DeviceKeyErrors`).
+   * @default false
+   */
+  readonly deviceTokens?: boolean;
+}
+
+/** The functions that read the device token key (device-keys.ts): they count `DeviceKeyErrors`. */
+const KEY_READERS: readonly TriggerName[] = ['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
+/** The functions that decide from their instance's record when the store fails: they count `InstanceRecordFull`. */
+const RECORD_KEEPERS: readonly TriggerName[] = ['PreAuthentication', 'PreSignUp'];
+
 const PERIOD = Duration.minutes(5);
 
 /** Alarms and a dashboard over the lockout's own metrics (Embedded Metric Format) and its functions' metrics. */
@@ -66,9 +80,19 @@ export class LockoutMonitoring extends Construct {
   readonly storeErrorsAlarm: Alarm;
   readonly storeCircuitAlarm: Alarm;
   readonly internalErrorsAlarm: Alarm;
+  readonly instanceRecordFullAlarm: Alarm;
+  /** With device tokens on. */
+  readonly deviceKeyErrorsAlarm?: Alarm;
   readonly dashboard?: Dashboard;
 
-  constructor(scope: Construct, id: string, triggers: MonitoredTriggers, props: LockoutMonitoringProps = {}, outbox: MonitoredOutbox = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    triggers: MonitoredTriggers,
+    props: LockoutMonitoringProps = {},
+    outbox: MonitoredOutbox = {},
+    features: MonitoredFeatures = {},
+  ) {
     super(scope, id);
     const threshold = props.lockoutsPerFiveMinutes ?? 20;
     if (!Number.isInteger(threshold) || threshold < 0) {
@@ -105,6 +129,36 @@ export class LockoutMonitoring extends Construct {
       0,
       { description: 'A trigger failed on a bug or a configuration error; users got the generic message. See the log for the reason.' },
     );
+    this.instanceRecordFullAlarm = this.alarm(
+      'InstanceRecordFull',
+      sum(
+        Object.fromEntries(
+          functions.filter(([t]) => RECORD_KEEPERS.includes(t)).map(([trigger], i) => [`r${i}`, lockoutMetric('InstanceRecordFull', trigger)]),
+        ),
+      ),
+      0,
+      {
+        description:
+          "During a store outage an instance's record was full of identities it must keep, so it turned a new identity away with the generic " +
+          'message: someone is spraying names at it. Entries free up as their windows and locks end; the store coming back ends it.',
+      },
+    );
+    if (features.deviceTokens === true) {
+      this.deviceKeyErrorsAlarm = this.alarm(
+        'DeviceKeyErrors',
+        sum(
+          Object.fromEntries(
+            functions.filter(([t]) => KEY_READERS.includes(t)).map(([trigger], i) => [`k${i}`, lockoutMetric('DeviceKeyErrors', trigger)]),
+          ),
+        ),
+        0,
+        {
+          description:
+            'A function could not read the device token key (Secrets Manager: permission, secret deleted or malformed, throttling), or had none ' +
+            'to sign with: device tokens count as absent and none are issued until a retried read succeeds. See the log for the reason.',
+        },
+      );
+    }
     for (const [trigger, fn] of functions) {
       // A refusal is an exception thrown to Cognito, so Lambda counts every refusal as an error. What is left
       // after subtracting the refusals the trigger reported is a real failure (a crash, a bad configuration).
@@ -188,7 +242,9 @@ export class LockoutMonitoring extends Construct {
         description: 'Lock notices were dropped because the hourly cap (notifyUser.maxPerHour) was reached: a storm of locks over many accounts.',
       });
       this.alarm('NoticeErrors', lockoutMetric('NoticeErrors', 'NotifyUser'), 0, {
-        description: 'Amazon SES did not accept a lock notice (retried when SES refused it outright; dropped when the outcome was unclear).',
+        description:
+          'Amazon SES did not accept a lock notice: retried when SES refused it for now (throttling); marked failed, never sent again, when it ' +
+          'refused it for good (sender, account, role or address: see the log) or the outcome was unclear.',
       });
     }
   }

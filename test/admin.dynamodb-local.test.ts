@@ -549,7 +549,14 @@ describe('device tokens', () => {
       expect(`${result.stdout}${result.stderr}`).not.toContain(after.keys[0].secret.toString('utf8'));
       const again = await cli(['rotate-device-key', '--secret', secrets.arn, '--table', TABLE], extra);
       expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('a rotation is under way') });
-      expect((await trail()).filter((a) => a.action === 'rotate-device-key')).toHaveLength(1);
+      // The intent before the change, its completion after; the refused second rotation recorded nothing.
+      const rotations = (await trail()).filter((a) => a.action === 'rotate-device-key');
+      expect(rotations.map((a) => a.details.stage)).toEqual(['intended', 'completed']);
+      expect(rotations[0].at).toBeLessThanOrEqual(rotations[1].at);
+      expect(rotations.map((a) => a.details.signFrom)).toEqual([after.keys[0].signFrom, after.keys[0].signFrom]);
+      expect(rotations[0].details.versionId).toBe(rotations[1].details.versionId);
+      expect(rotations[0].operator).toBe(OPERATOR_ARN);
+      expect(JSON.stringify(rotations)).not.toContain(after.keys[0].secret.toString('utf8'));
     } finally {
       await secrets.stop();
     }

@@ -97,6 +97,18 @@ describe('the announcer', () => {
     expect(details()).toMatchObject([{ type: 'AccountLocked', identity: devices.logId, reason: 'failed-attempts', bucket: 'device' }]);
   });
 
+  it("emails the owner nothing for a lock of one device's bucket: the account is not locked; the account's own lock is told", async () => {
+    const { handler, details, requests, metrics } = setup();
+    const devices = devicesIdentity(jane.sub!);
+    await handler({ Records: [record('MODIFY', devices.key, { old: { op: 'count', sub: jane.sub }, new: { ...locked(jane), bucket: 'device' } })] });
+    expect(details()).toHaveLength(1); // operators still hear of it
+    expect(requests.size).toBe(0);
+    expect(metrics()).not.toContain('NoticesRequested');
+    // The same user's anonymous bucket locking afterwards is the account's lock: its notice is not held back.
+    await handler({ Records: [record('MODIFY', jane.key, { old: counting, new: locked(jane) })] });
+    expect([...requests.values()].map((r) => r.identity)).toEqual([jane.logId]);
+  });
+
   it("announces a lock start once, with a stable id, and requests one notice for a known user's lock", async () => {
     const { handler, details, requests, metrics } = setup();
     const start = record('MODIFY', jane.key, { old: counting, new: locked(jane) });

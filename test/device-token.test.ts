@@ -1,5 +1,5 @@
 import { rotatedKeys, ROTATION_LEAD_MS } from '../lib/admin/device-key';
-import { DEVICE_KEY_REFRESH_MS, DeviceKeys } from '../lambdas/engine/device-keys';
+import { DEVICE_KEY_REFRESH_MS, DEVICE_KEY_RETRY_MS, DeviceKeys, keyRetryDelayMs } from '../lambdas/engine/device-keys';
 import { DEVICE_TOKEN_AUDIENCE, checkDeviceToken, issueDeviceToken, parseDeviceKeySet, signingKey } from '../lambdas/engine/device-token';
 import { FakeClock } from './support/deps';
 
@@ -111,6 +111,103 @@ describe('the keys an instance holds', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect((await held.keys())?.keys[0].secret.toString()).toBe(B);
     expect(reads).toHaveLength(3);
+  });
+
+  /** Lets every settled promise run its handlers: a background read that has already answered lands. */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  /** Whether `keys()` answered without waiting for anything that is still under way (a hung read). */
+  const answersAtOnce = (held: DeviceKeys) =>
+    Promise.race([held.keys().then(() => 'answered'), new Promise((resolve) => setImmediate(() => resolve('waited')))]);
+
+  it('retries a failed cold start read after a short backoff, in the background, and uses its keys once it lands', async () => {
+    const clock = new FakeClock(NOW);
+    const reads: number[] = [];
+    const outcomes: Array<() => Promise<string>> = [
+      () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })),
+      () => Promise.resolve(JSON.stringify({ key: A })),
+    ];
+    const errors: unknown[] = [];
+    const held = new DeviceKeys(
+      () => {
+        reads.push(clock.now() - NOW);
+        return outcomes.shift()!();
+      },
+      { clock: clock.now, onError: (e) => errors.push(e) },
+    );
+    await expect(held.keys()).resolves.toBeUndefined();
+    expect(errors).toHaveLength(1);
+    clock.advance(keyRetryDelayMs(1) - 1);
+    await held.keys();
+    expect(reads).toEqual([0]); // not yet
+    clock.advance(1);
+    await expect(held.keys()).resolves.toBeUndefined(); // this decision starts the retry and does not wait for it
+    await settle();
+    expect(reads).toEqual([0, DEVICE_KEY_RETRY_MS]);
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(A);
+    // Back to the refresh period once a read succeeds.
+    clock.advance(DEVICE_KEY_REFRESH_MS - 1);
+    await held.keys();
+    expect(reads).toHaveLength(2);
+  });
+
+  it('backs off a lasting failure (a missing permission) to one read per refresh period, whatever the decisions', async () => {
+    const clock = new FakeClock(NOW);
+    const reads: number[] = [];
+    const held = new DeviceKeys(
+      async () => {
+        reads.push(clock.now() - NOW);
+        throw Object.assign(new Error('not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' });
+      },
+      { clock: clock.now, onError: () => undefined },
+    );
+    // A decision every 100 ms for 20 minutes.
+    for (let t = 0; t < 20 * 60_000; t += 100) {
+      await held.keys();
+      await settle();
+      clock.advance(100);
+    }
+    const s = 1000;
+    expect(reads).toEqual([0, 2 * s, 6 * s, 14 * s, 30 * s, 62 * s, 126 * s, 254 * s, 510 * s, 810 * s, 1110 * s]);
+    expect(reads.filter((t) => t < DEVICE_KEY_REFRESH_MS)).toHaveLength(8);
+    expect([1, 2, 3, 8, 9, 20].map(keyRetryDelayMs)).toEqual([2 * s, 4 * s, 8 * s, 256 * s, DEVICE_KEY_REFRESH_MS, DEVICE_KEY_REFRESH_MS]);
+  });
+
+  it('keeps the last good set through failed refreshes, retrying them sooner than the refresh period', async () => {
+    const clock = new FakeClock(NOW);
+    const reads: number[] = [];
+    const texts = [JSON.stringify({ key: A }), 'broken', JSON.stringify({ key: B })];
+    const held = new DeviceKeys(
+      async () => {
+        reads.push(clock.now() - NOW);
+        return texts.shift()!;
+      },
+      { clock: clock.now, onError: () => undefined },
+    );
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(A);
+    clock.advance(DEVICE_KEY_REFRESH_MS);
+    await held.keys();
+    await settle();
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(A); // 'broken' did not replace it
+    clock.advance(DEVICE_KEY_RETRY_MS);
+    await held.keys();
+    await settle();
+    expect((await held.keys())?.keys[0].secret.toString()).toBe(B);
+    expect(reads).toEqual([0, DEVICE_KEY_REFRESH_MS, DEVICE_KEY_REFRESH_MS + DEVICE_KEY_RETRY_MS]);
+  });
+
+  it('never makes a decision wait on a retry, even one that hangs', async () => {
+    const clock = new FakeClock(NOW);
+    let reads = 0;
+    const held = new DeviceKeys(() => (++reads === 1 ? Promise.reject(new Error('throttled')) : new Promise<string>(() => undefined)), {
+      clock: clock.now,
+      onError: () => undefined,
+    });
+    await held.keys();
+    clock.advance(DEVICE_KEY_RETRY_MS);
+    expect(await answersAtOnce(held)).toBe('answered'); // starts the retry, which hangs
+    expect(reads).toBe(2);
+    expect(await answersAtOnce(held)).toBe('answered');
+    expect(reads).toBe(2); // one read at a time
   });
 
   it('answers without keys when the cold start read takes longer than its budget, and waits no more after it', async () => {

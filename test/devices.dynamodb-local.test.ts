@@ -264,6 +264,22 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     expect(await oneByOne(() => withToken(fresh))).toBe(N);
   });
 
+  it('revokes at a password reset even under a permanent operator lock, which it keeps: a later unlock brings no old token back', async () => {
+    const f = await fixture();
+    const stolen = tokenFor(USER, f.clock.now());
+    const admin = new AdminStore(local.documents(), f.deps.config.tableName, f.clock.now);
+    await admin.lock(userIdentity(USER).key, 'permanent', { arn: 'arn:aws:iam::123456789012:user/support' }, USER);
+    f.clock.advance(1000);
+    await f.postConfirmation(postConfirmationEvent(USER));
+    const item = (await f.item(devicesIdentity(USER).key))!;
+    expect(item).toMatchObject({ revokedBefore: f.clock.now(), operatorLockedUntil: expect.any(Number) });
+    expect(item[TTL_ATTRIBUTE]).toBeUndefined();
+    await admin.unlock(userIdentity(USER).key, { arn: 'arn:aws:iam::123456789012:user/support' }, USER);
+    f.clock.advance(1000);
+    await f.preAuth(withToken(stolen));
+    expect(f.metricNames).toContain('DeviceTokensRevoked');
+  });
+
   it('voids at a password reset a device lock an instance made alone during an outage, even without a devices item', async () => {
     const f = await fixture();
     await f.postConfirmation(postConfirmationEvent(USER));

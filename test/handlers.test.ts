@@ -4,6 +4,7 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { devicesIdentity } from '../lambdas/engine/device-bucket';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
 import { TriggerFailureError } from '../lambdas/engine/failure';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
@@ -542,6 +543,82 @@ describe('post-confirmation handler', () => {
     }
     expect(ddb.calls()).toHaveLength(0);
     expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['InvalidEvents', 'EventsPassed', 'EventsPassed']);
+  });
+
+  describe('the revocation of device tokens, which must not be lost', () => {
+    const devicesKey = devicesIdentity('jane').key;
+    const throttled = () => Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException' });
+    const devicesCalls = () => ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.pk === devicesKey);
+    const metricsOf = (deps: ReturnType<typeof testDeps>) => {
+      const names: string[] = [];
+      jest.spyOn(deps.telemetry.metrics, 'addMetric').mockImplementation((name) => {
+        names.push(name);
+        return deps.telemetry.metrics;
+      });
+      return names;
+    };
+
+    it('tries the revocation again within its budget, and lets the reset stand once it lands', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      ddb
+        .on(UpdateCommand, { Key: { pk: devicesKey } })
+        .rejectsOnce(throttled())
+        .rejectsOnce(throttled())
+        .resolves({});
+      const event = postConfirmationEvent('jane');
+      await expect(createPostConfirmationHandler(testDeps())(event)).resolves.toBe(event);
+      expect(devicesCalls()).toHaveLength(3);
+      expect(devicesCalls()[2].args[0].input.UpdateExpression).toContain('#revoked = :now');
+    });
+
+    it('fails the reset with the generic message when the revocation does not land, after a bounded number of tries', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      ddb.on(UpdateCommand, { Key: { pk: devicesKey } }).rejects(throttled());
+      const deps = testDeps();
+      const metrics = metricsOf(deps);
+      const error = await createPostConfirmationHandler(deps)(postConfirmationEvent('jane')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TriggerFailureError);
+      expect((error as Error).message).toBe(GENERIC_FAILURE_MESSAGE);
+      expect(devicesCalls()).toHaveLength(5);
+      expect(metrics).toEqual(expect.arrayContaining(['DeviceRevocationsFailed', 'StoreErrors']));
+      expect(metrics).not.toContain('InternalErrors');
+      // The lift was written all the same.
+      expect(ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.pk === userIdentity('jane').key)).toHaveLength(1);
+    });
+
+    it('answers within one budget when the store hangs, failing the reset rather than the function timing out', async () => {
+      ddb.on(UpdateCommand).callsFake(() => new Promise(() => undefined));
+      await expect(createPostConfirmationHandler(testDeps())(postConfirmationEvent('jane'))).rejects.toThrow(GENERIC_FAILURE_MESSAGE);
+      expect(devicesCalls()).toHaveLength(1);
+    });
+
+    it('lets the reset stand when only the lift fails: the lock then runs out', async () => {
+      ddb.on(UpdateCommand).rejects(throttled());
+      ddb.on(UpdateCommand, { Key: { pk: devicesKey } }).resolves({});
+      const event = postConfirmationEvent('jane');
+      await expect(createPostConfirmationHandler(testDeps())(event)).resolves.toBe(event);
+    });
+
+    it('keeps a permanent operator lock but still writes the revocation, neither retrying nor failing', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      ddb
+        .on(UpdateCommand, { Key: { pk: devicesKey } })
+        .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+      ddb.on(UpdateCommand, { Key: { pk: devicesKey }, UpdateExpression: 'SET #revoked = :now' }).resolves({});
+      const event = postConfirmationEvent('jane');
+      await expect(createPostConfirmationHandler(testDeps())(event)).resolves.toBe(event);
+      expect(devicesCalls().map((call) => call.args[0].input.UpdateExpression)).toEqual([
+        expect.stringContaining('clearedAt'),
+        'SET #revoked = :now',
+      ]);
+    });
+
+    it('writes no revocation, and never fails, with device tokens off', async () => {
+      ddb.on(UpdateCommand).rejects(throttled());
+      const event = postConfirmationEvent('jane');
+      await expect(createPostConfirmationHandler(testDeps({ settings: { deviceTokens: 'off' } }))(event)).resolves.toBe(event);
+      expect(devicesCalls()).toHaveLength(0);
+    });
   });
 
   it('passes sign-up confirmations untouched, and does nothing when turned off', async () => {

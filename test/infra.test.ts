@@ -600,6 +600,49 @@ describe('alarms, dashboard and lockout events', () => {
     });
   });
 
+  it('alarms when an instance record is full during an outage, summed over the functions that keep one', () => {
+    construct().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(r0, 0) + FILL(r1, 0)' }),
+        Match.objectLike({
+          Id: 'r0',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'InstanceRecordFull', Dimensions: lockoutDimensions('PreAuthentication') }),
+          }),
+        }),
+        Match.objectLike({
+          Id: 'r1',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'InstanceRecordFull', Dimensions: lockoutDimensions('PreSignUp') }),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  it('alarms on device token key errors, summed over the functions that read the key, only with device tokens on', () => {
+    const keyAlarm = {
+      Threshold: 0,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(k0, 0) + FILL(k1, 0) + FILL(k2, 0)' }),
+        ...['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'].map((trigger, i) =>
+          Match.objectLike({
+            Id: `k${i}`,
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'DeviceKeyErrors', Dimensions: lockoutDimensions(trigger) }) }),
+          }),
+        ),
+      ]),
+    };
+    const on = construct();
+    on.template.hasResourceProperties('AWS::CloudWatch::Alarm', keyAlarm);
+    expect(on.lockout.monitoring?.deviceKeyErrorsAlarm).toBeDefined();
+    const off = construct({ deviceTokens: 'off' });
+    expect(JSON.stringify(off.template.findResources('AWS::CloudWatch::Alarm'))).not.toContain('DeviceKeyErrors');
+    expect(off.lockout.monitoring?.deviceKeyErrorsAlarm).toBeUndefined();
+  });
+
   it('alarms on trigger failures other than refusals, and on slow triggers', () => {
     const { template } = construct();
     for (const trigger of ['PreAuthentication', 'PreSignUp']) {
@@ -630,8 +673,8 @@ describe('alarms, dashboard and lockout events', () => {
       { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 },
       5,
     );
-    // And the stream's failure queue.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 16);
+    // And the stream's failure queue, a full instance record, device key errors.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 18);
   });
 
   it('notifies an SNS topic of every alarm when one is given', () => {
@@ -640,7 +683,7 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 16);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 18);
   });
 
   it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {

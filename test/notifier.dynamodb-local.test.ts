@@ -13,7 +13,13 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamsRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import { SESv2Client, SendEmailCommand, type SendEmailCommandInput, TooManyRequestsException } from '@aws-sdk/client-sesv2';
+import {
+  MailFromDomainNotVerifiedException,
+  SESv2Client,
+  SendEmailCommand,
+  type SendEmailCommandInput,
+  TooManyRequestsException,
+} from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -369,6 +375,25 @@ describe('the notifier on DynamoDB Local', () => {
     const result = await f.handler({ Records: requests.map((r) => r.record) });
     expect(result.batchItemFailures).toEqual([requests[1], requests[3]].map((r) => ({ itemIdentifier: r.record.dynamodb!.SequenceNumber })));
     expect(await Promise.all(requests.map((r) => f.stateOf(r.request)))).toEqual(['sent', 'retry', 'sent', 'retry']);
+  });
+
+  it('marks a notice SES refused for good as failed, gives its reservations back, and never asks SES again for it', async () => {
+    const f = await fixture();
+    f.ses
+      .on(SendEmailCommand)
+      .rejects(new MailFromDomainNotVerifiedException({ message: 'MAIL FROM domain not verified', $metadata: { httpStatusCode: 400 } }));
+    const { request, record } = await f.requestNotice(subOf(7));
+    await expect(f.handler({ Records: [record] })).resolves.toEqual(noFailures);
+    expect(await f.stateOf(request)).toBe('failed');
+    expect(f.count('NoticeErrors')).toBe(1);
+    // Nothing was sent: the recipient's next lock is still told, and the hour's cap is untouched.
+    expect((await f.item(recipientKey(subOf(7))))?.lastSentAt).toBeUndefined();
+    expect(await f.item(hourKey(f.clock.now()))).toMatchObject({ sent: 0 });
+
+    // A redelivery of the same record (Lambda's retry, a duplicate) finds it settled and sends nothing.
+    f.ses.on(SendEmailCommand).resolves({ MessageId: 'message' });
+    await expect(f.handler({ Records: [record] })).resolves.toEqual(noFailures);
+    expect(f.ses.commandCalls(SendEmailCommand)).toHaveLength(1);
   });
 
   it('never delivers again a notice whose send timed out: the email may have gone', async () => {

@@ -13,6 +13,7 @@ import {
   LimitExceededException,
   MailFromDomainNotVerifiedException,
   MessageRejected,
+  NotFoundException,
   SESv2Client,
   SendEmailCommand,
   SendingPausedException,
@@ -342,12 +343,36 @@ describe('the notifier handler and bad input', () => {
     });
     const { handler, metricNames } = handlerWith({ sender: { send: () => Promise.reject(rejection) } }, 'DEBUG');
     const { result, log } = await capturingOutput(() => handler({ Records: [insertRecord({ ...noticeRequest() })] }));
-    expect(result.batchItemFailures).toHaveLength(1);
+    // A rejection is permanent: not delivered again.
+    expect(result.batchItemFailures).toHaveLength(0);
     expect(metricNames).toEqual(['NoticeErrors']);
+    expect(log).toContain('refused it for good');
     expect(log).toContain('MessageRejected');
     expect(log).toContain(IDENTITY);
     expect(log).not.toMatch(/jane\.doe|example\.com|identities failed/);
     expect(log).not.toContain(SUB);
+  });
+
+  it('marks a notice SES refused for good as failed, gives its reservations back, and does not ask for it again', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const denied = Object.assign(new Error('User is not authorized to perform ses:SendEmail'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    const { handler, metricNames } = handlerWith({ sender: { send: () => Promise.reject(denied) } });
+    await expect(handler({ Records: [insertRecord({ ...noticeRequest() })] })).resolves.toEqual({ batchItemFailures: [] });
+    const writes = ddb.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(writes.map((w) => [w.Key?.pk, w.UpdateExpression])).toEqual([
+      [noticeRequest().pk, 'SET #state = :claimed, claimToken = :token, claimedAt = :now ADD claims :one'],
+      [recipientKey(SUB), 'SET lastSentAt = :now, holder = :token, #ttl = :ttl'],
+      [hourKey(NOW), 'ADD sent :one SET #ttl = if_not_exists(#ttl, :ttl)'],
+      // Nothing was sent: the recipient's slot and the hour's unit go back.
+      [recipientKey(SUB), 'REMOVE lastSentAt, holder'],
+      [hourKey(NOW), 'ADD sent :minusOne'],
+      [noticeRequest().pk, 'SET #state = :outcome, settledAt = :now'],
+    ]);
+    expect(writes[5].ExpressionAttributeValues).toMatchObject({ ':outcome': 'failed' });
+    expect(metricNames).toEqual(['NoticeErrors']);
   });
 
   it('logs no sub when the user pool fails', async () => {
@@ -382,15 +407,25 @@ describe('reading a failed send', () => {
   it.each([
     ['TooManyRequests (throttled)', new TooManyRequestsException({ message: 'slow down', ...meta(429) })],
     ['LimitExceeded (sending quota)', new LimitExceededException({ message: 'quota', ...meta(400) })],
+    ['a Throttling 400', Object.assign(new Error('rate exceeded'), { name: 'ThrottlingException', ...meta(400) })],
+    ['a 429 of any name', Object.assign(new Error('slow down'), { name: 'Unknown', ...meta(429) })],
+    ['ServiceUnavailable (503)', Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable', ...meta(503) })],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', $metadata: {} })],
+    ['an endpoint not found', Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND', $metadata: {} })],
+  ])('calls %s transient: retried', (_, error) => {
+    expect(classifySendFailure(error)).toBe('transient');
+  });
+
+  it.each([
     ['MessageRejected', new MessageRejected({ message: 'rejected', ...meta(400) })],
     ['SendingPaused', new SendingPausedException({ message: 'paused', ...meta(400) })],
     ['AccountSuspended', new AccountSuspendedException({ message: 'suspended', ...meta(400) })],
     ['MailFromDomainNotVerified', new MailFromDomainNotVerifiedException({ message: 'mail from', ...meta(400) })],
-    ['BadRequest', new BadRequestException({ message: 'bad', ...meta(400) })],
-    ['ServiceUnavailable (503)', Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable', ...meta(503) })],
-    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', $metadata: {} })],
-  ])('calls %s not accepted: retried', (_, error) => {
-    expect(classifySendFailure(error)).toBe('not-accepted');
+    ['BadRequest (an invalid address)', new BadRequestException({ message: 'bad', ...meta(400) })],
+    ['NotFound (the sender identity)', new NotFoundException({ message: 'no identity', ...meta(404) })],
+    ['AccessDenied (the role)', Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', ...meta(403) })],
+  ])('calls %s permanent: marked failed, never retried', (_, error) => {
+    expect(classifySendFailure(error)).toBe('permanent');
   });
 
   it.each([
@@ -471,7 +506,7 @@ describe('the notifier clients', () => {
         .send({ from: 'security@example.com', to: 'jane@example.com', subject: 'x', text: 'y' })
         .catch((e: unknown) => e);
       expect(requests).toBe(1);
-      expect(classifySendFailure(error)).toBe('not-accepted');
+      expect(classifySendFailure(error)).toBe('transient');
     } finally {
       delete process.env.AWS_ENDPOINT_URL_SESV2;
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,12 +6,25 @@ import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/l
 import { mockClient } from 'aws-sdk-client-mock';
 import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/engine/circuit-breaker';
 import { configFromSettings } from '../lambdas/engine/config';
-import { EMPTY_ENTRY, InstanceRecord, decideWithoutStore } from '../lambdas/engine/instance-record';
+import {
+  DEFAULT_RECORD_LIMITS,
+  EMPTY_ENTRY,
+  ENTRY_OVERHEAD_BYTES,
+  InstanceRecord,
+  LONGEST_RECORD_KEY_LENGTH,
+  RECORD_CAPACITY,
+  decideWithoutStore,
+} from '../lambdas/engine/instance-record';
+import { deviceRecordKey, devicesIdentity } from '../lambdas/engine/device-bucket';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
+import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { testDeps } from './support/deps';
-import { postAuthEvent, preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
+import { postAuthEvent, preAuthEvent, preSignUpEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddb.reset());
@@ -56,6 +69,16 @@ describe('circuit breaker', () => {
   });
 });
 
+/** A device id as pre token generation issues it. */
+function issuedDeviceId(): string {
+  const sub = 'a1b2c3d4-0000-4000-8000-00000000000a';
+  const keys = parseDeviceKeySet(JSON.stringify({ key: 'K'.repeat(40) }));
+  const now = Date.UTC(2026, 10, 21);
+  const check = checkDeviceToken(keys, issueDeviceToken(keys, sub, now, 86_400_000), sub, now);
+  if (!check.valid) throw new Error('a freshly issued token must check');
+  return check.claims.did;
+}
+
 describe('instance record', () => {
   const keyOf = (i: number) => `signin#${i.toString(16).padStart(64, '0')}`;
   /** What the store last said of an identity it counts: nothing this instance must keep. */
@@ -68,6 +91,35 @@ describe('instance record', () => {
     expect(record.approximateBytes).toBeLessThanOrEqual(record.limits.maxBytes);
     expect(record.get(keyOf(49_999)).state).toEqual(remembered.state);
     expect(record.get(keyOf(0))).toBe(EMPTY_ENTRY);
+  });
+
+  it('holds exactly 10,000 identities of every kind of key the functions record, and has no room for the 10,001st', () => {
+    const now = 5_000_000;
+    const pinned = { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now, unsyncedUntil: now + policy.windowMs };
+    const sub = (i: number) => `${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000001`;
+    const kinds: Record<string, (i: number) => string> = {
+      'a known user': (i) => userIdentity(sub(i)).key,
+      'an unknown name': (i) => unknownNameIdentity(`name-${i}@example.com`, { caseSensitive: false }).key,
+      'a device bucket': (i) => deviceRecordKey(devicesIdentity(sub(i)).key, 'A'.repeat(22 - String(i).length) + i),
+      'a sign-up email domain': (i) => identityRef('signup-email-domain', `domain-${i}.example`).key,
+    };
+    for (const [kind, keyOf] of Object.entries(kinds)) {
+      const record = new InstanceRecord(DEFAULT_RECORD_LIMITS, () => now);
+      let admitted = 0;
+      while (record.hasRoom(keyOf(admitted)) && admitted < 20_000) record.set(keyOf(admitted++), pinned);
+      expect([kind, admitted, record.size]).toEqual([kind, RECORD_CAPACITY, RECORD_CAPACITY]);
+      expect(record.hasRoom(keyOf(admitted))).toBe(false);
+      expect(record.approximateBytes).toBeLessThanOrEqual(DEFAULT_RECORD_LIMITS.maxBytes);
+    }
+    expect(RECORD_CAPACITY).toBe(10_000);
+  });
+
+  it('derives its byte bound from the longest key the functions record, so the entry bound always binds first', () => {
+    const did = issuedDeviceId();
+    expect(deviceRecordKey(devicesIdentity('a1b2c3d4-0000-4000-8000-00000000000a').key, did)).toHaveLength(LONGEST_RECORD_KEY_LENGTH);
+    for (const scope of ['signin', 'signup-username', 'signup-email', 'signup-phone', 'signup-email-domain', 'signup-phone-prefix'] as const)
+      expect(identityRef(scope, 'x').key.length).toBeLessThan(LONGEST_RECORD_KEY_LENGTH);
+    expect(DEFAULT_RECORD_LIMITS.maxBytes).toBe(RECORD_CAPACITY * (LONGEST_RECORD_KEY_LENGTH + ENTRY_OVERHEAD_BYTES));
   });
 
   it('evicts by bytes when entries are small in number but the byte bound is lower', () => {
@@ -229,6 +281,49 @@ describe('handlers under the default store-error policy (local)', () => {
     await preAuth(preAuthEvent('after-recovery'));
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
     expect(addMetric.mock.calls.map((c) => c[0])).toContain('StoreCircuitClosed');
+  });
+
+  it('turns the 10,001st sprayed name away with the generic message, counted and alarmed, never as a lockout refusal', async () => {
+    const deps = testDeps();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    const preAuth = createPreAuthenticationHandler(deps);
+    ddb.on(UpdateCommand).rejects(outage);
+    for (let i = 0; i < RECORD_CAPACITY; i++) await preAuth(unknownUserPreAuthEvent(`spray-${i}@example.com`));
+    const answer = (event: ReturnType<typeof preAuthEvent>) =>
+      preAuth(event).then(
+        () => 'admitted',
+        (e: Error) => e.message,
+      );
+    // A real user and a stranger's name alike: the same answer, so it tells nothing about existence.
+    expect(await answer(preAuthEvent('jane'))).toBe(GENERIC_FAILURE_MESSAGE);
+    expect(await answer(unknownUserPreAuthEvent('ghost'))).toBe(GENERIC_FAILURE_MESSAGE);
+    // A sprayed name the record holds is still decided by the policy.
+    expect(await answer(unknownUserPreAuthEvent('spray-7@example.com'))).toBe('admitted');
+    const names = addMetric.mock.calls.map((c) => c[0]);
+    expect(names.filter((n) => n === 'InstanceRecordFull')).toHaveLength(2);
+    // Counted as refused, so the UnexpectedErrors alarm (errors minus refusals) stays quiet; not an internal error.
+    expect(names.filter((n) => n === 'AttemptsRefused')).toHaveLength(2);
+    expect(names).not.toContain('InternalErrors');
+  });
+
+  it('answers a sign-up the full record cannot take with the generic message, not the sign-up refusal', async () => {
+    const deps = testDeps();
+    const preSignUp = createPreSignUpHandler(deps);
+    ddb.on(UpdateCommand).rejects(outage);
+    const now = deps.clock.now();
+    for (let i = 0; i < RECORD_CAPACITY; i++)
+      deps.guard.record.set(`signup-email#spray-${i}`, { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now, unsyncedUntil: now + policy.windowMs });
+    await expect(preSignUp(preSignUpEvent({ email: 'new@example.com' }))).rejects.toThrow(GENERIC_FAILURE_MESSAGE);
+  });
+
+  it('admits the new name in monitor mode, which never refuses', async () => {
+    const deps = testDeps({ settings: { lockoutMode: 'monitor' } });
+    const preAuth = createPreAuthenticationHandler(deps);
+    ddb.on(UpdateCommand).rejects(outage);
+    const now = deps.clock.now();
+    for (let i = 0; i < RECORD_CAPACITY; i++)
+      deps.guard.record.set(`signin#spray-${i}`, { ...EMPTY_ENTRY, unsynced: 1, unsyncedSince: now, unsyncedUntil: now + policy.windowMs });
+    await expect(preAuth(preAuthEvent('jane'))).resolves.toBeDefined();
   });
 
   it('post-authentication clears the instance record, so a user signing in again and again is never locked by it', async () => {

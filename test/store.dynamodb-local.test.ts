@@ -15,6 +15,7 @@ import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authen
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
 import { FakeClock } from './support/deps';
 import { useDynamoDbLocal } from './support/local-services';
 import {
@@ -351,8 +352,16 @@ describe('when the store is unreachable', () => {
     expect(ms).toBeLessThan(3000);
   });
 
-  it('post-confirmation completes the password reset when the store hangs', async () => {
+  it('post-confirmation fails the password reset within its budget when the store hangs: the revocation of device tokens must not be lost', async () => {
     const f = await fixture({ storeTimeoutMs: 1500 }, blackHoleEndpoint);
+    const started = Date.now();
+    await expect(f.postConfirmation(postConfirmationEvent('outage'))).rejects.toThrow(GENERIC_FAILURE_MESSAGE);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(f.metricNames).toEqual(expect.arrayContaining(['StoreErrors', 'DeviceRevocationsFailed']));
+  });
+
+  it('post-confirmation completes the password reset when the store hangs and device tokens are off', async () => {
+    const f = await fixture({ storeTimeoutMs: 1500, deviceTokens: 'off' }, blackHoleEndpoint);
     const { ms, outcome } = await timed(() => f.postConfirmation(postConfirmationEvent('outage')));
     expect(outcome).toBe('admitted');
     expect(ms).toBeLessThan(3000);

@@ -92,7 +92,9 @@ export type MetricName =
   | 'DeviceTidySkipped'
   | 'DeviceTokensIssued'
   /** The key could not be read (tokens count as absent, none are issued). */
-  | 'DeviceKeyErrors';
+  | 'DeviceKeyErrors'
+  /** A password reset's revocation of device tokens did not land within its budget: the reset was failed, to be repeated. */
+  | 'DeviceRevocationsFailed';
 
 /** The prefix of every table key: what the key counts. */
 export type KeyScope =

@@ -22,6 +22,12 @@ export interface Decision {
   readonly results: ReadonlyArray<AttemptResult | undefined>;
   /** The time the decision was made at (epoch ms), for anything derived from it (the refusal's time left). */
   readonly now: number;
+  /**
+   * Refused only because this instance could not decide: its record is full of identities it must keep during a
+   * store outage (store-guard.ts `withoutStore`). Nothing is known against the user, so the trigger answers with the
+   * generic message ("try again later"), not the refusal ("too many failed attempts").
+   */
+  readonly unavailable: boolean;
 }
 
 /**
@@ -60,7 +66,7 @@ export async function decideKeys(
     if (attempt.kind === 'store-error') return 'store-error';
     if (attempt.recordFull) {
       count(metrics, 'InstanceRecordFull');
-      logger.warn('instance record full of identities it must keep: new identity refused while the store fails', base);
+      logger.warn('instance record full of identities it must keep: new identity turned away with the generic message while the store fails', base);
     }
     logAttempt(telemetry, base, attempt.result);
     if (attempt.result.outcome === 'lockout-started' && check.device !== undefined) count(metrics, 'DeviceLockoutsStarted');
@@ -73,7 +79,10 @@ export async function decideKeys(
     count(metrics, 'WouldRefuse');
     logger.warn('monitor mode: attempt would have been refused', { ...context, scopes: checks.map((c) => c.scope) });
   }
-  return { verdict, now, results: attempts.map((a) => (a.kind === 'decided' ? a.result : undefined)) };
+  // Any refusal on what the store or the record knows about an identity wins over a full record's.
+  const refusedFor = attempts.filter((a) => a.kind === 'decided' && a.result.outcome !== 'admitted');
+  const unavailable = !verdict.allow && refusedFor.length > 0 && refusedFor.every((a) => a.kind === 'decided' && a.recordFull === true);
+  return { verdict, now, unavailable, results: attempts.map((a) => (a.kind === 'decided' ? a.result : undefined)) };
 }
 
 function logAttempt({ logger, metrics }: Telemetry, base: Record<string, unknown>, result: AttemptResult): void {

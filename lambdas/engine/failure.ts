@@ -10,10 +10,19 @@ export class RefusalError extends Error {
 
 /** What every failure but a refusal becomes on its way to Cognito: one fixed message, the reason stays in the log. */
 export class TriggerFailureError extends Error {
-  override readonly name = 'TriggerFailureError';
+  override readonly name: string = 'TriggerFailureError';
   constructor() {
     super(GENERIC_FAILURE_MESSAGE);
   }
+}
+
+/**
+ * The trigger could not do what it must and says so with the generic message, on purpose and already logged and
+ * counted: an instance record full during a store outage (decide.ts), a password reset whose revocation of device
+ * tokens did not land (post-confirmation.ts). Not a bug, so not counted as `InternalErrors`.
+ */
+export class DecisionUnavailableError extends TriggerFailureError {
+  override readonly name = 'DecisionUnavailableError';
 }
 
 /**
@@ -48,7 +57,7 @@ export async function refusingTrigger<T>(telemetry: Telemetry, body: () => Promi
   try {
     return await body();
   } catch (error) {
-    if (error instanceof RefusalError) throw error;
+    if (error instanceof RefusalError || error instanceof DecisionUnavailableError) throw error;
     reportFailure(telemetry, error);
     throw new TriggerFailureError();
   } finally {

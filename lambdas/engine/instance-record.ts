@@ -236,14 +236,29 @@ export interface InstanceRecordLimits {
   readonly maxBytes: number;
 }
 
-/**
- * 10,000 identities, 2 MiB: enough for every identity a warm instance decides in a window of an attack at
- * Cognito's default 120 sign-ins per second for over a minute, and small next to a 128 MB function.
- */
-export const DEFAULT_RECORD_LIMITS: InstanceRecordLimits = { maxEntries: 10_000, maxBytes: 2 * 1024 * 1024 };
-
 /** A measured upper bound of an entry's footprint besides its key: the object, its state, the Map slot. */
-const ENTRY_OVERHEAD_BYTES = 160;
+export const ENTRY_OVERHEAD_BYTES = 160;
+
+/**
+ * The longest key a function records: a device bucket's (device-bucket.ts `deviceRecordKey`), a sign-in key
+ * ("signin#" and 64 hex digits), '#', and a 22-character device id. Sign-in keys are 71 characters, sign-up keys at
+ * most 84 ("signup-email-domain#" and 64 hex digits). Checked against the key builders in test/store-guard.test.ts.
+ */
+export const LONGEST_RECORD_KEY_LENGTH = 'signin#'.length + 64 + 1 + 22;
+
+/** Identities (keys) an instance's record holds, whatever kind of key. */
+export const RECORD_CAPACITY = 10_000;
+
+/**
+ * 10,000 identities: enough for every identity a warm instance decides in a window of an attack at Cognito's default
+ * 120 sign-ins per second for over a minute. The byte bound is derived from it, for the longest key the functions
+ * record, so that it never binds first: the capacity is 10,000 identities of any kind (about 2.4 MiB at most, small
+ * next to a 128 MB function). It stays as a guard should a longer key ever be recorded.
+ */
+export const DEFAULT_RECORD_LIMITS: InstanceRecordLimits = {
+  maxEntries: RECORD_CAPACITY,
+  maxBytes: RECORD_CAPACITY * (LONGEST_RECORD_KEY_LENGTH + ENTRY_OVERHEAD_BYTES),
+};
 
 /**
  * The instance's record of identities, least recently used out, bounded in entries and in bytes. Pinned entries

@@ -1,5 +1,6 @@
 import { type CircuitChange, CircuitBreaker } from './circuit-breaker';
 import { DeadlineExceededError, withDeadline } from './deadline';
+import { retryWithinDeadline } from './retry-within';
 import {
   DEFAULT_RECORD_LIMITS,
   EMPTY_ENTRY,
@@ -150,9 +151,18 @@ export class StoreGuard {
     return this.write((abortSignal) => this.store.pruneDevices(itemKey, now, policy, { abortSignal }));
   }
 
-  /** A confirmed password reset: voids every device bucket of the user in the store (instance records forget on their next answer). */
+  /**
+   * A confirmed password reset: voids every device bucket of the user in the store (instance records forget on their
+   * next answer) and revokes the tokens issued before it. That revocation must not be lost, so the write is tried
+   * again after short pauses for as long as the one store budget lasts (retry-within.ts), and it is sent even while
+   * the circuit is open: resets are rare, and a lost revocation costs more than one budget's wait. The circuit is
+   * neither asked nor told. Throws the last error when the budget runs out before the write lands; the caller then
+   * fails the reset (post-confirmation.ts).
+   */
   async clearDevices(itemKey: string, permanentToo: boolean, now: number, facts: ItemFacts = {}): Promise<'cleared' | 'permanent'> {
-    return this.write((abortSignal) => this.store.clearDevices(itemKey, now, 'reset', permanentToo, { abortSignal }, facts));
+    return retryWithinDeadline(this.options.budgetMs, (abortSignal) =>
+      this.store.clearDevices(itemKey, now, 'reset', permanentToo, { abortSignal }, facts),
+    );
   }
 
   /** A confirmed password reset: forgets counts, streak and a temporary lock (or any lock), in the store and here. */

@@ -412,9 +412,29 @@ export class LockoutStore {
       );
       return 'cleared';
     } catch (error) {
-      if (isConditionalFailure(error)) return 'permanent';
-      throw error;
+      if (!isConditionalFailure(error)) throw error;
+      // The permanent operator lock stays, but a reset's revocation does not wait for the operator: a later unlock
+      // must not bring back tokens issued before the password changed. Rare (a reset under a permanent lock), so a
+      // second request, in the same budget.
+      if (op === 'reset') await this.revokeBefore(key, now, options);
+      return 'permanent';
     }
+  }
+
+  /** Revokes every device token issued at or before `now`, and nothing else. */
+  private async revokeBefore(key: string, now: number, options: RequestOptions): Promise<void> {
+    this.requestCount += 1;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: key },
+        // No TTL: the item holds a permanent operator lock, which keeps it for good.
+        UpdateExpression: 'SET #revoked = :now',
+        ExpressionAttributeNames: { '#revoked': REVOKED_BEFORE },
+        ExpressionAttributeValues: { ':now': now },
+      }),
+      options,
+    );
   }
 
   /**

@@ -84,8 +84,11 @@ async function announce(deps: AnnouncerDeps, announcement: Announcement): Promis
   const identity = logIdOf(announcement.key);
   if (deps.notices !== undefined && announcement.type === 'AccountLocked' && announcement.reason === 'failed-attempts') {
     // Only the owner of a known account hears of a lock, and only when it is enforced: unknown names have no
-    // sub, hence no address, and a monitor-mode lock locks nobody.
-    if (announcement.sub !== undefined && deps.mode === 'enforce') {
+    // sub, hence no address, and a monitor-mode lock locks nobody. Only a lock of the account (its anonymous bucket):
+    // a device bucket's lock leaves the account and every other device signing in, so "your account was locked"
+    // would be false; the owner on that device already met the refusal, and the notice would use up the owner's one
+    // notice per period that a lock of the account, which does keep them out, must have (docs/policy.md).
+    if (announcement.sub !== undefined && deps.mode === 'enforce' && announcement.bucket === 'anonymous') {
       const now = deps.now();
       const outcome = await deps.notices.request({
         pk: noticeKey(announcement.id),

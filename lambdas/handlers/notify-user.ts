@@ -194,10 +194,20 @@ async function deliver(deps: NotifierDeps, request: NoticeRequest): Promise<Reco
   } catch (error) {
     // SES's own words can quote the recipient: its error's name and status only.
     const fields = { error: { name: nameOf(error) }, status: (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode };
-    // Retry only what SES provably did not accept (classifySendFailure): a retry can then not send twice. An
-    // ambiguous failure (a timeout, a reset after sending) is final: the notice may have gone, and one too few
-    // notices is better than two for one lock.
-    if (classifySendFailure(error) === 'not-accepted') return handBack('notice not sent: SES refused it, delivered again later', fields);
+    // Retry only what SES provably did not accept and may accept later (classifySendFailure): a retry can then not
+    // send twice. A permanent refusal would meet the same refusal at each of the mapping's retries: it is final, and
+    // the reservations go back (nothing was sent). An ambiguous failure (a timeout, a reset after sending) is final
+    // too: the notice may have gone, and one too few notices is better than two for one lock.
+    const failure = classifySendFailure(error);
+    if (failure === 'transient') return handBack('notice not sent: SES refused it for now, delivered again later', fields);
+    if (failure === 'permanent') {
+      await release();
+      await settle('failed', 'NoticeErrors', 'notice not sent: SES refused it for good (sender, account, role or address), not retried', {
+        ...fields,
+        permanent: true,
+      });
+      return 'done';
+    }
     await settle('failed', 'NoticeErrors', 'notice may not have been sent: SES did not answer, not retried', fields);
     return 'done';
   }

@@ -1,6 +1,6 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
-import { passUnrecognized, reportFailure } from '../engine/failure';
+import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../engine/failure';
 import { devicesIdentity } from '../engine/device-bucket';
 import { isLocked, isPermanent } from '../engine/policy';
 import { StoreBypassedError } from '../engine/store-guard';
@@ -15,16 +15,27 @@ const RESET = 'PostConfirmation_ConfirmForgotPassword';
  * account's email is its owner, whatever an attacker did to the counter. A permanent lock stays for operators
  * unless `unlockOnPasswordReset` is `all`. Sign-up confirmations pass untouched.
  *
- * It never fails the user's action: a store error, a malformed event or a trigger source it does not know is
- * logged and counted, and the event is returned (the reset stands; a lock then simply runs out).
+ * With device tokens on, the same reset voids every device bucket of the user, lifts an operator's lock of them and
+ * revokes every token issued before it (a second write, on the user's devices item, sent alongside the first, so a
+ * store that hangs costs one budget, not two); a permanent operator lock stays there as it stays on the anonymous
+ * item, unless `unlockOnPasswordReset` is `all`.
  *
- * With device tokens on, the same reset voids every device bucket of the user and lifts an operator's lock of them
- * (a second write, on the user's devices item, sent alongside the first); a permanent operator lock stays there as
- * it stays on the anonymous item, unless `unlockOnPasswordReset` is `all`.
+ * What may fail and what may not:
+ * - The lift of the lock may: a store error, a malformed event or a trigger source it does not know is logged and
+ *   counted, and the event is returned (the reset stands; a lock then simply runs out).
+ * - The revocation may not be lost: whoever held a token (a stolen laptop, a leaked ID token) would keep counting
+ *   apart from the anonymous bucket after the owner changed the password. Its write is retried within the one
+ *   budget (store-guard.ts); if it still has not landed, the trigger fails, so the user is told, with the generic
+ *   message, to try again, and the repeated reset writes it. Cognito's handling of a failed PostConfirmation is
+ *   UNVERIFIED (whether the new password stands): either way is safe here. If the password did not change, the old
+ *   tokens and the old password stand together, as before the attempt. If it did, the user, told the reset failed,
+ *   repeats it; one who instead signs in with the new password leaves the old tokens valid until they expire or an
+ *   operator revokes them, which `DeviceRevocationsFailed` (and the function's error alarm) makes visible.
  */
 export function createPostConfirmationHandler(deps: TriggerDeps) {
   return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
     const { logger, metrics } = deps.telemetry;
+    let revocationLost = false;
     try {
       const source = (event as { triggerSource?: unknown } | null)?.triggerSource;
       if (source !== RESET) {
@@ -42,7 +53,9 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
       const now = deps.now();
       // Both writes at once: a store that hangs costs one budget, not two.
       const devices =
-        deps.config.devices !== undefined && identity.sub !== undefined ? clearDevices(deps, identity.sub, policy === 'all', now) : undefined;
+        deps.config.devices !== undefined && identity.sub !== undefined
+          ? revokeDevices(deps, identity.sub, identity.logId, policy === 'all', now)
+          : Promise.resolve(true);
       try {
         const result = await deps.guard.clearAfterPasswordReset(identity.key, policy === 'all', now, deps.config.signIn, { sub: identity.sub });
         const lifted = result.outcome === 'cleared' && isLocked(result.removed, now);
@@ -58,27 +71,42 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
         count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
         logger.error('lockout store unavailable: the password reset did not lift the lock', { identity: identity.logId, ...errorFields(error) });
       }
-      await devices;
+      revocationLost = !(await devices);
     } catch (error) {
       reportFailure(deps.telemetry, error);
     } finally {
       flush(metrics);
     }
+    // Already logged and counted: Cognito's caller gets the generic message, and the user repeats the reset.
+    if (revocationLost) throw new DecisionUnavailableError();
     return event;
   };
 }
 
-/** Voids the user's device buckets; never throws (a failure is logged and counted: their locks then run out). */
-async function clearDevices(deps: TriggerDeps, sub: string, permanentToo: boolean, now: number): Promise<void> {
+/**
+ * Voids the user's device buckets and revokes the tokens issued before now. True when that is written (or a
+ * permanent operator lock kept it unwritten, see docs/security-model.md); false, logged and counted, when the store
+ * did not take it within the budget. Never throws.
+ */
+async function revokeDevices(deps: TriggerDeps, sub: string, userLogId: string, permanentToo: boolean, now: number): Promise<boolean> {
   const identity = devicesIdentity(sub);
+  const { logger, metrics } = deps.telemetry;
   try {
     const outcome = await deps.guard.clearDevices(identity.key, permanentToo, now, { sub });
-    deps.telemetry.logger.info('password reset: device buckets cleared', { identity: identity.logId, outcome });
+    logger.info('password reset: device buckets cleared, earlier tokens revoked', { identity: identity.logId, outcome });
+    return true;
   } catch (error) {
-    count(deps.telemetry.metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-    deps.telemetry.logger.error('lockout store unavailable: the password reset did not clear the device buckets', {
-      identity: identity.logId,
-      ...errorFields(error),
-    });
+    count(metrics, 'StoreErrors');
+    count(metrics, 'DeviceRevocationsFailed');
+    // The user's identity as `status` shows it, so that an operator can find whom to `revoke-devices`.
+    logger.error(
+      'lockout store unavailable: the password reset is failed, so that the user repeats it and the revocation of device tokens is not lost',
+      {
+        identity: userLogId,
+        devices: identity.logId,
+        ...errorFields(error),
+      },
+    );
+    return false;
   }
 }

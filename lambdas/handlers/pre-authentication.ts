@@ -5,7 +5,7 @@ import { deviceChoice } from '../engine/device-choice';
 import { DeviceBucketRefusedError } from '../engine/store';
 import { count } from '../engine/telemetry';
 import type { TriggerDeps } from '../engine/deps';
-import { RefusalError, refusingTrigger } from '../engine/failure';
+import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
 import { refusalText } from '../engine/refusal-text';
 
 /**
@@ -37,10 +37,13 @@ export function createPreAuthenticationHandler(deps: TriggerDeps) {
       const context = { userNotFound: checked.request.userNotFound === true };
       const anonymous: KeyCheck = { scope: 'signin', identity, policy: deps.config.signIn };
       const device = await deviceChoice(deps, identity, checked.request.validationData, deps.now());
-      const { verdict, results, now } =
+      const { verdict, results, now, unavailable } =
         device === undefined
           ? await decideKeys(deps, [anonymous], context)
           : await decideDevice(deps, { scope: 'signin', ...device, policy: deps.config.devices!.policy }, anonymous, context);
+      // Turned away only because this instance's record is full during an outage: nothing is held against the user,
+      // so "try again later" rather than "too many failed attempts" (and no made-up {minutes}).
+      if (!verdict.allow && unavailable) throw new DecisionUnavailableError();
       if (!verdict.allow) {
         throw new RefusalError(
           refusalText(deps.config.settings.refusalMessage, results[0]?.lockedUntil, results[0]?.permanent ?? false, now, deps.config.signIn),

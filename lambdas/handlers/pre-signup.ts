@@ -2,7 +2,7 @@ import type { PreSignUpTriggerEvent } from 'aws-lambda';
 import { checkTriggerEvent } from '../engine/trigger-event';
 import { decideKeys } from '../engine/decide';
 import type { TriggerDeps } from '../engine/deps';
-import { RefusalError, refusingTrigger } from '../engine/failure';
+import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
 import { signUpChecks } from '../engine/signup';
 
 const SOURCES = ['PreSignUp_SignUp', 'PreSignUp_AdminCreateUser', 'PreSignUp_ExternalProvider'] as const;
@@ -17,8 +17,8 @@ export function createPreSignUpHandler(deps: TriggerDeps) {
     refusingTrigger(deps.telemetry, async () => {
       const checked = checkTriggerEvent(event, 'PreSignUp', SOURCES);
       if (checked.triggerSource !== 'PreSignUp_SignUp') return event;
-      const { verdict } = await decideKeys(deps, signUpChecks(checked, deps.config));
-      if (!verdict.allow) throw new RefusalError(deps.config.settings.signUpRefusalMessage);
+      const { verdict, unavailable } = await decideKeys(deps, signUpChecks(checked, deps.config));
+      if (!verdict.allow) throw unavailable ? new DecisionUnavailableError() : new RefusalError(deps.config.settings.signUpRefusalMessage);
       return event;
     });
 }

@@ -34,6 +34,7 @@ import {
 } from '../../lambdas/engine/device-bucket';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
+import type { RotationStage } from './device-key';
 
 export const AUDIT_PREFIX = 'audit#';
 /** Audit items are kept for 400 days (the TTL deletes them afterwards). */
@@ -183,11 +184,14 @@ export class AdminStore {
     return this.now();
   }
 
-  /** Records a device key rotation the CLI made in Secrets Manager (the key itself is never written here). */
-  async auditRotation(operator: OperatorIdentity, secret: string, signFrom: number): Promise<void> {
+  /**
+   * Records one stage of a device key rotation (device-key.ts): the intent before the secret changes, then its
+   * completion or failure. The key itself is never written here.
+   */
+  async auditRotation(operator: OperatorIdentity, secret: string, stage: RotationStage, details: Readonly<Record<string, unknown>>): Promise<void> {
     await this.client.send(
       new PutCommand(
-        this.auditPut({ action: 'rotate-device-key', ...actor(operator), at: this.now(), identity: '*', details: { secret, signFrom } }),
+        this.auditPut({ action: 'rotate-device-key', ...actor(operator), at: this.now(), identity: '*', details: { secret, stage, ...details } }),
       ),
     );
   }

@@ -5,7 +5,7 @@
  * key stay valid until the next rotation drops it. Rotate no more often than the token lifetime (30 days by default)
  * to keep every issued token valid; a token dropped earlier only counts as anonymous until its device signs in again.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEVICE_KEY_REFRESH_MS } from '../../lambdas/engine/device-keys';
 import { DeviceKeyError, parseDeviceKeySet, signingKey } from '../../lambdas/engine/device-token';
@@ -46,11 +46,54 @@ export function rotatedKeys(current: string, now: number, newKey: string = rando
   return { text, signFrom };
 }
 
-/** Reads the secret, writes the rotated version; returns when the new key signs. The keys are never printed. */
-export async function rotateDeviceKey(client: SecretsManagerClient, secretId: string, now: number): Promise<number> {
+/**
+ * Where a rotation stands in the audit trail: `intended` is written before the secret changes, then `completed` once
+ * Secrets Manager took the new version, or `failed` when it refused or did not answer.
+ */
+export type RotationStage = 'intended' | 'completed' | 'failed';
+
+/** Writes one audit record of the rotation; a failure to write it throws. */
+export type RotationAudit = (stage: RotationStage, details: Readonly<Record<string, unknown>>) => Promise<void>;
+
+/**
+ * Reads the secret, records the intended rotation, writes the rotated version, records how that ended; returns when
+ * the new key signs. The keys are never printed or recorded.
+ *
+ * The intent is recorded first so that the trail never misses a change: if that record cannot be written, the secret
+ * is not touched. The new version's id (`versionId`, Secrets Manager's idempotency token) is chosen here and recorded
+ * with the intent, so a put whose answer was lost (`failed` without an HTTP status) can be checked afterwards: the
+ * secret has that version or it does not (`aws secretsmanager describe-secret`).
+ */
+export async function rotateDeviceKey(
+  client: SecretsManagerClient,
+  secretId: string,
+  now: number,
+  audit: RotationAudit,
+  versionId: string = randomUUID(),
+): Promise<number> {
   const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   if (SecretString === undefined) throw new AdminError('the device key secret has no text value');
   const plan = rotatedKeys(SecretString, now);
-  await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: plan.text }));
+  const facts = { signFrom: plan.signFrom, versionId };
+  await audit('intended', facts);
+  try {
+    await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: plan.text, ClientRequestToken: versionId }));
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+    await audit('failed', {
+      ...facts,
+      error: (error as Error | undefined)?.name ?? 'Error',
+      httpStatus: typeof status === 'number' ? status : null,
+    }).catch(() => undefined);
+    throw error;
+  }
+  try {
+    await audit('completed', facts);
+  } catch (error) {
+    throw new AdminError(
+      `the device key was rotated (the new key signs from ${new Date(plan.signFrom).toISOString()}), but its completion record could not be ` +
+        `written (${(error as Error | undefined)?.name ?? 'Error'}): the audit trail shows the intended rotation, version ${versionId}`,
+    );
+  }
   return plan.signFrom;
 }
