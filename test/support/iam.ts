@@ -14,7 +14,6 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DEVICE_KEY_SECRET_ENV, SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from '../../lambdas/engine/contract';
 import { type TriggerDeps, guardFor, runtimeDeps } from '../../lambdas/engine/deps';
 import { DeviceKeys } from '../../lambdas/engine/device-keys';
 import { LockoutStore } from '../../lambdas/engine/store';
@@ -25,7 +24,8 @@ import { type LocalNames, rolePrincipal } from '../../sandbox/iam-template';
 import { IamLedger, type WireRequest, decide, deniedAnswer, firstRefusal, readRequest } from '../../sandbox/iam-requests';
 
 export { IamLedger };
-import { type SandboxBlueprint, appContext, synthesizeBlueprint } from '../../sandbox/synthesized';
+import { LOCAL_DEVICE_KEY_SECRET_ARN } from '../../sandbox/secrets-manager';
+import { type SandboxBlueprint, appContext, localEnvironment, synthesizeBlueprint } from '../../sandbox/synthesized';
 
 const PROJECT_ROOT = path.join(__dirname, '..', '..');
 /** The account the local services stand in (the sandbox's secret ARN names it too). */
@@ -175,7 +175,7 @@ export function accessKeyIdOf(functionName: string): string {
 
 export interface EnforcedDepsOptions extends EnforcedClientOptions {
   readonly now: () => number;
-  /** Settings and other variables beyond the table and the pool's case sensitivity. */
+  /** Variables to set differently from the template (settings a test changes). */
   readonly env?: Record<string, string>;
   /** The Secrets Manager stand-in that holds the device token key (sandbox/secrets-manager.ts). */
   readonly secrets?: { readonly endpoint: string; readonly arn: string };
@@ -186,12 +186,13 @@ export interface EnforcedDepsOptions extends EnforcedClientOptions {
  * clients are its own and enforce its role: the handler a test builds with them is refused what the function would be.
  */
 export function enforcedTriggerDeps(trigger: TriggerName, options: EnforcedDepsOptions): TriggerDeps {
-  const env: Record<string, string> = {
-    [TABLE_NAME_ENV]: options.tableName,
-    [SIGN_IN_CASE_SENSITIVE_ENV]: 'false',
-    ...(options.secrets === undefined ? {} : { [DEVICE_KEY_SECRET_ENV]: options.secrets.arn }),
-    ...options.env,
-  };
+  // The function's environment as the template sets it (only the key readers are told where the key is).
+  const blueprint = synthesizedApp(options.deployment);
+  const bundle = blueprint.triggers[trigger as keyof SandboxBlueprint['triggers']];
+  if (bundle === undefined) throw new Error(`the ${options.deployment ?? 'default'} deployment has no ${trigger} trigger`);
+  const refs: Record<string, string> = { [blueprint.table.logicalId]: options.tableName };
+  if (blueprint.deviceKeySecret !== undefined) refs[blueprint.deviceKeySecret.logicalId] = options.secrets?.arn ?? LOCAL_DEVICE_KEY_SECRET_ARN;
+  const env = { ...localEnvironment(bundle.environment, refs), ...options.env };
   const base = runtimeDeps(trigger, env);
   const store = new LockoutStore(enforcedDocumentClient(trigger, { ...options, maxAttempts: options.maxAttempts ?? 2 }), options.tableName);
   const guard = guardFor(store, base.config, base.telemetry, options.now);
