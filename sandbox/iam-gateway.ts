@@ -8,7 +8,7 @@
  *
  * DynamoDB Local and the stand-ins check no signature and no permission themselves: this is the only check.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import { Agent, type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import type { RolePrincipal } from './iam-policy';
 import {
   type Decided,
@@ -97,7 +97,11 @@ export async function startIamGateway(options: IamGatewayOptions): Promise<IamGa
     endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     ledger,
     register: (caller) => void callers.set(caller.accessKeyId, caller),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -125,6 +129,9 @@ async function putEvents(wire: WireRequest, decided: readonly Decided[], upstrea
   return answer(res, 200, headers, JSON.stringify({ FailedEntryCount: failed, Entries: results }));
 }
 
+/** Kept-alive connections to the services, as the functions' own clients keep theirs: a burst opens no new sockets. */
+const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+
 function forward(upstream: string, wire: WireRequest): Promise<{ statusCode: number; headers: Record<string, string>; body: string }> {
   const target = new URL(wire.path, upstream);
   const body = Buffer.from(wire.body, 'utf8');
@@ -132,7 +139,7 @@ function forward(upstream: string, wire: WireRequest): Promise<{ statusCode: num
   for (const [name, value] of Object.entries(wire.headers)) if (value !== undefined && name !== 'content-length') headers[name] = value;
   headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(target, { method: wire.method, headers }, (response) => {
+    const req = httpRequest(target, { method: wire.method, headers, agent: upstreamAgent }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {

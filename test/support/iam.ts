@@ -24,12 +24,12 @@ import { type LocalNames, rolePrincipal } from '../../sandbox/iam-template';
 import { IamLedger, type WireRequest, decide, deniedAnswer, firstRefusal, readRequest } from '../../sandbox/iam-requests';
 
 export { IamLedger };
+import { LOCAL_ACCOUNT, accessKeyIdOf } from '../../sandbox/local-iam';
 import { LOCAL_DEVICE_KEY_SECRET_ARN } from '../../sandbox/secrets-manager';
 import { type SandboxBlueprint, appContext, localEnvironment, synthesizeBlueprint } from '../../sandbox/synthesized';
 
 const PROJECT_ROOT = path.join(__dirname, '..', '..');
-/** The account the local services stand in (the sandbox's secret ARN names it too). */
-export const LOCAL_ACCOUNT = '000000000000';
+export { LOCAL_ACCOUNT, accessKeyIdOf };
 
 /**
  * The two deployments whose policies the tests enforce: the app exactly as `cdk deploy` deploys it from a clone
@@ -166,11 +166,6 @@ export function enforcedDocumentClient(functionName: string, options: EnforcedCl
     maxAttempts: options.maxAttempts ?? 1,
   });
   return DynamoDBDocumentClient.from(enforceIam(client, principal, synthesizedApp(options.deployment).table.partitionKey, options.ledger));
-}
-
-/** A function's own key id: what names its role to the enforcers. */
-export function accessKeyIdOf(functionName: string): string {
-  return `LOCAL${functionName.toUpperCase()}`;
 }
 
 export interface EnforcedDepsOptions extends EnforcedClientOptions {
