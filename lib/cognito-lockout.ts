@@ -5,8 +5,17 @@ import { type IUserPool, UserPool, UserPoolOperation } from 'aws-cdk-lib/aws-cog
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Code, FilterCriteria, Function as LambdaFunction, type IFunction, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  Architecture,
+  Code,
+  FilterCriteria,
+  Function as LambdaFunction,
+  type IEventSourceDlq,
+  type IFunction,
+  Runtime,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -301,7 +310,13 @@ export class CognitoLockout extends Construct {
     }
     // Pre token generation issues the device tokens, and may be a success signal besides.
     if (settings.successSignal !== 'post-authentication' || settings.deviceTokens === 'on') {
-      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
+      // GetItem: the device-bucket tidy-up reads the user's devices item before its conditional UpdateItem (store.ts
+      // pruneDevices), on `signin#` keys like every other request of this function.
+      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', [
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:GetItem',
+      ]);
     }
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (settings.unlockOnPasswordReset !== 'off') {
@@ -330,7 +345,8 @@ export class CognitoLockout extends Construct {
         reason: "This queue is the stream event source mappings' failure destination (their dead-letter queue); nothing consumes it to fail.",
       });
       const consumerEnvironment = { ...environment, [USER_POOL_ID_ENV]: props.userPool.userPoolId };
-      const announcerStatements = [this.keyStatement(['dynamodb:PutItem'], TRIGGER_KEY_SCOPES.Announcer)];
+      // The announcer writes notice requests only when there is a notifier to read them: no table access otherwise.
+      const announcerStatements = props.notifyUser === undefined ? [] : [this.keyStatement(['dynamodb:PutItem'], TRIGGER_KEY_SCOPES.Announcer)];
       if (this.eventBus !== undefined) {
         // Events with the construct's source only: the role cannot speak for anything else on the bus.
         announcerStatements.push(
@@ -458,7 +474,7 @@ export class CognitoLockout extends Construct {
         reportBatchItemFailures: true,
         retryAttempts: STREAM_RETRY_ATTEMPTS,
         maxRecordAge: Duration.hours(24),
-        onFailure: new SqsDlq(failures),
+        onFailure: sendOnlyDestination(failures),
         filters: filters.map((pattern) => FilterCriteria.filter(pattern as Record<string, unknown>)),
       }),
     );
@@ -545,6 +561,19 @@ export function triggerAssetDir(name: string): string {
   throw new Error(
     `CognitoLockout: the ${name} bundle is missing (dist/assets/${name}/index.js). In a clone of the repository, run \`npm run build\` first; an installed package always has it.`,
   );
+}
+
+/**
+ * The stream mappings' failure queue, with the one permission Lambda needs to send to it (AWS: "For SQS destinations:
+ * sqs:SendMessage"). CDK's SqsDlq grants GetQueueAttributes and GetQueueUrl as well, which nothing uses.
+ */
+function sendOnlyDestination(queue: Queue): IEventSourceDlq {
+  return {
+    bind(_target, targetHandler) {
+      targetHandler.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+      return { destination: queue.queueArn };
+    },
+  };
 }
 
 /** CDK refuses a second trigger per operation; say which, and how to run the lockout inside the existing one. */

@@ -4,8 +4,8 @@
  * sandbox's event source mappings (stream-poller.ts) call it.
  *
  * Run as its own process (see sandbox.ts), with the functions' environment variables already set, because the
- * bundles read their configuration at load time exactly as in Lambda: the triggers share one host, and each
- * stream consumer has its own, with its own environment. Protocol on stdout: one JSON line
+ * bundles read their configuration at load time exactly as in Lambda: each function has a host of its own, with
+ * its own environment and credentials (the sandbox's Lambda router, lambda-router.ts, sends each invocation to it). Protocol on stdout: one JSON line
  * `{"lambdaHost":"ready","port":N}`, then the functions' own log lines.
  *
  * It also stands in for the two services the functions send to: EventBridge (PutEvents) and SES (SendEmail).
@@ -114,9 +114,10 @@ server.listen(Number(process.env.LAMBDA_HOST_PORT ?? 0), '127.0.0.1', () => {
   // The SDK resolves endpoints at the first request, so this still reaches the functions' EventBridge client.
   if (typeof address === 'object' && address) {
     const self = `http://127.0.0.1:${address.port}`;
-    // The announcer's events and the notifier's emails come here.
-    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = self;
-    process.env.AWS_ENDPOINT_URL_SESV2 = self;
+    // The announcer's events and the notifier's emails come here, through the sandbox's IAM gateway when it set
+    // the endpoints (it forwards what the function's role allows to this host).
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ??= self;
+    process.env.AWS_ENDPOINT_URL_SESV2 ??= self;
   }
   process.stdout.write(`${JSON.stringify({ lambdaHost: 'ready', port: typeof address === 'object' && address ? address.port : 0 })}\n`);
 });

@@ -1,10 +1,12 @@
 /**
  * The local sandbox behind `npm start`: a user pool with the project's lockout on this machine, no AWS account.
  *
- *   client ──► front (public port) ──► cognito-local ──► Lambda host ──► trigger bundles ──► DynamoDB Local
- *                 └── runs PreAuthentication through the Lambda host before forwarding a password sign-in
+ *   client ──► front (public port) ──► cognito-local ──► Lambda router ──► a Lambda host per trigger
+ *                 └── runs PreAuthentication through the router before forwarding a password sign-in
  *   DynamoDB Local's stream ──► event source mappings (stream-poller.ts) ──► a Lambda host per stream consumer
  *                 (announcer: EventBridge stand-in; notifier: SES stand-in, ListUsers through the front)
+ *   every function's AWS calls ──► IAM gateway (its role from the template) ──► DynamoDB Local, Secrets Manager,
+ *                 the front (ListUsers), its host's EventBridge and SES stand-ins
  *
  * Everything the sandbox runs comes from the synthesized CDK app: the bundles, their environment, the table's
  * key schema and TTL attribute, the event source mappings on its stream, and the pool and client settings.
@@ -32,10 +34,14 @@ import {
   LOCAL_REGION,
   createLockoutTable,
   enableLockoutStream,
-  localAwsEnv,
   startDynamoDbLocal,
   stopProcess,
 } from './dynamodb-local';
+import { type IamGateway, startIamGateway } from './iam-gateway';
+import type { IamLedger } from './iam-requests';
+import type { FunctionRole, LocalNames } from './iam-template';
+import { startLambdaRouter } from './lambda-router';
+import { LOCAL_ACCOUNT, functionAwsEnv, registerFunction } from './local-iam';
 import type { HostedFunction } from './lambda-host';
 import { PortTakenError, onFreePort } from './ports';
 import { FileCheckpoints, FunctionError, StreamPoller, dynamoDbStreamSource } from './stream-poller';
@@ -92,6 +98,10 @@ export interface Sandbox {
    * went by without an invocation: what the writes so far announce (events, notices) has happened.
    */
   streamsSettled(timeoutMs?: number): Promise<void>;
+  /** What each function's role allowed it, and every request IAM refused, since the start (iam-gateway.ts). */
+  readonly iam: IamLedger;
+  /** The IAM gateway the functions call every AWS service through: a request signed with a function's key id is its. */
+  readonly iamEndpoint: string;
 }
 
 export const LOCAL_TABLE_NAME = 'lockout';
@@ -149,17 +159,45 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...(blueprint.deviceKeySecret === undefined ? {} : { [blueprint.deviceKeySecret.logicalId]: secrets.arn }),
     };
 
+    // Every call a function makes goes through the IAM gateway, which allows what its role in the template allows.
+    const gateway = await startIamGateway({
+      accountId: LOCAL_ACCOUNT,
+      partitionKeyOf: (table) => (table === LOCAL_TABLE_NAME ? blueprint.table.partitionKey : undefined),
+      onRefusal: (functionName, message) => options.onLog?.({ level: 'ERROR', trigger: functionName, message: `IAM refused a request: ${message}` }),
+    });
+    cleanups.push(() => gateway.close());
+    const localIam = (extra: Record<string, string> = {}): LocalNames => ({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      names: { ...refs, ...extra },
+      streamArns: { [blueprint.table.logicalId]: streamArn },
+    });
+    const roleOf = (name: string) => {
+      const role = blueprint.functionRoles.find((r) => r.name === name);
+      if (role === undefined) throw new SandboxError(`the template has no role for the function ${name}`);
+      return role;
+    };
+
     progress('starting the trigger functions');
-    const environment = mergeEnvironments(Object.values(blueprint.triggers).map((t) => localEnvironment(t.environment, refs)));
+    const environments = Object.fromEntries(Object.entries(blueprint.triggers).map(([name, t]) => [name, localEnvironment(t.environment, refs)]));
     const hostEnvironment = {
-      ...localAwsEnv(dynamodb.endpoint),
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       // The metrics' EMF lines mean something to CloudWatch only; the decision log lines stay.
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    const lambda = await startLambdaHost(options.projectRoot, blueprint.triggers, { ...environment, ...hostEnvironment }, options.onLog);
-    cleanups.push(() => stopProcess(lambda.child));
+    const upstreams = { dynamodb: dynamodb.endpoint, secretsmanager: secrets.endpoint };
+    // One host per trigger, as Lambda gives each function environments of its own: its own variables and credentials.
+    const hosts = await Promise.all(
+      Object.entries(blueprint.triggers).map(async ([name, bundle]) => {
+        registerFunction(gateway, roleOf(name), blueprint.resources, localIam(), upstreams);
+        const env = { ...environments[name], ...hostEnvironment, ...functionAwsEnv(name, gateway) };
+        const host = await startLambdaHost(options.projectRoot, { [name]: bundle }, env, options.onLog);
+        cleanups.push(() => stopProcess(host.child));
+        return [name, host.url] as const;
+      }),
+    );
+    const lambda = await startLambdaRouter(new Map(hosts));
+    cleanups.push(() => lambda.close());
 
     progress('starting cognito-local');
     const cognitoDir = path.join(workDir, 'cognito');
@@ -178,15 +216,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       streamArn,
       dynamodb,
       workDir,
-      environment: {
-        ...hostEnvironment,
-        // The notifier finds a `sub`'s address in the pool: through the front, as any client of the sandbox.
-        AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: endpoint,
-      },
+      environment: hostEnvironment,
       refs: { [blueprint.table.logicalId]: LOCAL_TABLE_NAME, [blueprint.pool.logicalId]: userPoolId },
       cleanups,
+      iam: {
+        gateway,
+        local: localIam({ [blueprint.pool.logicalId]: userPoolId }),
+        roleOf,
+        // The notifier finds a `sub`'s address in the pool: through the front, as any client of the sandbox.
+        upstreams: { ...upstreams, 'cognito-idp': endpoint },
+      },
     });
-    const settings = settingsFromEnv(environment);
+    const settings = settingsFromEnv(environments.PreAuthentication);
     const status: SandboxStatus = {
       endpoint,
       region: LOCAL_REGION,
@@ -210,27 +251,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       oauth: { clientId: userPoolClientId, ...blueprint.client.oauth },
       onNotice: options.onLog,
     });
-    return { status, stop, streamsSettled: streams.settled };
+    return { status, stop, streamsSettled: streams.settled, iam: gateway.ledger, iamEndpoint: gateway.endpoint };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-/**
- * One environment for the one process that hosts all the triggers: a variable set for only some of them is
- * harmless to the others; one set differently is an error. (Each stream consumer has a host of its own.)
- */
-export function mergeEnvironments(environments: ReadonlyArray<Record<string, string>>): Record<string, string> {
-  const merged: Record<string, string> = {};
-  for (const environment of environments) {
-    for (const [key, value] of Object.entries(environment)) {
-      if (key in merged && merged[key] !== value)
-        throw new SandboxError(`the triggers set ${key} differently; the local Lambda host runs them in one process`);
-      merged[key] = value;
-    }
-  }
-  return merged;
 }
 
 interface StreamContext {
@@ -242,6 +267,12 @@ interface StreamContext {
   /** Local values for the references in the functions' environments (the table, the pool). */
   readonly refs: Record<string, string>;
   readonly cleanups: Array<() => Promise<void> | void>;
+  readonly iam: {
+    readonly gateway: IamGateway;
+    readonly local: LocalNames;
+    readonly roleOf: (name: string) => FunctionRole;
+    readonly upstreams: Record<string, string>;
+  };
 }
 
 /**
@@ -263,9 +294,16 @@ async function startStreamConsumers(
   const hosts = new Map(
     await Promise.all(
       [...functions.values()].map(async (consumer) => {
-        const environment = { ...localEnvironment(consumer.environment, context.refs), ...context.environment };
+        const { gateway, local, roleOf, upstreams } = context.iam;
+        const environment = {
+          ...localEnvironment(consumer.environment, context.refs),
+          ...context.environment,
+          ...functionAwsEnv(consumer.name, gateway),
+        };
         const host = await startLambdaHost(options.projectRoot, { [consumer.name]: consumer }, environment, options.onLog);
         context.cleanups.push(() => stopProcess(host.child));
+        // Its events and emails go to the stand-ins in its own host, through the gateway.
+        registerFunction(gateway, roleOf(consumer.name), blueprint.resources, local, { ...upstreams, events: host.url, ses: host.url });
         return [consumer.logicalId, host.url] as const;
       }),
     ),

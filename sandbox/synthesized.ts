@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../lib/app';
+import { type FunctionRole, functionRoles } from './iam-template';
 import { DEFAULT_MAPPING, type FilterPattern, type MappingSettings, checkPattern } from './stream-poller';
 
 /**
  * What the local sandbox takes from the synthesized CDK app, so that it runs what `cdk deploy` would deploy:
  * the table's key schema and TTL attribute, each trigger's bundle and environment, the functions the table's
  * stream invokes through event source mappings (with the mappings' settings and filters), and the pool and
- * client settings that matter to sign-in.
+ * client settings that matter to sign-in, and each function's IAM (iam-template.ts), which the sandbox enforces.
  */
 export type TriggerName = 'PreAuthentication' | 'PostAuthentication' | 'PreSignUp';
 /** Wired only when its setting is on (unlockOnPasswordReset). */
@@ -28,6 +29,10 @@ export interface SandboxBlueprint {
     readonly caseSensitive: boolean;
     readonly passwordPolicy: Record<string, unknown>;
   };
+  /** Every function's execution role, read from the template; the sandbox's IAM gateway enforces them. */
+  readonly functionRoles: FunctionRole[];
+  /** The template's resources, to resolve the roles' references against the local names. */
+  readonly resources: Record<string, TemplateResource>;
   readonly client: {
     readonly explicitAuthFlows: string[];
     readonly preventUserExistenceErrors: string;
@@ -56,7 +61,8 @@ export interface StreamConsumer extends TriggerBundle {
   readonly onFailure?: string;
 }
 
-type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> };
+export type TemplateResource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> };
+type Resource = TemplateResource;
 
 /** Lambda's default function timeout, when the template sets none. */
 const DEFAULT_TIMEOUT_SECONDS = 3;
@@ -110,6 +116,8 @@ export function blueprintFromTemplate(stackName: string, resources: Record<strin
     streamConsumers: streamConsumersOf(resources, tableId, outdir),
     table: { logicalId: tableId, partitionKey: keySchema.find((k) => k.KeyType === 'HASH')!.AttributeName, ttlAttribute: ttl.AttributeName },
     triggers,
+    functionRoles: functionRoles(resources),
+    resources,
     pool: {
       logicalId: poolId,
       usernameAttributes: (pool.Properties.UsernameAttributes as string[]) ?? [],

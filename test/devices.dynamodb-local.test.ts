@@ -5,7 +5,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { createLockoutTable } from '../sandbox/dynamodb-local';
-import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
+import type { TriggerDeps } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
@@ -18,7 +18,9 @@ import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authenti
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
 import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { freePort } from '../sandbox/ports';
+import type { TriggerName } from '../lambdas/engine/telemetry';
 import { FakeClock } from './support/deps';
+import { enforcedTriggerDeps } from './support/iam';
 import { useDynamoDbLocal } from './support/local-services';
 import { AdminStore } from '../lib/admin/admin-store';
 
@@ -39,25 +41,29 @@ let secretText = JSON.stringify({ key: KEY_A });
 async function fixture(endpoint?: string) {
   const tableName = `devices-${++tableCount}`;
   await createLockoutTable(local.engine().client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? local.engine().endpoint;
   const clock = new FakeClock(Date.now());
-  const base = runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false' });
   const metricNames: string[] = [];
-  jest.spyOn(base.telemetry.metrics, 'addMetric').mockImplementation((name) => {
-    metricNames.push(name);
-    return base.telemetry.metrics;
-  });
   // The keys as an instance holds them, read from the secret's text (the secret itself is the construct's).
   const deviceKeys = new DeviceKeys(async () => secretText, { clock: clock.now, onError: () => undefined });
-  const deps: TriggerDeps = { ...base, now: clock.now, deviceKeys };
+  // Each trigger with a store client of its own that its role in the synthesized app confines (test/support/iam.ts).
+  const depsOf = (trigger: TriggerName): TriggerDeps => {
+    const base = enforcedTriggerDeps(trigger, { endpoint: endpoint ?? local.engine().endpoint, tableName, now: clock.now });
+    jest.spyOn(base.telemetry.metrics, 'addMetric').mockImplementation((name) => {
+      metricNames.push(name);
+      return base.telemetry.metrics;
+    });
+    return { ...base, deviceKeys: trigger === 'PostConfirmation' ? undefined : deviceKeys };
+  };
+  const deps = depsOf('PreAuthentication');
   return {
     deps,
+    depsOf,
     clock,
     metricNames,
     preAuth: createPreAuthenticationHandler(deps),
-    postAuth: createPostAuthenticationHandler(deps),
-    postConfirmation: createPostConfirmationHandler(deps),
-    preToken: createPreTokenGenerationHandler(deps),
+    postAuth: createPostAuthenticationHandler(depsOf('PostAuthentication')),
+    postConfirmation: createPostConfirmationHandler(depsOf('PostConfirmation')),
+    preToken: createPreTokenGenerationHandler(depsOf('PreTokenGeneration')),
     item: async (key: string) =>
       (await local.documents().send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: key }, ConsistentRead: true }))).Item,
     revoke: (sub: string) =>
@@ -355,14 +361,11 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
   it('issues nothing, and fails no sign-in, when the key cannot be read', async () => {
     const f = await fixture();
     secretText = 'not json';
-    const deps = {
-      ...f.deps,
-      deviceKeys: new DeviceKeys(async () => secretText, { clock: f.clock.now, onError: () => undefined }),
-    };
+    const deviceKeys = new DeviceKeys(async () => secretText, { clock: f.clock.now, onError: () => undefined });
     const event = preTokenGenerationEvent(USER);
-    await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
+    await expect(createPreTokenGenerationHandler({ ...f.depsOf('PreTokenGeneration'), deviceKeys })(event)).resolves.toBe(event);
     expect(event.response).toEqual({ claimsOverrideDetails: {} });
-    await expect(createPreAuthenticationHandler(deps)(withToken(tokenFor(USER, f.clock.now())))).resolves.toBeDefined();
+    await expect(createPreAuthenticationHandler({ ...f.deps, deviceKeys })(withToken(tokenFor(USER, f.clock.now())))).resolves.toBeDefined();
     expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
   });
 });

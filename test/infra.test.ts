@@ -155,7 +155,8 @@ describe('CognitoLockoutStack template', () => {
       preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
       postAuthentication: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['signin#*']],
       postConfirmation: [['dynamodb:UpdateItem'], ['signin#*']],
-      preTokenGeneration: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['signin#*']],
+      // GetItem: the device-bucket tidy-up's read (store.ts pruneDevices).
+      preTokenGeneration: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], ['signin#*']],
       preSignUp: [
         ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
         ['signup-username#*', 'signup-email#*', 'signup-phone#*', 'signup-email-domain#*', 'signup-phone-prefix#*'],
@@ -205,14 +206,14 @@ describe('CognitoLockoutStack template', () => {
     const role = ref(template, 'AWS::IAM::Role', 'Lockout/announcerRole/Resource');
     const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => p.Properties.Roles[0].Ref === role)!;
     const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>;
+    // Without a notifier it requests no notices: no table right at all (test/iam.dynamodb-local.test.ts checks its use).
+    expect(statements.filter((s) => String(s.Action).startsWith('dynamodb:') && s.Action !== 'dynamodb:ListStreams')).toEqual([
+      expect.objectContaining({ Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] }),
+    ]);
+    // Lambda needs only SendMessage to put a failed batch's record on the queue.
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queue, 'Arn'] } });
     expect(statements).toEqual(
       expect.arrayContaining([
-        {
-          Effect: 'Allow',
-          Action: 'dynamodb:PutItem',
-          Resource: { 'Fn::GetAtt': [table, 'Arn'] },
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#*'] } },
-        },
         // Its own source only: the role cannot put events in anyone else's name.
         expect.objectContaining({ Action: 'events:PutEvents', Condition: { StringEquals: { 'events:source': 'cognito-lockout' } } }),
         expect.objectContaining({ Action: 'dynamodb:ListStreams' }),
@@ -350,6 +351,12 @@ describe('CognitoLockout construct', () => {
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#*', 'notice-recipient#*', 'notice-hour#*'] } },
         }),
       ]),
+    );
+    // With a notifier, the announcer may write notice requests: its one table right, on notice keys only.
+    const announcerRole = ref(template, 'AWS::IAM::Role', 'Lockout/announcerRole/Resource');
+    const announcerPolicy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => p.Properties.Roles[0].Ref === announcerRole)!;
+    expect(announcerPolicy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Action: 'dynamodb:PutItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#*'] } } }),
     );
     // Nothing may invoke it but its event source mapping (which uses the function's own role): no resource policy.
     expect(Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => JSON.stringify(p).includes(notifier))).toEqual([]);

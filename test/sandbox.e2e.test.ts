@@ -289,8 +289,9 @@ describe('npm start', () => {
       .split('\n')
       .map(Number)
       .filter((pid) => /DynamoDBLocal\.jar|lambda-host\.ts|cognito-local/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
-    // DynamoDB Local, cognito-local, the triggers' Lambda host and one host per stream consumer.
-    expect(children).toHaveLength(3 + status.streamConsumers.length);
+    // DynamoDB Local, cognito-local, and one Lambda host per function: the five triggers of these settings
+    // (pre-authentication, post-authentication, pre token generation, pre-signup, post-confirmation) and each stream consumer.
+    expect(children).toHaveLength(2 + 5 + status.streamConsumers.length);
     sandbox.child.kill('SIGINT');
     expect(await sandbox.exited).toBe(0);
     expect(sandbox.output()).toContain('stopped; ports freed.');
