@@ -7,7 +7,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { devicesIdentity, bucketAttribute } from '../lambdas/engine/device-bucket';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import type { TriggerName } from '../lambdas/engine/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
@@ -151,9 +151,13 @@ describe('IAM enforced on DynamoDB Local', () => {
     await postConfirmation(postConfirmationEvent(USER));
     await preAuth(preAuthEvent(USER));
     await postAuth(postAuthEvent(USER));
-    // The tidy-up: a bucket quiet for a window goes at the next sign-in's token generation.
+    // The tidy-up: beyond PRUNE_KEEPS_DEVICES devices, the oldest quiet ones go at a sign-in's token generation.
     const abandoned = await issue(OWNER);
     await preAuth(withToken(OWNER, abandoned));
+    for (let i = 0; i < PRUNE_KEEPS_DEVICES; i++) {
+      clock.advance(16 * MINUTE);
+      await preAuth(withToken(OWNER, await issue(OWNER)));
+    }
     clock.advance(16 * MINUTE);
     await issue(OWNER);
     const devices = (await local.documents().send(new GetCommand({ TableName: tableName, Key: { [PARTITION_KEY]: devicesIdentity(OWNER).key } })))

@@ -19,6 +19,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketAttribute, devicesIdentity } from '../lambdas/engine/device-bucket';
+import { PRUNE_KEEPS_DEVICES } from '../lambdas/engine/store';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { LOCAL_REGION } from '../sandbox/dynamodb-local';
 import { platformRequests } from '../sandbox/iam-template';
@@ -93,33 +94,35 @@ it('runs every function down its paths under its own role: nothing refused, ever
     (a) => a.Name === 'sub',
   )!.Value!;
 
-  // A device bucket quiet for longer than a window, as an abandoned sign-in leaves one.
-  const quiet = 'quietDeviceBucket00001';
-  const longAgo = Date.now() - 20 * MINUTE;
-  const attribute = (part: 'f' | 'w' | 'l' | 'n' | 'r' | 'a') => bucketAttribute(quiet, part);
-  await documents.send(
-    new UpdateCommand({
-      TableName: LOCAL_TABLE_NAME,
-      Key: { pk: devicesIdentity(sub).key },
-      UpdateExpression: 'SET #f = :one, #w = :then, #l = :zero, #n = :zero, #r = :one, #a = :then',
-      ExpressionAttributeNames: {
-        '#f': attribute('f'),
-        '#w': attribute('w'),
-        '#l': attribute('l'),
-        '#n': attribute('n'),
-        '#r': attribute('r'),
-        '#a': attribute('a'),
-      },
-      ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':then': longAgo },
-    }),
-  );
+  // More devices than a tidy-up keeps, each quiet for longer than a window, as abandoned sign-ins leave them.
+  const quiet = Array.from({ length: PRUNE_KEEPS_DEVICES + 1 }, (_, i) => `quietDeviceBucket${String(i).padStart(5, '0')}`);
+  const oldest = quiet.at(-1)!;
+  for (const [i, did] of quiet.entries()) {
+    const attribute = (part: 'f' | 'w' | 'l' | 'n' | 'r' | 'a') => bucketAttribute(did, part);
+    await documents.send(
+      new UpdateCommand({
+        TableName: LOCAL_TABLE_NAME,
+        Key: { pk: devicesIdentity(sub).key },
+        UpdateExpression: 'SET #f = :one, #w = :then, #l = :zero, #n = :zero, #r = :one, #a = :then',
+        ExpressionAttributeNames: {
+          '#f': attribute('f'),
+          '#w': attribute('w'),
+          '#l': attribute('l'),
+          '#n': attribute('n'),
+          '#r': attribute('r'),
+          '#a': attribute('a'),
+        },
+        ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':then': Date.now() - (20 + i) * MINUTE },
+      }),
+    );
+  }
 
   // A sign-in: pre token generation issues a device token and tidies the devices item (its read, then its write).
   const first = await signIn(PASSWORD);
   const token = claimsOf(first.AuthenticationResult!.IdToken!)[CLAIM] as string;
   expect(typeof token).toBe('string');
-  expect(Object.keys((await devicesItem(sub)) ?? {})).not.toContain(attribute('r'));
-  expect(logs.some((l) => l.trigger === 'PreTokenGeneration' && l.message === 'device buckets no longer needed removed')).toBe(true);
+  expect(Object.keys((await devicesItem(sub)) ?? {})).not.toContain(bucketAttribute(oldest, 'r'));
+  expect(logs.some((l) => l.trigger === 'PreTokenGeneration' && l.message === 'devices no longer in use removed')).toBe(true);
 
   // The device's own bucket, then the anonymous bucket up to its lock (announced, and the owner notified).
   await expect(signIn('wrong-device', { [CLAIM]: token })).rejects.toThrow();
