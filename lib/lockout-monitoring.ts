@@ -15,7 +15,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/contract';
+import { DEVICE_KEY_READERS, METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/contract';
 
 export interface LockoutMonitoringProps {
   /**
@@ -67,7 +67,7 @@ export interface MonitoredFeatures {
 }
 
 /** The functions that read the device token key (device-keys.ts): they count `DeviceKeyErrors`. */
-const KEY_READERS: readonly TriggerName[] = ['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
+const KEY_READERS = DEVICE_KEY_READERS;
 /** The functions that decide from their instance's record when the store fails: they count `InstanceRecordFull`. */
 const RECORD_KEEPERS: readonly TriggerName[] = ['PreAuthentication', 'PreSignUp'];
 
@@ -129,35 +129,17 @@ export class LockoutMonitoring extends Construct {
       0,
       { description: 'A trigger failed on a bug or a configuration error; users got the generic message. See the log for the reason.' },
     );
-    this.instanceRecordFullAlarm = this.alarm(
-      'InstanceRecordFull',
-      sum(
-        Object.fromEntries(
-          functions.filter(([t]) => RECORD_KEEPERS.includes(t)).map(([trigger], i) => [`r${i}`, lockoutMetric('InstanceRecordFull', trigger)]),
-        ),
-      ),
-      0,
-      {
-        description:
-          "During a store outage an instance's record was full of identities it must keep, so it turned a new identity away with the generic " +
-          'message: someone is spraying names at it. Entries free up as their windows and locks end; the store coming back ends it.',
-      },
-    );
+    this.instanceRecordFullAlarm = this.alarm('InstanceRecordFull', sumOver(functions, RECORD_KEEPERS, 'InstanceRecordFull', 'r'), 0, {
+      description:
+        "During a store outage an instance's record was full of identities it must keep, so it turned a new identity away with the generic " +
+        'message: someone is spraying names at it. Entries free up as their windows and locks end; the store coming back ends it.',
+    });
     if (features.deviceTokens === true) {
-      this.deviceKeyErrorsAlarm = this.alarm(
-        'DeviceKeyErrors',
-        sum(
-          Object.fromEntries(
-            functions.filter(([t]) => KEY_READERS.includes(t)).map(([trigger], i) => [`k${i}`, lockoutMetric('DeviceKeyErrors', trigger)]),
-          ),
-        ),
-        0,
-        {
-          description:
-            'A function could not read the device token key (Secrets Manager: permission, secret deleted or malformed, throttling), or had none ' +
-            'to sign with: device tokens count as absent and none are issued until a retried read succeeds. See the log for the reason.',
-        },
-      );
+      this.deviceKeyErrorsAlarm = this.alarm('DeviceKeyErrors', sumOver(functions, KEY_READERS, 'DeviceKeyErrors', 'k'), 0, {
+        description:
+          'A function could not read the device token key (Secrets Manager: permission, secret deleted or malformed, throttling), or had none ' +
+          'to sign with: device tokens count as absent and none are issued until a retried read succeeds. See the log for the reason.',
+      });
     }
     for (const [trigger, fn] of functions) {
       // A refusal is an exception thrown to Cognito, so Lambda counts every refusal as an error. What is left
@@ -273,6 +255,18 @@ export function lockoutMetric(name: MetricName, trigger: TriggerName): Metric {
     period: PERIOD,
     label: `${trigger} ${name}`,
   });
+}
+
+/** The sum of one lockout metric over those of `functions` that are among `triggers`; `prefix` names the math ids. */
+function sumOver(
+  functions: ReadonlyArray<[TriggerName, IFunction]>,
+  triggers: readonly TriggerName[],
+  metric: MetricName,
+  prefix: string,
+): MathExpression {
+  return sum(
+    Object.fromEntries(functions.filter(([t]) => triggers.includes(t)).map(([trigger], i) => [`${prefix}${i}`, lockoutMetric(metric, trigger)])),
+  );
 }
 
 function sum(metrics: Record<string, IMetric>): MathExpression {

@@ -6,6 +6,7 @@ import {
   BUCKET_ATTRIBUTE,
   DEVICES_ATTRIBUTE,
   DEVICE_ITEM_KEEP_MS,
+  type BucketAttribute,
   type DeviceBucket,
   MAX_DEVICES_PER_USER,
   OPEN_ATTRIBUTE,
@@ -336,15 +337,8 @@ export class LockoutStore {
       Key: { [PARTITION_KEY]: key },
       UpdateExpression: 'REMOVE #f, #w, #l, #n, #r DELETE #open :entries',
       ConditionExpression: 'attribute_exists(#r) AND (#l <= :now OR (attribute_exists(clearedAt) AND #a <= clearedAt))',
-      ExpressionAttributeNames: {
-        '#f': bucketAttribute(did, 'f'),
-        '#w': bucketAttribute(did, 'w'),
-        '#l': bucketAttribute(did, 'l'),
-        '#n': bucketAttribute(did, 'n'),
-        '#r': bucketAttribute(did, 'r'),
-        '#a': bucketAttribute(did, 'a'),
-        '#open': OPEN_ATTRIBUTE,
-      },
+      // Every name used, and no other: DynamoDB refuses a declared name the expressions do not use.
+      ExpressionAttributeNames: { ...deviceNames(did, ['f', 'w', 'l', 'n', 'r', 'a']), '#open': OPEN_ATTRIBUTE },
       ExpressionAttributeValues: { ':now': now, ':entries': entries },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
@@ -636,19 +630,11 @@ function isConditionalFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
 }
 
-function deviceNames(did: string): Record<string, string> {
-  return {
-    '#f': bucketAttribute(did, 'f'),
-    '#w': bucketAttribute(did, 'w'),
-    '#l': bucketAttribute(did, 'l'),
-    '#n': bucketAttribute(did, 'n'),
-    '#r': bucketAttribute(did, 'r'),
-    '#a': bucketAttribute(did, 'a'),
-    '#i': bucketAttribute(did, 'i'),
-  };
+function deviceNames(did: string, parts: readonly BucketAttribute[] = BUCKET_PARTS): Record<string, string> {
+  return Object.fromEntries(parts.map((part) => [`#${part}`, bucketAttribute(did, part)]));
 }
 
-const BUCKET_PARTS = ['f', 'w', 'l', 'n', 'r', 'a', 'i'] as const;
+const BUCKET_PARTS = ['f', 'w', 'l', 'n', 'r', 'a', 'i'] as const satisfies readonly BucketAttribute[];
 
 /**
  * How many devices a tidy-up leaves: half the most an item keeps, so a user's new devices find room again while every
