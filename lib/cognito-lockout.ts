@@ -13,6 +13,7 @@ import {
   type IEventSourceDlq,
   type IFunction,
   Runtime,
+  RuntimeFamily,
   StartingPosition,
 } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -39,6 +40,7 @@ import {
   TABLE_NAME_ENV,
   TARGETS_OUTPUT_DESCRIPTION,
   TRIGGER_KEY_SCOPES,
+  LAMBDA_NODE_MAJOR,
   TRIGGER_TIMEOUT_MS,
   TTL_ATTRIBUTE,
 } from '../lambdas/engine/contract';
@@ -183,6 +185,8 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
  * trigger waits for within it is counted at synth (budget-checks.ts).
  */
 const FUNCTION_TIMEOUT = Duration.millis(TRIGGER_TIMEOUT_MS);
+/** `nodejs24.x` today: the major is set once, in the contract, for the runtime, the bundles' target and CI. */
+const LAMBDA_RUNTIME = new Runtime(`nodejs${LAMBDA_NODE_MAJOR}.x`, RuntimeFamily.NODEJS, { supportsInlineCode: true });
 /**
  * The stream consumers answer no one waiting: room for a batch of their slow paths (a notice's lookup, writes and
  * send, each bounded by its client's timeouts) rather than a trigger's budget.
@@ -530,7 +534,7 @@ export class CognitoLockout extends Construct {
       // Built once by the package build (scripts/build-assets.mjs): no esbuild, Docker or TypeScript at synth.
       code: Code.fromAsset(triggerAssetDir(entry)),
       handler: 'index.handler',
-      runtime: Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout,

@@ -11,7 +11,7 @@ const DEFAULT_PORT = 9229;
 const DEFAULT_DYNAMODB_PORT = 8000;
 
 async function main(): Promise<void> {
-  // The SDK warns that releases after January 2027 need Node 22; this project supports Node 20 until then.
+  // The SDK warns on Node 20 that its releases from January 2027 need Node 22; the README says what Node 20 gets.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { flags, context } = parseArgs(process.argv.slice(2), ['port', 'dynamodb-port', 'persist']);
   let maxAttempts = Number(context.maxFailedAttempts ?? 5);

@@ -16,17 +16,18 @@ import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lambdaNodeMajor, supportedMajors } from './node-majors.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 
-/** Node.js code for Lambda (Node.js 24, ARM64 or x86: esbuild output is architecture-independent). */
+/** Node.js code for Lambda (the runtime's major, ARM64 or x86: esbuild output is architecture-independent). */
 export const LAMBDA_OPTIONS = {
   bundle: true,
   minify: true,
   sourcemap: true,
   platform: 'node',
-  target: 'node24',
+  target: `node${lambdaNodeMajor()}`,
   format: 'cjs',
   // The SDK's ES module builds let esbuild drop the commands the code never sends.
   mainFields: ['module', 'main'],
@@ -90,7 +91,8 @@ export async function buildAssets() {
     build({
       ...LAMBDA_OPTIONS,
       alias: {},
-      target: 'node20',
+      // The oldest Node.js the package supports (engines.node).
+      target: `node${supportedMajors()[0]}`,
       minify: false,
       sourcemap: false,
       entryPoints: [path.join(root, 'bin', 'admin.ts')],

@@ -156,3 +156,11 @@ export function serialWaitMs(trigger: keyof typeof SERIAL_STORE_BUDGETS, storeTi
   const keyWait = deviceTokens && DEVICE_KEY_READERS.includes(trigger) ? DEVICE_KEY_FIRST_WAIT_MS : 0;
   return keyWait + SERIAL_STORE_BUDGETS[trigger] * storeTimeoutMs;
 }
+
+/**
+ * The Node.js major of the Lambda runtime every function the construct deploys runs on (`nodejs24.x`), and the
+ * target its bundles are built for. The one place it is set: scripts/build-assets.mjs and scripts/node-majors.mjs
+ * (which CI's majors come from) read it here, and test/node-majors.test.ts fails until package.json's engines, and so
+ * CI, include it.
+ */
+export const LAMBDA_NODE_MAJOR = 24;
