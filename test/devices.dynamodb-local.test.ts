@@ -465,6 +465,50 @@ describe('stolen device tokens buy little, shipped defaults', () => {
     expect((await f.item(devicesIdentity(USER).key))!.open).toEqual(new Set([expect.stringContaining(tokenDid(owner))]));
   });
 
+  it("clears the anonymous count of the owner's sign-in when its device found no place and counted there", async () => {
+    const f = await fixture();
+    // Someone holding two other devices' tokens takes both places of the window.
+    for (const token of [tokenFor(USER, f.clock.now()), tokenFor(USER, f.clock.now())]) await f.preAuth(withToken(token));
+    const owner = tokenFor(USER, f.clock.now());
+    await f.preAuth(withToken(owner));
+    expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 1 });
+    const success = postAuthEvent(USER);
+    success.request.clientMetadata = { [CLAIM]: owner };
+    await f.postAuth(success);
+    // The owner's correct password leaves nothing behind, as without device tokens.
+    expect(await f.item(userIdentity(USER).key)).toBeUndefined();
+  });
+
+  it('never tidies away the device a sign-in came with, and removes at most 25 devices a sign-in from an item of the previous version', async () => {
+    const f = await fixture();
+    const key = devicesIdentity(USER).key;
+    // An item written before the `devices` set: 40 buckets of devices long quiet, as 0.1.0 left them.
+    const dids = Array.from({ length: 40 }, (_, i) => `legacyDevice${String(i).padStart(10, '0')}`);
+    for (const [i, did] of dids.entries())
+      await local.documents().send(
+        new UpdateCommand({
+          TableName: f.deps.config.tableName,
+          Key: { [PARTITION_KEY]: key },
+          UpdateExpression: 'SET #f = :one, #w = :then, #l = :zero, #n = :zero, #r = :one, #a = :then',
+          ExpressionAttributeNames: Object.fromEntries(['f', 'w', 'l', 'n', 'r', 'a'].map((p) => [`#${p}`, bucketAttribute(did, p as 'f')])),
+          ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':then': f.clock.now() - DAY + i },
+        }),
+      );
+    // The owner signs in with the oldest of them (its token, issued back then, still valid).
+    const came = issueDeviceToken(parseDeviceKeySet(JSON.stringify({ key: KEY_A })), USER, f.clock.now() - DAY, LIFETIME, dids[0])!;
+    const signIn = preTokenGenerationEvent(USER);
+    signIn.request.clientMetadata = { [CLAIM]: came };
+    await f.preToken(signIn);
+    const left = new Set(
+      Object.keys((await f.item(key))!)
+        .filter((n) => n.includes('.'))
+        .map((n) => n.split('.')[0]),
+    );
+    expect(left.size).toBe(40 - 25);
+    expect(left).toContain(dids[0]);
+    expect(left).not.toContain(dids[1]);
+  });
+
   it('keeps at most MAX_DEVICES_PER_USER devices in one item, whatever tokens are used, and counts further ones anonymously', async () => {
     const f = await fixture();
     for (let window = 0; window < 14; window++) {

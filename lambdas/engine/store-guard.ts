@@ -134,9 +134,9 @@ export class StoreGuard {
   }
 
   /** A successful sign-in: forgets failures unless locked, in the store and in this instance's record. */
-  async clear(key: string, now: number, policy: RateLimitPolicy): Promise<ClearOutcome> {
+  async clear(key: string, now: number, policy: RateLimitPolicy, deadlineAt?: number): Promise<ClearOutcome> {
     this.record.update(key, (entry) => afterSuccess(entry, now));
-    return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, policy, { abortSignal }));
+    return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, policy, { abortSignal }), deadlineAt);
   }
 
   /** A successful sign-in with a device token: removes its bucket unless locked, in the store and in this instance's record. */
@@ -147,8 +147,8 @@ export class StoreGuard {
   }
 
   /** At a sign-in: removes the user's device buckets that no longer matter (store.ts), behind the circuit and the budget. */
-  async pruneDevices(itemKey: string, now: number, policy: RateLimitPolicy): Promise<number> {
-    return this.write((abortSignal) => this.store.pruneDevices(itemKey, now, policy, { abortSignal }));
+  async pruneDevices(itemKey: string, now: number, policy: RateLimitPolicy, spare?: string): Promise<number> {
+    return this.write((abortSignal) => this.store.pruneDevices(itemKey, now, policy, { abortSignal }, spare));
   }
 
   /**
@@ -179,11 +179,14 @@ export class StoreGuard {
   }
 
   /** One store write behind the circuit and within the budget; throws the store's error (or StoreBypassedError). */
-  private async write<T>(send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  /** `deadlineAt`: a write that follows another of the same budget gets only what is left of it. */
+  private async write<T>(send: (abortSignal: AbortSignal) => Promise<T>, deadlineAt?: number): Promise<T> {
+    const budgetMs = Math.min(this.options.budgetMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock());
+    if (budgetMs <= 0) throw new DeadlineExceededError('no time left in the budget');
     const permit = this.breaker.permit(this.options.clock());
     if (permit === 'bypass') throw new StoreBypassedError();
     try {
-      const outcome = await withDeadline(this.options.budgetMs, send);
+      const outcome = await withDeadline(budgetMs, send);
       this.circuit(this.breaker.succeeded(permit));
       return outcome;
     } catch (error) {

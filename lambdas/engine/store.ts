@@ -438,9 +438,16 @@ export class LockoutStore {
    * the issue time of their newest token, so an older token of theirs stays superseded. Runs at a sign-in (pre token
    * generation), never in a decision, and only when there is time (handlers/pre-token-generation.ts): a read, and a
    * write only when there is something to remove, conditioned on each removed device being unwritten since the
-   * read. Returns how many devices it removed.
+   * read. `spare` is the device the sign-in came with: never removed. Returns how many devices it removed.
    */
-  async pruneDevices(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}, keep = PRUNE_KEEPS_DEVICES): Promise<number> {
+  async pruneDevices(
+    key: string,
+    now: number,
+    policy: RateLimitPolicy,
+    options: RequestOptions = {},
+    spare?: string,
+    keep = PRUNE_KEEPS_DEVICES,
+  ): Promise<number> {
     this.requestCount += 1;
     const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: key } }), options)).Item;
     if (item === undefined) return 0;
@@ -453,10 +460,12 @@ export class LockoutStore {
     const stale = dids
       .filter((did) => {
         const state = deviceState(item, did);
-        return writtenAt(did) <= windowCutoff(now, policy) && (state?.lockedUntil ?? 0) + streakMemoryMs(policy) <= now;
+        return did !== spare && writtenAt(did) <= windowCutoff(now, policy) && (state?.lockedUntil ?? 0) + streakMemoryMs(policy) <= now;
       })
       .sort((a, b) => writtenAt(a) - writtenAt(b))
-      .slice(0, dids.length - keep);
+      // DynamoDB refuses an expression over 4 KB: at most PRUNE_BATCH devices a call (an item from before the
+      // `devices` set may hold hundreds of buckets; each sign-in then removes the next batch).
+      .slice(0, Math.min(dids.length - keep, PRUNE_BATCH));
     if (stale.length === 0) return 0;
     const names: Record<string, string> = { '#devices': DEVICES_ATTRIBUTE };
     const values: Record<string, unknown> = { ':gone': new Set(stale) };
@@ -641,6 +650,9 @@ const BUCKET_PARTS = ['f', 'w', 'l', 'n', 'r', 'a', 'i'] as const satisfies read
  * device a person plausibly uses keeps its bucket and its supersession record.
  */
 export const PRUNE_KEEPS_DEVICES = MAX_DEVICES_PER_USER / 2;
+
+/** Devices one tidy-up removes at most: seven names each keep its UpdateItem's expressions well under 4 KB. */
+const PRUNE_BATCH = 25;
 
 /** Every device the item has attributes for: those in its `devices` set, and buckets written before the set existed. */
 function devicesOf(item: Record<string, unknown>): string[] {

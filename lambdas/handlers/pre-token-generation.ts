@@ -90,7 +90,7 @@ async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, r
     }
     addIdTokenClaim(event, devices.claim, token);
     count(metrics, 'DeviceTokensIssued');
-    await tidy(deps, sub, remaining);
+    await tidy(deps, sub, remaining, came?.device.did);
   } catch (error) {
     if (reportInvalid || !(error instanceof InvalidTriggerEventError)) reportFailure(deps.telemetry, error);
   } finally {
@@ -102,7 +102,7 @@ async function issue(deps: TriggerDeps, event: PreTokenGenerationTriggerEvent, r
  * The owner's sign-in, never a stranger's attempt, makes room among the user's devices (store.ts `pruneDevices`):
  * only while the store is healthy and a whole budget fits in the time left, so it can never hold up the sign-in.
  */
-async function tidy(deps: TriggerDeps, sub: string, remaining: () => number): Promise<void> {
+async function tidy(deps: TriggerDeps, sub: string, remaining: () => number, spare: string | undefined): Promise<void> {
   const { logger, metrics } = deps.telemetry;
   const item = devicesIdentity(sub);
   if (!deps.guard.healthy() || remaining() - TRIGGER_WORK_ROOM_MS < deps.guard.budgetMs) {
@@ -111,7 +111,8 @@ async function tidy(deps: TriggerDeps, sub: string, remaining: () => number): Pr
     return;
   }
   try {
-    const pruned = await deps.guard.pruneDevices(item.key, deps.now(), deps.config.devices!.policy);
+    // The device this sign-in came with is in use: never the one to go.
+    const pruned = await deps.guard.pruneDevices(item.key, deps.now(), deps.config.devices!.policy, spare);
     if (pruned > 0) logger.info('devices no longer in use removed', { identity: item.logId, pruned });
   } catch (error) {
     count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');

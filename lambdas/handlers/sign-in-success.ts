@@ -43,10 +43,15 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
       try {
         const now = deps.now();
         const device = await deviceChoice(deps, identity, checked.request.clientMetadata, now);
-        const outcome =
+        const deadlineAt = deps.guard.decisionDeadline();
+        let outcome =
           device === undefined
             ? await deps.guard.clear(identity.key, now, deps.config.signIn)
             : await deps.guard.clearDevice(device.identity.key, device.device.did, now, deps.config.devices!.policy);
+        // A valid token whose bucket holds no count: its attempt was counted in the anonymous bucket (the device
+        // found no place this window, or its token was superseded or revoked). Clear that one, unless locked, as a
+        // sign-in without a token would, in what is left of the same budget.
+        if (device !== undefined && outcome === 'absent') outcome = await deps.guard.clear(identity.key, now, deps.config.signIn, deadlineAt);
         if (outcome === 'cleared') count(metrics, 'FailuresCleared');
         logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', {
           identity: identity.logId,
