@@ -67,6 +67,14 @@ const REVOKED_LATE: Fate = {
     });
   },
 };
+/** A device clear that finds no count in the device's bucket, just before the budget runs out: the anonymous clear follows. */
+const ABSENT_LATE: Fate = {
+  kind: 'after',
+  ms: BUDGET - 100,
+  answer: () => {
+    throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall({ pk: 'x' }) });
+  },
+};
 /** A healthy but slow store: every write lands just before the budget runs out. */
 const SLOW_OK: Fate = { kind: 'after', ms: BUDGET - 100, answer: () => ({}) };
 
@@ -133,6 +141,13 @@ describe("each trigger's waits fit its timeout, on the shipped defaults", () => 
       'post-authentication with a device token, store hanging',
       'PostAuthentication',
       [HANG],
+      DEVICE_KEY_FIRST_WAIT_MS - 1,
+      (d) => createPostAuthenticationHandler(d)(withMetadata(postAuthEvent(USER))),
+    ],
+    [
+      'post-authentication, a device clear that finds no count late, then the store hanging',
+      'PostAuthentication',
+      [ABSENT_LATE, HANG],
       DEVICE_KEY_FIRST_WAIT_MS - 1,
       (d) => createPostAuthenticationHandler(d)(withMetadata(postAuthEvent(USER))),
     ],
