@@ -14,10 +14,11 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type TriggerDeps, guardFor, runtimeDeps } from '../../lambdas/engine/deps';
+import { loadConfig } from '../../lambdas/engine/config';
+import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
 import { DeviceKeys } from '../../lambdas/engine/device-keys';
-import { LockoutStore } from '../../lambdas/engine/store';
-import type { TriggerName } from '../../lambdas/engine/telemetry';
+import { LockoutStore, createDocumentClient } from '../../lambdas/engine/store';
+import { type TriggerName, createTelemetry } from '../../lambdas/engine/telemetry';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../sandbox/dynamodb-local';
 import { type RolePrincipal } from '../../sandbox/iam-policy';
 import { type LocalNames, rolePrincipal } from '../../sandbox/iam-template';
@@ -188,9 +189,20 @@ export function enforcedTriggerDeps(trigger: TriggerName, options: EnforcedDepsO
   const refs: Record<string, string> = { [blueprint.table.logicalId]: options.tableName };
   if (blueprint.deviceKeySecret !== undefined) refs[blueprint.deviceKeySecret.logicalId] = options.secrets?.arn ?? LOCAL_DEVICE_KEY_SECRET_ARN;
   const env = { ...localEnvironment(bundle.environment, refs), ...options.env };
-  const base = runtimeDeps(trigger, env);
-  const store = new LockoutStore(enforcedDocumentClient(trigger, { ...options, maxAttempts: options.maxAttempts ?? 2 }), options.tableName);
-  const guard = guardFor(store, base.config, base.telemetry, options.now);
+  const config = loadConfig(env);
+  const telemetry = createTelemetry(trigger);
+  // The store client the function ships with (store.ts `createDocumentClient`: per-try timeouts from the budget, two
+  // attempts, a few kept-alive sockets), so what a suite proves on it holds for the deployed function; pointed at
+  // DynamoDB Local through the SDK's own variable, as in the sandbox, and confined to the function's role.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = options.endpoint;
+  const documents = enforceIam(
+    createDocumentClient(config.settings.storeTimeoutMs),
+    principalFor(trigger, options, options.deployment),
+    blueprint.table.partitionKey,
+    options.ledger,
+  );
+  const guard = guardFor(new LockoutStore(documents, options.tableName), config, telemetry, options.now);
+  const base = { config, telemetry };
   const secrets = options.secrets;
   const keySecret = base.config.devices?.keySecret;
   if (secrets === undefined || keySecret === undefined) return { ...base, guard, now: options.now };
@@ -202,7 +214,7 @@ export function enforcedTriggerDeps(trigger: TriggerName, options: EnforcedDepsO
       credentials: { ...LOCAL_CREDENTIALS, accessKeyId: accessKeyIdOf(trigger) },
     }),
     principal,
-    synthesizedApp(options.deployment).table.partitionKey,
+    blueprint.table.partitionKey,
     options.ledger,
   );
   const read = async () => (await client.send(new GetSecretValueCommand({ SecretId: keySecret }))).SecretString ?? '';
