@@ -84,9 +84,9 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
 }
 
 /**
- * Voids the user's device buckets and revokes the tokens issued before now. True when that is written (or a
- * permanent operator lock kept it unwritten, see docs/security-model.md); false, logged and counted, when the store
- * did not take it within the budget. Never throws.
+ * Voids the user's device buckets and revokes the tokens issued before now. True when that is written (under a
+ * permanent operator lock, which stays, the revocation alone: store.ts `clearDevices`); false, logged and counted,
+ * when the store did not take it within the budget. Never throws.
  */
 async function revokeDevices(deps: TriggerDeps, sub: string, userLogId: string, permanentToo: boolean, now: number): Promise<boolean> {
   const identity = devicesIdentity(sub);
