@@ -43,7 +43,7 @@ export function readAppConfig(node: Node): Omit<CognitoLockoutStackProps, 'env'>
 function notifyUser(node: Node): CognitoLockoutStackProps['notifyUser'] {
   const from = text(node, 'notifyUserFrom');
   if (from === undefined) return undefined;
-  return { from, subject: text(node, 'notifyUserSubject'), text: text(node, 'notifyUserText') };
+  return { fromEmail: from, subject: text(node, 'notifyUserSubject'), text: text(node, 'notifyUserText') };
 }
 
 function text(node: Node, key: string): string | undefined {

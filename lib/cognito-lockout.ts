@@ -52,7 +52,14 @@ import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
 import { type PoolRisk, checkPoolAtSynth, poolCaseSensitivity } from './pool-checks';
 
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+/** How much the functions log (Powertools `POWERTOOLS_LOG_LEVEL`). */
+export enum LogLevel {
+  DEBUG = 'DEBUG',
+  /** One line per decision. */
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERROR = 'ERROR',
+}
 
 /** Functions you own that run the lockout's logic; see `CognitoLockoutProps.ownFunctions`. */
 export interface OwnTriggerFunctions {
@@ -70,8 +77,11 @@ export interface OwnTriggerFunctions {
 
 /** The lock notice email; see `CognitoLockoutProps.notifyUser`. */
 export interface NotifyUserProps {
-  /** The sender: an address verified in Amazon SES (or in a verified domain) in the stack's Region. */
-  readonly from: string;
+  /**
+   * The sender: an address verified in Amazon SES (or in a verified domain) in the stack's Region. Named as in
+   * `UserPoolEmail.withSES({ fromEmail })` (`from` is a reserved word in Python).
+   */
+  readonly fromEmail: string;
   /**
    * The subject line.
    * @default 'Your account was locked'
@@ -97,14 +107,8 @@ export interface NotifyUserProps {
   readonly maxPerHour?: number;
 }
 
-/**
- * The oldest aws-cdk-lib with everything the construct and the stack use, found by synthesizing the stack from
- * the packed tarball against each release (2026-11-22): `Runtime.NODEJS_24_X` arrived in 2.224.0, `Validations`
- * in 2.251.0 and its `acknowledge` (cdk-nag 3 acknowledgements in the stack) in 2.252.0. Older releases fail
- * with a TypeError deep in synth, or synthesize silently wrong templates (an older runtime), so they are refused
- * up front, naming the version needed.
- */
-export const MIN_AWS_CDK_LIB_VERSION = '2.252.0';
+/** See `CognitoLockout.MIN_AWS_CDK_LIB_VERSION`. */
+const MIN_AWS_CDK_LIB_VERSION = '2.270.0';
 
 export interface CognitoLockoutProps extends LockoutPolicyProps {
   /**
@@ -125,7 +129,7 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
    * because you know why: see `PoolRisk` and docs/configuration.md, "What the construct checks".
    * @default - none: every check applies
    */
-  readonly acceptedPoolRisks?: readonly PoolRisk[];
+  readonly acceptedPoolRisks?: PoolRisk[];
   /**
    * Attach the pre-signup trigger that limits self-service sign-ups.
    * @default true
@@ -163,21 +167,32 @@ export interface CognitoLockoutProps extends LockoutPolicyProps {
   readonly logRetention?: RetentionDays;
   /**
    * Log level of the triggers (Powertools `POWERTOOLS_LOG_LEVEL`). INFO logs one line per decision.
-   * @default 'INFO'
+   * @default LogLevel.INFO
    */
   readonly logLevel?: LogLevel;
   /**
    * Send an `AccountLocked` event (source `cognito-lockout`) to an EventBridge bus whenever a sign-in lockout
-   * starts; `false` sends none. The admin CLI sends `AccountLocked` / `AccountUnlocked` for operator actions.
+   * starts, and `AccountUnlocked` when a lock is lifted; false sends none. The admin CLI sends `AccountLocked` /
+   * `AccountUnlocked` for operator actions.
+   * @default true
+   */
+  readonly lockoutEvents?: boolean;
+  /**
+   * The bus lockout events go to (with `lockoutEvents` true).
    * @default - the account's default event bus
    */
-  readonly lockoutEvents?: IEventBus | false;
+  readonly lockoutEventBus?: IEventBus;
   /**
-   * CloudWatch alarms (credential stuffing, store errors, trigger failures, latency) and a dashboard; `false`
-   * creates none.
-   * @default - alarms and a dashboard with the defaults of LockoutMonitoringProps
+   * CloudWatch alarms (credential stuffing, store errors, trigger failures, latency) and a dashboard; false creates
+   * none.
+   * @default true
    */
-  readonly monitoring?: LockoutMonitoringProps | false;
+  readonly monitoring?: boolean;
+  /**
+   * Thresholds, notifications and the dashboard of the monitoring (with `monitoring` true).
+   * @default - the defaults of LockoutMonitoringProps
+   */
+  readonly monitoringOptions?: LockoutMonitoringProps;
 }
 
 /**
@@ -211,13 +226,28 @@ const KEY_SCOPES = {
  * pre-authentication, post-authentication and (optionally) pre-signup triggers that maintain it.
  */
 export class CognitoLockout extends Construct {
+  /** The CloudWatch namespace of the lockout's own metrics (Embedded Metric Format). */
+  static readonly METRICS_NAMESPACE: string = METRICS_NAMESPACE;
+  /** The `source` of every event the lockout sends to EventBridge. */
+  static readonly EVENT_SOURCE: string = EVENT_SOURCE;
+  /**
+   * The oldest aws-cdk-lib with everything the construct and the stack use, found by synthesizing the stack from
+   * the packed tarball against each release (2026-11-22): `Runtime.NODEJS_24_X` arrived in 2.224.0, `Validations`
+   * in 2.251.0 and its `acknowledge` (cdk-nag 3 acknowledgements in the stack) in 2.252.0, and acknowledgement ids
+   * with a finding that contains `::` (`AwsSolutions::AwsSolutions-IAM5[Resource::*]`, the stream consumers') in
+   * 2.270.0: before it, the construct throws "Invalid validation rule ID" (found by the Python consumer app, which
+   * installs exactly this version from PyPI). Older releases fail deep in synth, or synthesize silently wrong
+   * templates (an older runtime), so they are refused up front, naming the version needed.
+   */
+  static readonly MIN_AWS_CDK_LIB_VERSION: string = MIN_AWS_CDK_LIB_VERSION;
+
   /** The lockout state table. */
   readonly table: Table;
   /** Counts attempts and refuses locked identities. */
   readonly preAuthenticationFunction: LambdaFunction;
-  /** Clears failures after a successful sign-in; undefined when `successSignal` is 'pre-token-generation'. */
+  /** Clears failures after a successful sign-in; undefined when `successSignal` is PRE_TOKEN_GENERATION. */
   readonly postAuthenticationFunction?: LambdaFunction;
-  /** Clears failures when tokens are issued for a sign-in; undefined when `successSignal` is 'post-authentication'. */
+  /** Clears failures and issues device tokens at a sign-in; undefined when `successSignal` is POST_AUTHENTICATION and `deviceTokens` false. */
   readonly preTokenGenerationFunction?: LambdaFunction;
   /** Limits self-service sign-ups; undefined when `signUpLimits` is false. */
   readonly preSignUpFunction?: LambdaFunction;
@@ -227,14 +257,14 @@ export class CognitoLockout extends Construct {
   readonly announcerFunction?: LambdaFunction;
   /** Where stream records go that the announcer or the notifier could not handle after their retries. */
   readonly streamFailures?: Queue;
-  /** Lifts a sign-in lock after a confirmed password reset; undefined when `unlockOnPasswordReset` is 'off'. */
+  /** Lifts a sign-in lock after a confirmed password reset; undefined when `unlockOnPasswordReset` is OFF. */
   readonly postConfirmationFunction?: LambdaFunction;
-  /** The bus AccountLocked events go to; undefined when events are off. */
+  /** The bus AccountLocked events go to; undefined when `lockoutEvents` is false. */
   readonly eventBus?: IEventBus;
   /** Alarms and dashboard; undefined when `monitoring` is false. */
   readonly monitoring?: LockoutMonitoring;
   /**
-   * The device token keys (docs/security-model.md, "Familiar devices"); undefined when `deviceTokens` is 'off'. Generated by
+   * The device token keys (docs/security-model.md, "Familiar devices"); undefined when `deviceTokens` is false. Generated by
    * Secrets Manager at deploy time: the value is in no template, output or log. Rotate with the admin CLI's
    * `rotate-device-key`, which keeps the previous key valid.
    */
@@ -244,9 +274,12 @@ export class CognitoLockout extends Construct {
     super(scope, id);
     checkCdkVersion(cdkLibVersion());
     const settings = settingsFromProps(props, 'CognitoLockout');
-    if (props.logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(props.logLevel)) {
-      throw new Error(`CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got ${JSON.stringify(props.logLevel)}`);
+    if (props.logLevel !== undefined && !Token.isUnresolved(props.logLevel) && !Object.values(LogLevel).includes(props.logLevel)) {
+      const members = Object.keys(LogLevel).map((member) => `LogLevel.${member}`);
+      throw new Error(`CognitoLockout: logLevel must be one of ${members.join(', ')}, got ${JSON.stringify(props.logLevel)}`);
     }
+    checkSwitchedProp(props.lockoutEvents, 'lockoutEvents', props.lockoutEventBus, 'lockoutEventBus');
+    checkSwitchedProp(props.monitoring, 'monitoring', props.monitoringOptions, 'monitoringOptions');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const caseSensitive = poolCaseSensitivity(props.userPool, props.signInCaseSensitive);
     checkPoolAtSynth(this, props.userPool, caseSensitive, props.acceptedPoolRisks ?? []);
@@ -271,7 +304,7 @@ export class CognitoLockout extends Construct {
       ...settingsToEnv(settings, (value) => (Token.isUnresolved(value) ? Token.asString(value) : String(value))),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? LogLevel.INFO,
       NODE_OPTIONS: '--enable-source-maps',
     };
     const own = props.ownFunctions ?? {};
@@ -306,7 +339,7 @@ export class CognitoLockout extends Construct {
     };
 
     this.eventBus =
-      props.lockoutEvents === false ? undefined : (props.lockoutEvents ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
+      props.lockoutEvents === false ? undefined : (props.lockoutEventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
     this.preAuthenticationFunction = make('preAuthentication', 'pre-authentication', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (settings.successSignal !== 'pre-token-generation') {
       // UpdateItem: an identity that remembers a recent reset or unlock is zeroed, not deleted (store.ts).
@@ -394,20 +427,18 @@ export class CognitoLockout extends Construct {
     });
 
     if (props.monitoring !== false) {
-      this.monitoring = new LockoutMonitoring(
-        this,
-        'Monitoring',
-        {
-          PreAuthentication: this.preAuthenticationFunction,
-          PostAuthentication: this.postAuthenticationFunction,
-          PreSignUp: this.preSignUpFunction,
-          PostConfirmation: this.postConfirmationFunction,
-          PreTokenGeneration: this.preTokenGenerationFunction,
+      this.monitoring = new LockoutMonitoring(this, 'Monitoring', {
+        ...props.monitoringOptions,
+        triggers: {
+          preAuthentication: this.preAuthenticationFunction,
+          postAuthentication: this.postAuthenticationFunction,
+          preSignUp: this.preSignUpFunction,
+          postConfirmation: this.postConfirmationFunction,
+          preTokenGeneration: this.preTokenGenerationFunction,
         },
-        props.monitoring,
-        { announcer: this.announcerFunction, notifier: this.notifyUserFunction, failures: this.streamFailures },
-        { deviceTokens: this.deviceKeySecret !== undefined },
-      );
+        outbox: { announcer: this.announcerFunction, notifier: this.notifyUserFunction, failures: this.streamFailures },
+        deviceTokens: this.deviceKeySecret !== undefined,
+      });
     }
 
     const triggers: Array<[UserPoolOperation, keyof OwnTriggerFunctions, IFunction | undefined]> = [
@@ -590,7 +621,7 @@ function attachTrigger(pool: UserPool, operation: UserPoolOperation, key: keyof 
     throw new Error(
       `CognitoLockout: the user pool already has a ${title} trigger. Run the lockout inside it: call ${factory}() ` +
         `from 'cognito-lockout/triggers' in that function's handler and pass the function as ownFunctions.${key} ` +
-        `${key === 'preTokenGeneration' ? "(or set successSignal to 'post-authentication' and deviceTokens to 'off') " : ''}(docs/configuration.md: "Pools that already have triggers").`,
+        `${key === 'preTokenGeneration' ? '(or set successSignal to SuccessSignal.POST_AUTHENTICATION and deviceTokens to false) ' : ''}(docs/configuration.md: "Pools that already have triggers").`,
       { cause: error },
     );
   }
@@ -620,11 +651,20 @@ export function checkCdkVersion(version: string): void {
   }
 }
 
+/**
+ * A switch and the prop it switches (jsii has no `X | false`): the prop given with the switch off is a mistake, since
+ * it would do nothing.
+ */
+function checkSwitchedProp(on: boolean | undefined, onName: string, prop: unknown, propName: string): void {
+  if (on !== undefined && typeof on !== 'boolean') throw new Error(`CognitoLockout: ${onName} must be true or false, got ${JSON.stringify(on)}`);
+  if (on === false && prop !== undefined) throw new Error(`CognitoLockout: ${propName} is set but ${onName} is false: remove one of them`);
+}
+
 /** The notice settings, checked at synth with messages that name the prop; returns the sender. */
 export function checkNotifyUser(props: NotifyUserProps): string {
-  const { from, subject, text } = props;
+  const { fromEmail: from, subject, text } = props;
   if (!Token.isUnresolved(from) && (typeof from !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(from))) {
-    throw new Error(`CognitoLockout: notifyUser.from must be an email address verified in Amazon SES, got ${JSON.stringify(from)}`);
+    throw new Error(`CognitoLockout: notifyUser.fromEmail must be an email address verified in Amazon SES, got ${JSON.stringify(from)}`);
   }
   // The notifier's own checks (lambdas/engine/notice-text.ts), so synth refuses what its cold start would.
   const problem =

@@ -41,24 +41,49 @@ export interface LockoutMonitoringProps {
   readonly dashboard?: boolean;
 }
 
+/** The lockout's trigger functions (the construct's own, or yours from `ownFunctions`). */
 export interface MonitoredTriggers {
-  readonly PreAuthentication: IFunction;
-  readonly PostAuthentication?: IFunction;
-  readonly PreSignUp?: IFunction;
-  readonly PostConfirmation?: IFunction;
-  readonly PreTokenGeneration?: IFunction;
+  readonly preAuthentication: IFunction;
+  /** @default - none */
+  readonly postAuthentication?: IFunction;
+  /** @default - none */
+  readonly preSignUp?: IFunction;
+  /** @default - none */
+  readonly postConfirmation?: IFunction;
+  /** @default - none */
+  readonly preTokenGeneration?: IFunction;
 }
+
+/** Each trigger function's metric name for its dimensions. */
+const TRIGGER_NAMES: Record<keyof MonitoredTriggers, TriggerName> = {
+  preAuthentication: 'PreAuthentication',
+  postAuthentication: 'PostAuthentication',
+  preSignUp: 'PreSignUp',
+  postConfirmation: 'PostConfirmation',
+  preTokenGeneration: 'PreTokenGeneration',
+};
 
 /** The stream's consumers (lambdas/engine/outbox.ts), when the construct has them. */
 export interface MonitoredOutbox {
+  /** @default - none */
   readonly announcer?: IFunction;
+  /** @default - none */
   readonly notifier?: IFunction;
-  /** Stream records the consumers gave up on. */
+  /**
+   * Stream records the consumers gave up on.
+   * @default - none
+   */
   readonly failures?: IQueue;
 }
 
-/** What the construct turned on that has alarms of its own. */
-export interface MonitoredFeatures {
+/** What `LockoutMonitoring` watches, and how. `CognitoLockout` builds one from its own parts. */
+export interface LockoutMonitoringConstructProps extends LockoutMonitoringProps {
+  readonly triggers: MonitoredTriggers;
+  /**
+   * The table stream's consumers (lambdas/engine/outbox.ts), when the construct has them.
+   * @default - none
+   */
+  readonly outbox?: MonitoredOutbox;
   /**
    * Device tokens are on: alarm when a function cannot read the device token key (`DeviceKeyErrors`).
    * @default false
@@ -85,24 +110,20 @@ export class LockoutMonitoring extends Construct {
   readonly deviceKeyErrorsAlarm?: Alarm;
   readonly dashboard?: Dashboard;
 
-  constructor(
-    scope: Construct,
-    id: string,
-    triggers: MonitoredTriggers,
-    props: LockoutMonitoringProps = {},
-    outbox: MonitoredOutbox = {},
-    features: MonitoredFeatures = {},
-  ) {
+  constructor(scope: Construct, id: string, props: LockoutMonitoringConstructProps) {
     super(scope, id);
+    const outbox = props.outbox ?? {};
     const threshold = props.lockoutsPerFiveMinutes ?? 20;
     if (!Number.isInteger(threshold) || threshold < 0) {
-      throw new Error(`CognitoLockout: monitoring.lockoutsPerFiveMinutes must be a whole number of 0 or more, got ${threshold}`);
+      throw new Error(`CognitoLockout: monitoringOptions.lockoutsPerFiveMinutes must be a whole number of 0 or more, got ${threshold}`);
     }
     const durationMs = (props.durationThreshold ?? Duration.millis(2500)).toMilliseconds();
     if (durationMs <= 0 || durationMs >= 5000) {
-      throw new Error(`CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got ${durationMs} ms`);
+      throw new Error(`CognitoLockout: monitoringOptions.durationThreshold must be above 0 and under Cognito's 5 s limit, got ${durationMs} ms`);
     }
-    const functions = Object.entries(triggers).filter((entry): entry is [TriggerName, IFunction] => entry[1] !== undefined);
+    const functions = Object.entries(props.triggers)
+      .filter((entry): entry is [keyof MonitoredTriggers, IFunction] => entry[1] !== undefined)
+      .map(([key, fn]): [TriggerName, IFunction] => [TRIGGER_NAMES[key], fn]);
 
     this.credentialStuffingAlarm = this.alarm('CredentialStuffing', lockoutMetric('LockoutsStarted', 'PreAuthentication'), threshold, {
       description: `More than ${threshold} sign-in lockouts started within 5 minutes: possible credential stuffing.`,
@@ -134,7 +155,7 @@ export class LockoutMonitoring extends Construct {
         "During a store outage an instance's record was full of identities it must keep, so it turned a new identity away with the generic " +
         'message: someone is spraying names at it. Entries free up as their windows and locks end; the store coming back ends it.',
     });
-    if (features.deviceTokens === true) {
+    if (props.deviceTokens === true) {
       this.deviceKeyErrorsAlarm = this.alarm('DeviceKeyErrors', sumOver(functions, KEY_READERS, 'DeviceKeyErrors', 'k'), 0, {
         description:
           'A function could not read the device token key (Secrets Manager: permission, secret deleted or malformed, throttling), or had none ' +

@@ -1,16 +1,50 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import {
-  DEFAULT_SETTINGS,
-  type LockoutMode,
-  type LockoutSettings,
-  type SettingName,
-  type StoreErrorPolicy,
-  type DeviceTokens,
-  type SuccessSignal,
-  type UnlockOnPasswordReset,
-  checkSetting,
-  checkSettingRelations,
-} from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS, type LockoutSettings, type SettingName, checkSetting, checkSettingRelations } from '../lambdas/engine/settings';
+
+// The closed sets of values are enums, so that Python, Java and Go apps get typed members rather than strings (jsii
+// maps a union of string literals to a plain string). Each member's value is the setting's value in the functions'
+// environment and in cdk.json, so the engine's string types and the enums never need a table between them.
+
+/** What the lockout does with an attempt it would refuse. */
+export enum LockoutMode {
+  /** Refuse it. */
+  ENFORCE = 'enforce',
+  /** Count, log and emit metrics for what would be refused, but refuse nothing. */
+  MONITOR = 'monitor',
+}
+
+/** What a decision does when DynamoDB fails or exceeds `storeTimeout`. */
+export enum StoreErrorPolicy {
+  /**
+   * Decide from the function instance's own record of recent decisions: at most `maxFailedAttempts` per identity
+   * per window per instance; known locks stay refused.
+   */
+  LOCAL = 'local',
+  /** Let Cognito check the password, as if the lockout were absent. */
+  ALLOW = 'allow',
+  /** Refuse the attempt: no sign-in at all while DynamoDB is down. */
+  DENY = 'deny',
+}
+
+/** What a confirmed password reset (forgot password) does to the user's sign-in lock. */
+export enum UnlockOnPasswordReset {
+  /** Lift a temporary lock and clear the counts and the streak; permanent locks stay for operators. */
+  TEMPORARY = 'temporary',
+  /** Lift any lock, permanent ones too. */
+  ALL = 'all',
+  /** Attach no post-confirmation trigger: a reset lifts nothing. */
+  OFF = 'off',
+}
+
+/** Which trigger tells the lockout that a sign-in succeeded, clearing its failures. */
+export enum SuccessSignal {
+  /** Post-authentication and pre token generation. */
+  BOTH = 'both',
+  /** Pre token generation only (every token issued, the managed login included). */
+  PRE_TOKEN_GENERATION = 'pre-token-generation',
+  /** Post-authentication only: for a pool whose pre token generation trigger is not the lockout's. */
+  POST_AUTHENTICATION = 'post-authentication',
+}
 
 /** The lockout policy, in CDK idioms. Shared by the construct and the stack. */
 export interface LockoutPolicyProps {
@@ -45,16 +79,16 @@ export interface LockoutPolicyProps {
    */
   readonly maxTemporaryLockouts?: number;
   /**
-   * `enforce` refuses; `monitor` counts, logs and emits metrics for what would be refused, but refuses nothing.
-   * @default 'enforce'
+   * `ENFORCE` refuses; `MONITOR` counts, logs and emits metrics for what would be refused, but refuses nothing.
+   * @default LockoutMode.ENFORCE
    */
   readonly mode?: LockoutMode;
   /**
-   * What to do when DynamoDB fails or exceeds `storeTimeout`: `local` decides from the function instance's own
+   * What to do when DynamoDB fails or exceeds `storeTimeout`: `LOCAL` decides from the function instance's own
    * record of recent decisions (at most `maxFailedAttempts` per identity per window per instance, known locks
-   * stay refused); `allow` lets Cognito check the password; `deny` refuses the attempt. Every store error is
+   * stay refused); `ALLOW` lets Cognito check the password; `DENY` refuses the attempt. Every store error is
    * logged and counted.
-   * @default 'local'
+   * @default StoreErrorPolicy.LOCAL
    */
   readonly storeErrorPolicy?: StoreErrorPolicy;
   /**
@@ -99,16 +133,16 @@ export interface LockoutPolicyProps {
   readonly storeTimeout?: Duration;
   /**
    * A confirmed password reset (forgot password) lifts the user's sign-in lock and clears the counts and the
-   * lockout streak: `temporary` lifts temporary locks (permanent ones stay for operators), `all` lifts permanent
-   * ones too, `off` attaches no post-confirmation trigger. On by default: the person who can read the account's
+   * lockout streak: `TEMPORARY` lifts temporary locks (permanent ones stay for operators), `ALL` lifts permanent
+   * ones too, `OFF` attaches no post-confirmation trigger. On by default: the person who can read the account's
    * email has proved more than any password guess could, and it spares support a call for every lockout an
    * attacker causes.
-   * @default 'temporary'
+   * @default UnlockOnPasswordReset.TEMPORARY
    */
   readonly unlockOnPasswordReset?: UnlockOnPasswordReset;
   /**
-   * Which trigger clears an identity's failures after a successful sign-in: `both` (post-authentication and pre
-   * token generation), `pre-token-generation` or `post-authentication`. Both by default: AWS documents pre token
+   * Which trigger clears an identity's failures after a successful sign-in: `BOTH` (post-authentication and pre
+   * token generation), `PRE_TOKEN_GENERATION` or `POST_AUTHENTICATION`. Both by default: AWS documents pre token
    * generation for every token issued (managed login included), and not post-authentication for the managed
    * login's /login; either answer is then safe, for one extra conditional write per sign-in. A pool that has its
    * own pre token generation trigger can run `preTokenGenerationHandler()` in it (`ownFunctions`), or use
@@ -117,13 +151,14 @@ export interface LockoutPolicyProps {
    */
   readonly successSignal?: SuccessSignal;
   /**
-   * Device tokens (docs/security-model.md, "Familiar devices"): `on` issues a signed token in the ID token at every sign-in, and
-   * counts an attempt that sends a valid one back (`clientMetadata`) in that device's own bucket, so an attacker
-   * holding the account locked does not lock out the owner's familiar devices. `off` counts every attempt in the
-   * user's one bucket. On by default: a front end that never sends a token gets exactly the old behaviour.
-   * @default 'on'
+   * Device tokens (docs/security-model.md, "Familiar devices"): when true, a signed token rides in the ID token of
+   * every sign-in, and an attempt that sends a valid one back (`clientMetadata`) counts in that device's own bucket,
+   * so an attacker holding the account locked does not lock out the owner's familiar devices. When false, every
+   * attempt counts in the user's one bucket. On by default: a front end that never sends a token gets exactly the
+   * behaviour of false.
+   * @default true
    */
-  readonly deviceTokens?: DeviceTokens;
+  readonly deviceTokens?: boolean;
   /**
    * Attempts a device bucket admits per window; 0 means the same as `maxFailedAttempts`. Window, lock and backoff
    * are always the user's.
@@ -150,8 +185,12 @@ export interface LockoutPolicyProps {
   readonly deviceTokenClaim?: string;
 }
 
-type Unit = 'seconds' | 'millis' | 'days';
-/** Each prop and the setting it feeds; durations name the unit the setting holds. */
+type Unit =
+  'seconds' | 'millis' | 'days' | 'on-off' | typeof LockoutMode | typeof StoreErrorPolicy | typeof UnlockOnPasswordReset | typeof SuccessSignal;
+/**
+ * Each prop and the setting it feeds; durations name the unit the setting holds, a boolean its on/off setting, an
+ * enum its members (checked here, so that a wrong value names the enum rather than the setting's strings).
+ */
 const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingName, Unit?]> = [
   ['maxFailedAttempts', 'maxFailedAttempts'],
   ['lockoutDuration', 'lockoutDurationSeconds', 'seconds'],
@@ -159,8 +198,8 @@ const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingNa
   ['lockoutBackoffMultiplier', 'lockoutBackoffMultiplier'],
   ['maxLockoutDuration', 'maxLockoutDurationSeconds', 'seconds'],
   ['maxTemporaryLockouts', 'maxTemporaryLockouts'],
-  ['mode', 'lockoutMode'],
-  ['storeErrorPolicy', 'storeErrorPolicy'],
+  ['mode', 'lockoutMode', LockoutMode],
+  ['storeErrorPolicy', 'storeErrorPolicy', StoreErrorPolicy],
   ['refusalMessage', 'refusalMessage'],
   ['signUpMaxAttempts', 'signUpMaxAttempts'],
   ['signUpWindow', 'signUpWindowSeconds', 'seconds'],
@@ -169,16 +208,22 @@ const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingNa
   ['signUpMaxPerPhonePrefix', 'signUpMaxPerPhonePrefix'],
   ['signUpRefusalMessage', 'signUpRefusalMessage'],
   ['storeTimeout', 'storeTimeoutMs', 'millis'],
-  ['unlockOnPasswordReset', 'unlockOnPasswordReset'],
-  ['successSignal', 'successSignal'],
-  ['deviceTokens', 'deviceTokens'],
+  ['unlockOnPasswordReset', 'unlockOnPasswordReset', UnlockOnPasswordReset],
+  ['successSignal', 'successSignal', SuccessSignal],
+  ['deviceTokens', 'deviceTokens', 'on-off'],
   ['deviceMaxFailedAttempts', 'deviceMaxFailedAttempts'],
   ['deviceBucketsPerWindow', 'deviceBucketsPerWindow'],
   ['deviceTokenLifetime', 'deviceTokenLifetimeDays', 'days'],
   ['deviceTokenClaim', 'deviceTokenClaim'],
 ];
 
-const UNIT_TEXT: Record<Unit, string> = { seconds: 'whole seconds', millis: 'milliseconds', days: 'whole days' };
+const UNIT_TEXT: Record<'seconds' | 'millis' | 'days', string> = { seconds: 'whole seconds', millis: 'milliseconds', days: 'whole days' };
+const ENUM_NAMES = new Map<object, string>([
+  [LockoutMode, 'LockoutMode'],
+  [StoreErrorPolicy, 'StoreErrorPolicy'],
+  [UnlockOnPasswordReset, 'UnlockOnPasswordReset'],
+  [SuccessSignal, 'SuccessSignal'],
+]);
 
 /** The prop that feeds a setting, for messages. */
 export function propNameOf(setting: SettingName): keyof LockoutPolicyProps {
@@ -196,8 +241,20 @@ export function settingsFromProps(props: LockoutPolicyProps, owner: string): Loc
   for (const [prop, name, unit] of PROP_SETTINGS) {
     const raw = props[prop];
     if (raw === undefined) continue;
-    const label = `${owner}: ${prop}${unit === undefined ? '' : ` (in ${UNIT_TEXT[unit]})`}`;
-    const value = raw instanceof Duration ? durationValue(raw, unit!, label) : raw;
+    if (Token.isUnresolved(raw)) {
+      hasTokens = true;
+      settings[name] = raw;
+      continue;
+    }
+    const label = `${owner}: ${prop}${typeof unit === 'string' && unit !== 'on-off' ? ` (in ${UNIT_TEXT[unit]})` : ''}`;
+    const value =
+      raw instanceof Duration
+        ? durationValue(raw, unit as keyof typeof UNIT_TEXT, label)
+        : unit === 'on-off'
+          ? onOff(raw, label)
+          : typeof unit === 'object'
+            ? enumValue(raw, unit, label)
+            : raw;
     if (Token.isUnresolved(value)) {
       hasTokens = true;
       settings[name] = value;
@@ -210,7 +267,22 @@ export function settingsFromProps(props: LockoutPolicyProps, owner: string): Loc
   return result;
 }
 
-function durationValue(duration: Duration, unit: Unit, label: string): number {
+function onOff(value: unknown, label: string): 'on' | 'off' {
+  if (typeof value !== 'boolean') throw new Error(`${label} must be true or false, got ${JSON.stringify(value)}`);
+  return value ? 'on' : 'off';
+}
+
+function enumValue(value: unknown, members: object, label: string): string {
+  const values: unknown[] = Object.values(members);
+  if (!values.includes(value)) {
+    const name = ENUM_NAMES.get(members)!;
+    const names = Object.keys(members).map((member) => `${name}.${member}`);
+    throw new Error(`${label} must be one of ${names.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as string;
+}
+
+function durationValue(duration: Duration, unit: keyof typeof UNIT_TEXT, label: string): number {
   try {
     if (unit === 'days') return duration.toDays({ integral: true });
     return unit === 'seconds' ? duration.toSeconds({ integral: true }) : duration.toMilliseconds({ integral: true });
@@ -232,7 +304,9 @@ export function propsFromSettings(settings: Partial<LockoutSettings>): LockoutPo
           ? Duration.millis(value as number)
           : unit === 'days'
             ? Duration.days(value as number)
-            : value;
+            : unit === 'on-off'
+              ? value === 'on'
+              : value;
   }
   return props as LockoutPolicyProps;
 }

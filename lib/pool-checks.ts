@@ -7,23 +7,24 @@ import type { Construct, IConstruct } from 'constructs';
  * is a setting with which the lockout's guarantees fail (an error at synth) or weaken (a warning naming the fix).
  * `acceptedPoolRisks` turns one off for a deployer who knows why.
  */
-export type PoolRisk =
+export enum PoolRisk {
   /** The pool compares sign-in names case-sensitively: "Jane" and "jane" can be two users (a warning). */
-  | 'case-sensitive-sign-in'
+  CASE_SENSITIVE_SIGN_IN = 'case-sensitive-sign-in',
   /**
    * A client without PreventUserExistenceErrors: Cognito answers unknown names itself, without running
    * pre-authentication, so unknown names are never counted and Cognito's own errors tell which names exist.
    */
-  | 'user-existence-errors'
+  USER_EXISTENCE_ERRORS = 'user-existence-errors',
   /**
    * A client allowing CUSTOM_AUTH (CDK's default when `authFlows` is unset): pre-authentication may not run for it
    * (cognito-triggers.md, UNVERIFIED), so guesses through it would not be counted.
    */
-  | 'custom-auth'
+  CUSTOM_AUTH = 'custom-auth',
   /** A client allowing USER_AUTH (choice-based sign-in): whether pre-authentication runs for it is UNVERIFIED. */
-  | 'user-auth';
+  USER_AUTH = 'user-auth',
+}
 
-export const POOL_RISKS: readonly PoolRisk[] = ['case-sensitive-sign-in', 'user-existence-errors', 'custom-auth', 'user-auth'];
+const RISK_MEMBERS = new Map(Object.entries(PoolRisk).map(([member, value]) => [value as string, `PoolRisk.${member}`]));
 
 /**
  * How the pool compares sign-in names, read when the app is synthesized (so a property override or a change made
@@ -71,15 +72,15 @@ function rendered(resource: CfnResource): Record<string, unknown> {
 /** Checks the pool and its clients at synth (after every construct of the app exists), reporting on `scope`. */
 export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitive: () => boolean, accepted: readonly PoolRisk[]): void {
   for (const risk of accepted) {
-    if (!POOL_RISKS.includes(risk))
-      throw new Error(`CognitoLockout: acceptedPoolRisks may contain ${POOL_RISKS.map((r) => `"${r}"`).join(', ')}, got ${JSON.stringify(risk)}`);
+    if (!RISK_MEMBERS.has(risk))
+      throw new Error(`CognitoLockout: acceptedPoolRisks may contain ${[...RISK_MEMBERS.values()].join(', ')}, got ${JSON.stringify(risk)}`);
   }
   scope.node.addValidation({
     validate: () => {
       const errors: string[] = [];
       const report = (risk: PoolRisk, severity: 'error' | 'warning', message: string) => {
         if (accepted.includes(risk)) return;
-        const text = `${message} (or accept the risk: acceptedPoolRisks: ['${risk}'])`;
+        const text = `${message} (or accept the risk: acceptedPoolRisks: [${RISK_MEMBERS.get(risk)}])`;
         if (severity === 'error') errors.push(`CognitoLockout: ${text}`);
         else Annotations.of(scope).addWarningV2(`cognito-lockout:${risk}`, text);
       };
@@ -91,7 +92,7 @@ export function checkPoolAtSynth(scope: Construct, pool: IUserPool, caseSensitiv
       }
       if (sensitive) {
         report(
-          'case-sensitive-sign-in',
+          PoolRisk.CASE_SENSITIVE_SIGN_IN,
           'warning',
           'the user pool compares sign-in names case-sensitively, so "Jane" and "jane" can be two accounts, and look-alike names can ' +
             'be registered beside real ones. The lockout follows Cognito (one counter per user), but users meet confusing errors. ' +
@@ -111,7 +112,7 @@ function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severit
   const prevent = props.PreventUserExistenceErrors;
   if (!Token.isUnresolved(prevent) && prevent !== 'ENABLED') {
     report(
-      'user-existence-errors',
+      PoolRisk.USER_EXISTENCE_ERRORS,
       'error',
       `the app client ${name} does not prevent user existence errors: Cognito answers unknown names without pre-authentication, ` +
         'so they are never counted and its errors tell which names exist. Set preventUserExistenceErrors: true',
@@ -123,7 +124,7 @@ function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severit
   const allowed = flows ?? ['ALLOW_USER_SRP_AUTH', 'ALLOW_CUSTOM_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'];
   if (allowed.some((flow) => flow === 'ALLOW_CUSTOM_AUTH' || flow === 'CUSTOM_AUTH_FLOW_ONLY')) {
     report(
-      'custom-auth',
+      PoolRisk.CUSTOM_AUTH,
       'error',
       `the app client ${name} allows CUSTOM_AUTH${flows === undefined ? " (CDK's default when authFlows is unset)" : ''}, for which ` +
         'pre-authentication may not run, so guesses through it may go uncounted. Set authFlows to the flows you use (at least one, ' +
@@ -132,7 +133,7 @@ function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severit
   }
   if (allowed.includes('ALLOW_USER_AUTH')) {
     report(
-      'user-auth',
+      PoolRisk.USER_AUTH,
       'error',
       `the app client ${name} allows USER_AUTH (choice-based sign-in), for which it is not established that pre-authentication ` +
         'runs, so guesses through it may go uncounted. Set authFlows without user: true',

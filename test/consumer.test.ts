@@ -107,6 +107,8 @@ describe('the packed tarball', () => {
       'bin/cli.js',
       'dist/lib/index.js',
       'dist/lib/index.d.ts',
+      // The jsii assembly: what the Python, Java and Go packages call into.
+      '.jsii',
       'dist/assets/pre-authentication/index.js',
       'dist/triggers/index.js',
       'dist/client/index.mjs',
@@ -146,7 +148,7 @@ describe('apps that install it', () => {
           include: ['app.ts'],
         }),
         'app.ts': APP_BODY(
-          "import { App, Duration, Stack } from 'aws-cdk-lib';\nimport { UserPool } from 'aws-cdk-lib/aws-cognito';\nimport { CognitoLockout, type CognitoLockoutProps } from 'cognito-lockout';\nconst typed: Pick<CognitoLockoutProps, 'mode'> = { mode: 'monitor' };\nvoid typed;",
+          "import { App, Duration, Stack } from 'aws-cdk-lib';\nimport { UserPool } from 'aws-cdk-lib/aws-cognito';\nimport { CognitoLockout, type CognitoLockoutProps, LockoutMode } from 'cognito-lockout';\nconst typed: Pick<CognitoLockoutProps, 'mode'> = { mode: LockoutMode.MONITOR };\nvoid typed;",
         ),
       },
       ['typescript', '@types/node'],

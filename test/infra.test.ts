@@ -11,6 +11,8 @@ import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
 import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
 import { readAppConfig } from '../lib/app-config';
 import { CognitoLockout, type CognitoLockoutProps, checkCdkVersion } from '../lib/cognito-lockout';
+import { LockoutMode, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from '../lib/lockout-props';
+import { PoolRisk } from '../lib/pool-checks';
 import { CognitoLockoutStack, type CognitoLockoutStackProps } from '../lib/cognito-lockout-stack';
 
 /** Synth without bundling: these tests read the template, not the code. */
@@ -262,8 +264,8 @@ describe('CognitoLockout construct', () => {
       lockoutDuration: Duration.hours(1),
       failureWindow: Duration.minutes(30),
       maxLockoutDuration: Duration.days(2),
-      mode: 'monitor',
-      storeErrorPolicy: 'deny',
+      mode: LockoutMode.MONITOR,
+      storeErrorPolicy: StoreErrorPolicy.DENY,
       storeTimeout: Duration.millis(800),
       signUpMaxPerEmailDomain: 100,
     });
@@ -317,7 +319,12 @@ describe('CognitoLockout construct', () => {
   it('with notifyUser, adds a notifier reading notice requests from the stream: SES as that address only, the pool read, nobody invokes it', () => {
     const { lockout, template } = construct({
       signInCaseSensitive: undefined,
-      notifyUser: { from: 'security@example.com', text: 'Locked until {until}. {reset}', perRecipientPeriod: Duration.hours(12), maxPerHour: 50 },
+      notifyUser: {
+        fromEmail: 'security@example.com',
+        text: 'Locked until {until}. {reset}',
+        perRecipientPeriod: Duration.hours(12),
+        maxPerHour: 50,
+      },
     });
     const notifier = ref(template, 'AWS::Lambda::Function', 'Lockout/notifyUser/Resource');
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -369,14 +376,20 @@ describe('CognitoLockout construct', () => {
   });
 
   it.each([
-    [{ from: 'security' }, 'CognitoLockout: notifyUser.from must be an email address verified in Amazon SES, got "security"'],
-    [{ from: 'a@b.co', subject: 'two\nlines' }, 'CognitoLockout: notifyUser.subject must be one line of at most 200 characters, got "two\\nlines"'],
-    [{ from: 'a@b.co', text: 'Until {when}.' }, 'CognitoLockout: notifyUser.text contains {when}, but the only placeholders are {until} and {reset}'],
+    [{ fromEmail: 'security' }, 'CognitoLockout: notifyUser.fromEmail must be an email address verified in Amazon SES, got "security"'],
     [
-      { from: 'a@b.co', perRecipientPeriod: Duration.seconds(5) },
+      { fromEmail: 'a@b.co', subject: 'two\nlines' },
+      'CognitoLockout: notifyUser.subject must be one line of at most 200 characters, got "two\\nlines"',
+    ],
+    [
+      { fromEmail: 'a@b.co', text: 'Until {when}.' },
+      'CognitoLockout: notifyUser.text contains {when}, but the only placeholders are {until} and {reset}',
+    ],
+    [
+      { fromEmail: 'a@b.co', perRecipientPeriod: Duration.seconds(5) },
       'CognitoLockout: notifyUser.perRecipientPeriod must be from 1 minute to 365 days, got 5 s',
     ],
-    [{ from: 'a@b.co', maxPerHour: 0 }, 'CognitoLockout: notifyUser.maxPerHour must be a whole number from 1 to 1000000, got 0'],
+    [{ fromEmail: 'a@b.co', maxPerHour: 0 }, 'CognitoLockout: notifyUser.maxPerHour must be a whole number from 1 to 1000000, got 0'],
   ])('fails at synth on notifyUser %p, naming the prop', (notifyUser, message) => {
     expect(() => construct({ notifyUser })).toThrow(message);
   });
@@ -445,13 +458,14 @@ describe('CognitoLockout construct', () => {
   });
 
   it.each([
-    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.252.0'],
-    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.252.0'],
+    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.270.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.270.0'],
+    ['2.269.0', 'CognitoLockout requires aws-cdk-lib 2.270.0 or later, but this app loads 2.269.0: npm install aws-cdk-lib@^2.270.0'],
+    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.270.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.270.0'],
   ])('refuses aws-cdk-lib %s at synth, naming the version needed', (version, message) => {
     expect(() => checkCdkVersion(version)).toThrow(message);
   });
 
-  it.each(['2.252.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
+  it.each(['2.270.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
     expect(() => checkCdkVersion(version)).not.toThrow();
   });
 
@@ -483,11 +497,11 @@ describe('CognitoLockout construct', () => {
       { lockoutDuration: Duration.hours(2), maxLockoutDuration: Duration.hours(1) },
       'CognitoLockout: lockoutDuration (7200) must not exceed CognitoLockout: maxLockoutDuration (3600)',
     ],
-    ['an unknown mode', { mode: 'audit' as never }, 'CognitoLockout: mode must be one of "enforce", "monitor", got "audit"'],
+    ['an unknown mode', { mode: 'audit' as never }, 'CognitoLockout: mode must be one of LockoutMode.ENFORCE, LockoutMode.MONITOR, got "audit"'],
     [
       'an unknown store-error policy',
       { storeErrorPolicy: 'open' as never },
-      'CognitoLockout: storeErrorPolicy must be one of "local", "allow", "deny", got "open"',
+      'CognitoLockout: storeErrorPolicy must be one of StoreErrorPolicy.LOCAL, StoreErrorPolicy.ALLOW, StoreErrorPolicy.DENY, got "open"',
     ],
     ['a backoff below 1', { lockoutBackoffMultiplier: 0.5 }, 'CognitoLockout: lockoutBackoffMultiplier must be a number from 1 to 100, got 0.5'],
     [
@@ -511,7 +525,11 @@ describe('CognitoLockout construct', () => {
       { signUpWindow: Duration.seconds(0) },
       'CognitoLockout: signUpWindow (in whole seconds) must be a whole number from 1 to 31536000, got 0',
     ],
-    ['an unknown log level', { logLevel: 'TRACE' as never }, 'CognitoLockout: logLevel must be one of "DEBUG", "INFO", "WARN", "ERROR", got "TRACE"'],
+    [
+      'an unknown log level',
+      { logLevel: 'TRACE' as never },
+      'CognitoLockout: logLevel must be one of LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR, got "TRACE"',
+    ],
     [
       "a store budget that, after the device key's first wait, leaves a trigger no room in its timeout",
       { storeTimeout: Duration.millis(2100) },
@@ -528,7 +546,7 @@ describe('CognitoLockout construct', () => {
   });
 
   it("fits the longest store budget when no function reads the device key, and checks the user's own function's timeout", () => {
-    expect(() => construct({ storeTimeout: Duration.millis(2500), deviceTokens: 'off' })).not.toThrow();
+    expect(() => construct({ storeTimeout: Duration.millis(2500), deviceTokens: false })).not.toThrow();
     expect(() => construct({ storeTimeout: Duration.millis(2000) })).not.toThrow();
     const stack = new Stack(noBundling(), 'OwnShort');
     const pool = new UserPool(stack, 'Pool');
@@ -560,7 +578,7 @@ describe('alarms, dashboard and lockout events', () => {
     ]);
 
   it('alarms on credential stuffing: lockouts started per 5 minutes over the threshold', () => {
-    construct({ monitoring: { lockoutsPerFiveMinutes: 50 } }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    construct({ monitoringOptions: { lockoutsPerFiveMinutes: 50 } }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: [
         Match.objectLike({
           MetricStat: {
@@ -645,7 +663,7 @@ describe('alarms, dashboard and lockout events', () => {
     const on = construct();
     on.template.hasResourceProperties('AWS::CloudWatch::Alarm', keyAlarm);
     expect(on.lockout.monitoring?.deviceKeyErrorsAlarm).toBeDefined();
-    const off = construct({ deviceTokens: 'off' });
+    const off = construct({ deviceTokens: false });
     expect(JSON.stringify(off.template.findResources('AWS::CloudWatch::Alarm'))).not.toContain('DeviceKeyErrors');
     expect(off.lockout.monitoring?.deviceKeyErrorsAlarm).toBeUndefined();
   });
@@ -687,7 +705,7 @@ describe('alarms, dashboard and lockout events', () => {
   it('notifies an SNS topic of every alarm when one is given', () => {
     const stack = new Stack(noBundling(), 'WithTopic');
     const topic = new Topic(stack, 'Alerts');
-    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoring: { alarmTopic: topic } });
+    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoringOptions: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 18);
@@ -722,11 +740,11 @@ describe('alarms, dashboard and lockout events', () => {
   });
 
   it.each([
-    ['both', 'on', ['PostAuthentication', 'PreTokenGeneration'], []],
-    ['pre-token-generation', 'on', ['PreTokenGeneration'], ['PostAuthentication']],
+    [SuccessSignal.BOTH, true, ['PostAuthentication', 'PreTokenGeneration'], []],
+    [SuccessSignal.PRE_TOKEN_GENERATION, true, ['PreTokenGeneration'], ['PostAuthentication']],
     // Pre token generation also issues device tokens: it stays unless they are off too.
-    ['post-authentication', 'on', ['PostAuthentication', 'PreTokenGeneration'], []],
-    ['post-authentication', 'off', ['PostAuthentication'], ['PreTokenGeneration']],
+    [SuccessSignal.POST_AUTHENTICATION, true, ['PostAuthentication', 'PreTokenGeneration'], []],
+    [SuccessSignal.POST_AUTHENTICATION, false, ['PostAuthentication'], ['PreTokenGeneration']],
   ] as const)('wires the success signal %s with device tokens %s', (successSignal, deviceTokens, wired, absent) => {
     const { template } = construct({ successSignal, deviceTokens });
     const config = Object.values(template.findResources('AWS::Cognito::UserPool'))[0].Properties.LambdaConfig as Record<string, unknown>;
@@ -745,7 +763,7 @@ describe('alarms, dashboard and lockout events', () => {
       .filter(([, f]) => f.Properties.Environment?.Variables?.LOCKOUT_DEVICE_KEY_SECRET !== undefined)
       .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
     expect(told.sort()).toEqual(['LockoutpostAuthentication', 'LockoutpreAuthentication', 'LockoutpreTokenGeneration']);
-    const off = construct({ deviceTokens: 'off' });
+    const off = construct({ deviceTokens: false });
     off.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(JSON.stringify(off.template.toJSON())).not.toMatch(/secretsmanager|LOCKOUT_DEVICE_KEY_SECRET/);
     expect(off.lockout.deviceKeySecret).toBeUndefined();
@@ -761,7 +779,7 @@ describe('alarms, dashboard and lockout events', () => {
     });
     pool.addTrigger(UserPoolOperation.PRE_TOKEN_GENERATION, claims);
     expect(() => new CognitoLockout(stack, 'Lockout', { userPool: pool })).toThrow(
-      /PreTokenGeneration trigger.*ownFunctions\.preTokenGeneration \(or set successSignal to 'post-authentication' and deviceTokens to 'off'\)/,
+      /PreTokenGeneration trigger.*ownFunctions\.preTokenGeneration \(or set successSignal to SuccessSignal\.POST_AUTHENTICATION and deviceTokens to false\)/,
     );
     // The first attempt attached some triggers before failing: a fresh pool with the same claims function.
     const fresh = new Stack(noBundling(), 'Claims2');
@@ -774,15 +792,17 @@ describe('alarms, dashboard and lockout events', () => {
         code: Code.fromInline('exports.handler = async (e) => e;'),
       }),
     );
-    expect(() => new CognitoLockout(fresh, 'Lockout', { userPool: pool2, successSignal: 'post-authentication', deviceTokens: 'off' })).not.toThrow();
+    expect(
+      () => new CognitoLockout(fresh, 'Lockout', { userPool: pool2, successSignal: SuccessSignal.POST_AUTHENTICATION, deviceTokens: false }),
+    ).not.toThrow();
   });
 
   it('wires the post-confirmation trigger that lifts a lock after a password reset, unless it is off', () => {
     construct().template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PostConfirmation: Match.anyValue() }) });
-    const off = construct({ unlockOnPasswordReset: 'off' });
+    const off = construct({ unlockOnPasswordReset: UnlockOnPasswordReset.OFF });
     expect(off.lockout.postConfirmationFunction).toBeUndefined();
     off.template.hasResourceProperties('AWS::Cognito::UserPool', { LambdaConfig: Match.objectLike({ PostConfirmation: Match.absent() }) });
-    construct({ unlockOnPasswordReset: 'all' }).template.hasResourceProperties('AWS::Lambda::Function', {
+    construct({ unlockOnPasswordReset: UnlockOnPasswordReset.ALL }).template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ LOCKOUT_UNLOCK_ON_PASSWORD_RESET: 'all' }) },
     });
   });
@@ -790,7 +810,7 @@ describe('alarms, dashboard and lockout events', () => {
   it('uses a given bus, or none when events are off', () => {
     const stack = new Stack(noBundling(), 'Bus');
     const bus = new EventBus(stack, 'Security');
-    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), lockoutEvents: bus });
+    new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), lockoutEventBus: bus });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -814,15 +834,20 @@ describe('alarms, dashboard and lockout events', () => {
   it.each<[string, Partial<CognitoLockoutProps>, string]>([
     [
       'a negative lockout threshold',
-      { monitoring: { lockoutsPerFiveMinutes: -1 } },
-      'CognitoLockout: monitoring.lockoutsPerFiveMinutes must be a whole number of 0 or more, got -1',
+      { monitoringOptions: { lockoutsPerFiveMinutes: -1 } },
+      'CognitoLockout: monitoringOptions.lockoutsPerFiveMinutes must be a whole number of 0 or more, got -1',
     ],
     [
       "a duration threshold past Cognito's limit",
-      { monitoring: { durationThreshold: Duration.seconds(6) } },
-      "CognitoLockout: monitoring.durationThreshold must be above 0 and under Cognito's 5 s limit, got 6000 ms",
+      { monitoringOptions: { durationThreshold: Duration.seconds(6) } },
+      "CognitoLockout: monitoringOptions.durationThreshold must be above 0 and under Cognito's 5 s limit, got 6000 ms",
     ],
-    ['device tokens neither on nor off', { deviceTokens: 'yes' as never }, 'CognitoLockout: deviceTokens must be one of "on", "off", got "yes"'],
+    ['device tokens neither on nor off', { deviceTokens: 'on' as never }, 'CognitoLockout: deviceTokens must be true or false, got "on"'],
+    [
+      'monitoring options with monitoring off',
+      { monitoring: false, monitoringOptions: {} },
+      'CognitoLockout: monitoringOptions is set but monitoring is false: remove one of them',
+    ],
     ['a negative device N', { deviceMaxFailedAttempts: -1 }, 'CognitoLockout: deviceMaxFailedAttempts must be a whole number from 0 to 1000, got -1'],
     [
       'a token lifetime in hours',
@@ -1023,13 +1048,13 @@ describe('what the construct checks in the pool and its clients at synth', () =>
     pool.addClient('Defaults', { authFlows: { user: true, custom: true, userSrp: true } });
     new CognitoLockout(stack, 'Lockout', {
       userPool: pool,
-      acceptedPoolRisks: ['case-sensitive-sign-in', 'user-existence-errors', 'custom-auth', 'user-auth'],
+      acceptedPoolRisks: [PoolRisk.CASE_SENSITIVE_SIGN_IN, PoolRisk.USER_EXISTENCE_ERRORS, PoolRisk.CUSTOM_AUTH, PoolRisk.USER_AUTH],
     });
     expect(synthErrors(app)).toBe('');
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cognito-lockout'))).toEqual([]);
     const other = host();
     expect(() => new CognitoLockout(other.stack, 'Lockout', { userPool: other.pool, acceptedPoolRisks: ['custom' as never] })).toThrow(
-      'CognitoLockout: acceptedPoolRisks may contain "case-sensitive-sign-in", "user-existence-errors", "custom-auth", "user-auth", got "custom"',
+      'CognitoLockout: acceptedPoolRisks may contain PoolRisk.CASE_SENSITIVE_SIGN_IN, PoolRisk.USER_EXISTENCE_ERRORS, PoolRisk.CUSTOM_AUTH, PoolRisk.USER_AUTH, got "custom"',
     );
   });
 
