@@ -108,7 +108,9 @@ export interface NotifyUserProps {
 }
 
 /** See `CognitoLockout.MIN_AWS_CDK_LIB_VERSION`. */
-const MIN_AWS_CDK_LIB_VERSION = '2.270.0';
+const MIN_AWS_CDK_LIB_VERSION = '2.252.0';
+/** The first aws-cdk-lib whose `Validations.acknowledge` takes a finding containing `::` (`[Resource::*]`). */
+const FINDING_ACKNOWLEDGEMENTS_SINCE = '2.270.0';
 
 export interface CognitoLockoutProps extends LockoutPolicyProps {
   /**
@@ -233,11 +235,9 @@ export class CognitoLockout extends Construct {
   /**
    * The oldest aws-cdk-lib with everything the construct and the stack use, found by synthesizing the stack from
    * the packed tarball against each release (2026-11-22): `Runtime.NODEJS_24_X` arrived in 2.224.0, `Validations`
-   * in 2.251.0 and its `acknowledge` (cdk-nag 3 acknowledgements in the stack) in 2.252.0, and acknowledgement ids
-   * with a finding that contains `::` (`AwsSolutions::AwsSolutions-IAM5[Resource::*]`, the stream consumers') in
-   * 2.270.0: before it, the construct throws "Invalid validation rule ID" (found by the Python consumer app, which
-   * installs exactly this version from PyPI). Older releases fail deep in synth, or synthesize silently wrong
-   * templates (an older runtime), so they are refused up front, naming the version needed.
+   * in 2.251.0 and its `acknowledge` (cdk-nag 3 acknowledgements in the stack) in 2.252.0. Older releases fail
+   * with a TypeError deep in synth, or synthesize silently wrong templates (an older runtime), so they are refused
+   * up front, naming the version needed. The Python consumer app in CI installs exactly this release.
    */
   static readonly MIN_AWS_CDK_LIB_VERSION: string = MIN_AWS_CDK_LIB_VERSION;
 
@@ -495,12 +495,17 @@ export class CognitoLockout extends Construct {
    * then on, not a day of old locks (nor emails their owners).
    */
   private consumeStream(fn: LambdaFunction, filters: readonly object[], failures: Queue, batchSize: number): void {
-    Validations.of(fn.role!).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams, which a stream event source mapping needs, has no resource-level permissions; every other ' +
-        "statement names the table's stream, its key prefixes, the pool or the SES identity.",
-    });
+    // aws-cdk-lib before 2.270.0 refuses an id whose finding contains `::` ("Invalid validation rule ID"): there the
+    // acknowledgement is left out (cdk-nag then reports IAM5 on the consumers' roles, with the reason below in the docs)
+    // rather than the construct refusing a release that has everything else it needs.
+    if (cdkLibAtLeast(cdkLibVersion(), FINDING_ACKNOWLEDGEMENTS_SINCE)) {
+      Validations.of(fn.role!).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'dynamodb:ListStreams, which a stream event source mapping needs, has no resource-level permissions; every other ' +
+          "statement names the table's stream, its key prefixes, the pool or the SES identity.",
+      });
+    }
     fn.addEventSource(
       new DynamoEventSource(this.table, {
         startingPosition: StartingPosition.LATEST,
@@ -635,20 +640,25 @@ export function cdkLibVersion(): string {
 
 /** Fails synth on an aws-cdk-lib older than MIN_AWS_CDK_LIB_VERSION, naming the version needed. */
 export function checkCdkVersion(version: string): void {
+  if (!cdkLibAtLeast(version, MIN_AWS_CDK_LIB_VERSION)) {
+    throw new Error(
+      `CognitoLockout requires aws-cdk-lib ${MIN_AWS_CDK_LIB_VERSION} or later, but this app loads ${version}: npm install aws-cdk-lib@^${MIN_AWS_CDK_LIB_VERSION}`,
+    );
+  }
+}
+
+/** Whether `version` (major.minor.patch, any pre-release ignored) is `least` or later. */
+export function cdkLibAtLeast(version: string, least: string): boolean {
   const parse = (v: string) =>
     v
       .split('-')[0]
       .split('.')
       .map((part) => Number(part));
-  const [have, need] = [parse(version), parse(MIN_AWS_CDK_LIB_VERSION)];
+  const [have, need] = [parse(version), parse(least)];
   for (let i = 0; i < 3; i++) {
-    if ((have[i] ?? 0) > (need[i] ?? 0)) return;
-    if ((have[i] ?? 0) < (need[i] ?? 0)) {
-      throw new Error(
-        `CognitoLockout requires aws-cdk-lib ${MIN_AWS_CDK_LIB_VERSION} or later, but this app loads ${version}: npm install aws-cdk-lib@^${MIN_AWS_CDK_LIB_VERSION}`,
-      );
-    }
+    if ((have[i] ?? 0) !== (need[i] ?? 0)) return (have[i] ?? 0) > (need[i] ?? 0);
   }
+  return true;
 }
 
 /**

@@ -87,6 +87,18 @@ describe('the README and docs/', () => {
   });
 });
 
+describe('the Python, Java and Go examples (docs/languages.md)', () => {
+  // Each example is the stack of a consumer app that CI builds and checks (scripts/consumer-apps.sh).
+  it.each([
+    ['python', 'consumers/python/app.py'],
+    ['java', 'consumers/java/src/main/java/com/example/AuthStack.java'],
+    ['go', 'consumers/go/stack.go'],
+  ])('shows %s as %s, word for word', (language, file) => {
+    const blocks = [...read('docs/languages.md').matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+    expect(blocks).toEqual([read(file)]);
+  });
+});
+
 describe('the API reference', () => {
   it('generates from the JSDoc with TypeDoc (npm run docs) without a warning, the construct props documented', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'lockout-api-'));

@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
 import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
 import { readAppConfig } from '../lib/app-config';
-import { CognitoLockout, type CognitoLockoutProps, checkCdkVersion } from '../lib/cognito-lockout';
+import { CognitoLockout, type CognitoLockoutProps, cdkLibAtLeast, checkCdkVersion } from '../lib/cognito-lockout';
 import { LockoutMode, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from '../lib/lockout-props';
 import { PoolRisk } from '../lib/pool-checks';
 import { CognitoLockoutStack, type CognitoLockoutStackProps } from '../lib/cognito-lockout-stack';
@@ -458,14 +458,21 @@ describe('CognitoLockout construct', () => {
   });
 
   it.each([
-    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.270.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.270.0'],
-    ['2.269.0', 'CognitoLockout requires aws-cdk-lib 2.270.0 or later, but this app loads 2.269.0: npm install aws-cdk-lib@^2.270.0'],
-    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.270.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.270.0'],
+    ['2.160.0', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 2.160.0: npm install aws-cdk-lib@^2.252.0'],
+    ['2.251.9', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 2.251.9: npm install aws-cdk-lib@^2.252.0'],
+    ['1.204.0', 'CognitoLockout requires aws-cdk-lib 2.252.0 or later, but this app loads 1.204.0: npm install aws-cdk-lib@^2.252.0'],
   ])('refuses aws-cdk-lib %s at synth, naming the version needed', (version, message) => {
     expect(() => checkCdkVersion(version)).toThrow(message);
   });
 
-  it.each(['2.270.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
+  it('compares aws-cdk-lib versions by number, not text', () => {
+    expect(cdkLibAtLeast('2.270.0', '2.270.0')).toBe(true);
+    expect(cdkLibAtLeast('2.269.9', '2.270.0')).toBe(false);
+    expect(cdkLibAtLeast('2.1000.0', '2.270.0')).toBe(true);
+    expect(cdkLibAtLeast('3.0.0-rc.1', '2.270.0')).toBe(true);
+  });
+
+  it.each(['2.252.0', '2.276.1', '2.300.0', '3.0.0'])('accepts aws-cdk-lib %s', (version) => {
     expect(() => checkCdkVersion(version)).not.toThrow();
   });
 
