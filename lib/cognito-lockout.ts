@@ -342,18 +342,15 @@ export class CognitoLockout extends Construct {
       props.lockoutEvents === false ? undefined : (props.lockoutEventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default'));
     this.preAuthenticationFunction = make('preAuthentication', 'pre-authentication', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (settings.successSignal !== 'pre-token-generation') {
-      // UpdateItem: an identity that remembers a recent reset or unlock is zeroed, not deleted (store.ts).
-      this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
+      // UpdateItem only: a success zeroes its item rather than deleting it, keeping the stamp the accounting reads, and
+      // marks an uncounted sign-in on it (store.ts, accounting.ts).
+      this.postAuthenticationFunction = make('postAuthentication', 'post-authentication', ['dynamodb:UpdateItem']);
     }
     // Pre token generation issues the device tokens, and may be a success signal besides.
     if (settings.successSignal !== 'post-authentication' || settings.deviceTokens === 'on') {
       // GetItem: the device-bucket tidy-up reads the user's devices item before its conditional UpdateItem (store.ts
       // pruneDevices), on `signin#` keys like every other request of this function.
-      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', [
-        'dynamodb:DeleteItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:GetItem',
-      ]);
+      this.preTokenGenerationFunction = make('preTokenGeneration', 'pre-token-generation', ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
     }
     if (props.signUpLimits ?? true) this.preSignUpFunction = make('preSignUp', 'pre-signup', ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
     if (settings.unlockOnPasswordReset !== 'off') {

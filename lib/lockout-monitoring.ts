@@ -106,6 +106,8 @@ export class LockoutMonitoring extends Construct {
   readonly storeCircuitAlarm: Alarm;
   readonly internalErrorsAlarm: Alarm;
   readonly instanceRecordFullAlarm: Alarm;
+  /** With post-authentication among the triggers: a successful sign-in that pre-authentication did not count. */
+  readonly uncountedSignInsAlarm?: Alarm;
   /** With device tokens on. */
   readonly deviceKeyErrorsAlarm?: Alarm;
   readonly dashboard?: Dashboard;
@@ -155,6 +157,14 @@ export class LockoutMonitoring extends Construct {
         "During a store outage an instance's record was full of identities it must keep, so it turned a new identity away with the generic " +
         'message: someone is spraying names at it. Entries free up as their windows and locks end; the store coming back ends it.',
     });
+    if (props.triggers.postAuthentication !== undefined) {
+      this.uncountedSignInsAlarm = this.alarm('UncountedSignIns', lockoutMetric('UncountedSignIns', 'PostAuthentication'), 0, {
+        description:
+          'A sign-in succeeded that pre-authentication counted no attempt for: its flow bypasses the lockout (USER_AUTH or CUSTOM_AUTH, ' +
+          'if Cognito does not run pre-authentication for it). The metric by triggerSource and clientId, the log and the SignInUncounted ' +
+          'event name the app client. Also raised for up to 15 minutes after a store outage, for attempts the instances decided alone.',
+      });
+    }
     if (props.deviceTokens === true) {
       this.deviceKeyErrorsAlarm = this.alarm('DeviceKeyErrors', sumOver(functions, KEY_READERS, 'DeviceKeyErrors', 'k'), 0, {
         description:

@@ -20,7 +20,7 @@ export enum PoolRisk {
    * (cognito-triggers.md, UNVERIFIED), so guesses through it would not be counted.
    */
   CUSTOM_AUTH = 'custom-auth',
-  /** A client allowing USER_AUTH (choice-based sign-in): whether pre-authentication runs for it is UNVERIFIED. */
+  /** A client allowing USER_AUTH (choice-based sign-in): whether pre-authentication runs for it is UNVERIFIED (a warning; UncountedSignIns tells). */
   USER_AUTH = 'user-auth',
 }
 
@@ -132,11 +132,14 @@ function checkClient(client: CfnUserPoolClient, report: (risk: PoolRisk, severit
     );
   }
   if (allowed.includes('ALLOW_USER_AUTH')) {
+    // Accepted with a warning: the accounting (accounting.ts) tells each deployment whether its sign-ins are counted.
     report(
       PoolRisk.USER_AUTH,
-      'error',
-      `the app client ${name} allows USER_AUTH (choice-based sign-in), for which it is not established that pre-authentication ` +
-        'runs, so guesses through it may go uncounted. Set authFlows without user: true',
+      'warning',
+      `the app client ${name} allows USER_AUTH (choice-based sign-in). AWS does not document whether Cognito runs ` +
+        'pre-authentication for it (nor at which step): the lockout assumes it does for PASSWORD and PASSWORD_SRP. If it does not, ' +
+        "sign-ins through it are not counted, and the UncountedSignIns alarm (the lockout's monitoring) and SignInUncounted events " +
+        'say so. Passwordless choices (EMAIL_OTP, SMS_OTP, WEB_AUTHN) involve no password and are not limited by this lockout',
     );
   }
 }

@@ -183,14 +183,14 @@ describe("each trigger's waits fit its timeout, on the shipped defaults", () => 
     // Healthy and quick: the clear, then the tidy-up's read.
     let sent: string[] = [];
     await answeredAfter(() => createPreTokenGenerationHandler(deps(storeClient([fast], sent), 0))(preTokenGenerationEvent(USER), lambdaContext()));
-    expect(sent).toEqual(['DeleteCommand', 'GetCommand']);
+    expect(sent).toEqual(['UpdateCommand', 'GetCommand']);
     // Answering, but so slowly that a second budget would not fit: no tidy-up.
     sent = [];
     await answeredAfter(() => createPreTokenGenerationHandler(deps(storeClient([SLOW_OK], sent), 0))(preTokenGenerationEvent(USER), lambdaContext()));
-    expect(sent).toEqual(['DeleteCommand']);
+    expect(sent).toEqual(['UpdateCommand']);
     // Failing: no tidy-up either.
     sent = [];
     await answeredAfter(() => createPreTokenGenerationHandler(deps(storeClient([HANG], sent), 0))(preTokenGenerationEvent(USER), lambdaContext()));
-    expect(sent).toEqual(['DeleteCommand']);
+    expect(sent).toEqual(['UpdateCommand']);
   });
 });

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
@@ -65,10 +65,11 @@ describe('pre-authentication handler', () => {
       UpdateExpression:
         'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
         'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
-        // `op` says what the write did, so that the stream's consumers are never invoked for it (outbox.ts).
-        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl), #op = :count',
+        // `op` says what the write did, so that the stream's consumers are never invoked for it (outbox.ts); `attemptAt`
+        // stamps the attempt for the accounting of the success that may follow (accounting.ts).
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl), #op = :count, #at = :now',
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt', '#op': 'op' },
+      ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt', '#op': 'op', '#at': 'attemptAt' },
       ExpressionAttributeValues: {
         ':zero': 0,
         ':one': 1,
@@ -114,6 +115,7 @@ describe('pre-authentication handler', () => {
         // A lock starting, of a known user: the announcer's news, and the notifier's way to the address.
         op: 'lock',
         sub: USER,
+        attemptAt: now,
       },
       ConditionExpression: 'rev = :rev',
       ExpressionAttributeValues: { ':rev': 5 },
@@ -294,40 +296,80 @@ describe('pre-authentication handler', () => {
 });
 
 describe('post-authentication handler', () => {
-  it('clears the identity with one conditional DeleteItem that keeps active locks', async () => {
-    const { postAuth, now } = setup();
-    ddb.on(DeleteCommand).resolves({});
+  it('clears the identity with one conditional UpdateItem that keeps active locks and reads the attempt it clears', async () => {
+    const { postAuth, now, deps } = setup();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY, failures: 1, attemptAt: now - MINUTE } });
     const event = postAuthEvent(USER);
     await expect(postAuth(event)).resolves.toBe(event);
     expect(ddb.calls()).toHaveLength(1);
-    expect(ddb.commandCalls(DeleteCommand)[0].args[0].input).toEqual({
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toEqual({
       TableName: 'lockout-test',
       Key: { pk: KEY },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now AND (attribute_not_exists(clearedAt) OR clearedAt <= :forgotten)',
-      ExpressionAttributeNames: { '#pk': 'pk' },
-      ExpressionAttributeValues: { ':now': now, ':forgotten': now - 24 * 60 * MINUTE },
+      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl, #op = :op',
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+      ExpressionAttributeNames: { '#pk': 'pk', '#ttl': 'expiresAt', '#op': 'op' },
+      // Kept for a maximum lockout: a clear it remembers (clearedAt) and the attempt's stamp outlive the success.
+      ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.ceil((now + 24 * 60 * MINUTE) / 1000), ':op': 'success' },
+      ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
+    expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['FailuresCleared']);
   });
 
   it('keeps an active lock and still lets the sign-in complete', async () => {
     const { postAuth, now } = setup();
-    ddb.on(DeleteCommand).rejects(conditionFailed({ lockedUntil: now + MINUTE, failures: 0, windowStart: now, lockouts: 1, rev: 3 }));
+    ddb.on(UpdateCommand).rejects(conditionFailed({ lockedUntil: now + MINUTE, failures: 0, windowStart: now, lockouts: 1, rev: 3 }));
     const event = postAuthEvent(USER);
     await expect(postAuth(event)).resolves.toBe(event);
   });
 
-  it('never fails a sign-in on a store error or a hanging store', async () => {
+  it('never fails a sign-in on a store error or a hanging store, and never calls it uncounted then', async () => {
     const { postAuth, deps } = setup({ settings: { storeTimeoutMs: 150, storeErrorPolicy: 'deny' } });
     const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
     ddb
-      .on(DeleteCommand)
+      .on(UpdateCommand)
       .rejectsOnce(new Error('socket hang up'))
       .callsFake(() => new Promise(() => undefined));
     const event = postAuthEvent(USER);
     await expect(postAuth(event)).resolves.toBe(event);
     await expect(postAuth(event)).resolves.toBe(event);
     expect(addMetric.mock.calls.map((c) => c[0])).toEqual(['StoreErrors', 'StoreErrors']);
+  });
+
+  it.each([
+    ['no item at all', undefined],
+    ['an item whose last counted attempt is older than an authentication session', { failures: 0, attemptAt: -16 * MINUTE }],
+    ['an item of the version before the stamp', { failures: 0, attemptAt: undefined }],
+  ])('reports a success with %s as an uncounted sign-in: metric, log and a mark for the announcer', async (_, old) => {
+    const { postAuth, now, deps } = setup();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    const item = old === undefined ? undefined : { ...old, ...(old.attemptAt === undefined ? {} : { attemptAt: now + old.attemptAt }) };
+    // The clear finds no item (its condition fails with nothing seen), or the item as it was; then the mark lands.
+    if (item === undefined) ddb.on(UpdateCommand).rejectsOnce(conditionFailed()).resolves({});
+    else
+      ddb
+        .on(UpdateCommand)
+        .resolvesOnce({ Attributes: { pk: KEY, ...item } })
+        .resolves({});
+    const event = { ...postAuthEvent(USER), callerContext: { awsSdkVersion: 'x', clientId: 'web-client' } };
+    await expect(postAuth(event)).resolves.toBe(event);
+    expect(addMetric.mock.calls.map((c) => c[0])).toContain('UncountedSignIns');
+    const mark = ddb.commandCalls(UpdateCommand)[1].args[0].input;
+    expect(mark).toMatchObject({
+      Key: { pk: KEY },
+      ExpressionAttributeValues: { ':op': 'uncounted', ':now': now, ':sub': USER, ':client': 'web-client' },
+    });
+    expect(ddb.calls()).toHaveLength(2);
+  });
+
+  it('reports nothing for a success whose attempt was counted within the session, however late the success', async () => {
+    const { postAuth, now, deps } = setup();
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: KEY, failures: 0, attemptAt: now - 14 * MINUTE } });
+    await postAuth(postAuthEvent(USER));
+    expect(addMetric.mock.calls.map((c) => c[0])).not.toContain('UncountedSignIns');
+    expect(ddb.calls()).toHaveLength(1);
   });
 
   it('returns malformed events instead of failing the sign-in', async () => {
@@ -466,15 +508,18 @@ describe('pre token generation as the success signal', () => {
     'TokenGeneration_Authentication',
     'TokenGeneration_NewPasswordChallenge',
     'TokenGeneration_AuthenticateDevice',
-  ])('clears the failures on %s, with the same conditional DeleteItem as post-authentication, and returns the claims untouched', async (source) => {
+  ])('clears the failures on %s, with the same conditional UpdateItem as post-authentication, and returns the claims untouched', async (source) => {
     const deps = testDeps();
-    ddb.on(DeleteCommand).resolves({});
+    const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
+    ddb.on(UpdateCommand).resolves({});
     const event = tokenEvent(source);
     await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
-    expect(ddb.commandCalls(DeleteCommand)[0].args[0].input).toMatchObject({
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
       Key: { pk: KEY },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now AND (attribute_not_exists(clearedAt) OR clearedAt <= :forgotten)',
+      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
     });
+    // Post-authentication accounts for sign-ins; pre token generation (which also sees refreshes) does not.
+    expect(addMetric.mock.calls.map((c) => c[0])).not.toContain('UncountedSignIns');
   });
 
   it('leaves a token refresh alone: it is not a sign-in', async () => {
@@ -484,7 +529,7 @@ describe('pre token generation as the success signal', () => {
   });
 
   it('never fails a sign-in or a token issuance: store errors, malformed events and unknown sources pass, counted', async () => {
-    ddb.on(DeleteCommand).rejects(new Error('socket hang up'));
+    ddb.on(UpdateCommand).rejects(new Error('socket hang up'));
     const deps = testDeps();
     const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
     const handler = createPreTokenGenerationHandler(deps);
@@ -509,23 +554,19 @@ describe('pre token generation as the success signal', () => {
     ]);
   });
 
-  it('zeroes instead of deleting an identity that remembers a recent reset: two requests, the clear kept', async () => {
+  it('zeroes an identity that remembers a recent reset in its one request, the clear kept', async () => {
     const deps = testDeps();
     const now = deps.clock.now();
-    ddb
-      .on(DeleteCommand)
-      .rejects(conditionFailed({ failures: 2, windowStart: now - MINUTE, lockedUntil: 0, lockouts: 0, rev: 4, clearedAt: now - 2 * MINUTE }));
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({
+      Attributes: { pk: KEY, failures: 2, windowStart: now - MINUTE, lockedUntil: 0, lockouts: 0, rev: 4, clearedAt: now - 2 * MINUTE },
+    });
     const event = tokenEvent('TokenGeneration_Authentication');
     await expect(createPreTokenGenerationHandler(deps)(event)).resolves.toBe(event);
-    expect(ddb.calls()).toHaveLength(2);
-    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
-      Key: { pk: KEY },
-      UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl, #op = :op',
-      // The window opened now, and the clear two minutes ago is remembered for a day: the later of the two.
-      ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': now, ':ttl': Math.ceil((now - 2 * MINUTE + 24 * 60 * MINUTE) / 1000) },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
-    });
+    expect(ddb.calls()).toHaveLength(1);
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.UpdateExpression).not.toMatch(/clearedAt/);
+    // Long enough for any clear it may remember (a day), whatever it holds.
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':ttl': Math.ceil((now + 24 * 60 * MINUTE) / 1000) });
   });
 });
 

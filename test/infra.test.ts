@@ -155,10 +155,11 @@ describe('CognitoLockoutStack template', () => {
   it('gives each trigger exactly its own writes on its own keys of its own table, and nothing else: no side-call right', () => {
     const expected: Record<string, [string[], string[]]> = {
       preAuthentication: [['dynamodb:UpdateItem', 'dynamodb:PutItem'], ['signin#*']],
-      postAuthentication: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], ['signin#*']],
+      // UpdateItem only: a success zeroes its item (keeping the accounting's stamp) and marks an uncounted sign-in.
+      postAuthentication: [['dynamodb:UpdateItem'], ['signin#*']],
       postConfirmation: [['dynamodb:UpdateItem'], ['signin#*']],
       // GetItem: the device-bucket tidy-up's read (store.ts pruneDevices).
-      preTokenGeneration: [['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], ['signin#*']],
+      preTokenGeneration: [['dynamodb:UpdateItem', 'dynamodb:GetItem'], ['signin#*']],
       preSignUp: [
         ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
         ['signup-username#*', 'signup-email#*', 'signup-phone#*', 'signup-email-domain#*', 'signup-phone-prefix#*'],
@@ -705,8 +706,8 @@ describe('alarms, dashboard and lockout events', () => {
       { Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: 2500, Period: 300 },
       5,
     );
-    // And the stream's failure queue, a full instance record, device key errors.
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+    // And the stream's failure queue, a full instance record, device key errors, uncounted sign-ins.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 19);
   });
 
   it('notifies an SNS topic of every alarm when one is given', () => {
@@ -715,7 +716,7 @@ describe('alarms, dashboard and lockout events', () => {
     new CognitoLockout(stack, 'Lockout', { userPool: new UserPool(stack, 'Pool'), monitoringOptions: { alarmTopic: topic } });
     const template = Template.fromStack(stack);
     const topicRef = { Ref: ref(template, 'AWS::SNS::Topic', 'Alerts/Resource') };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 18);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topicRef], OKActions: [topicRef] }, 19);
   });
 
   it('creates a dashboard of attempts, refusals, lockouts, store errors and latency', () => {
@@ -1037,7 +1038,7 @@ describe('what the construct checks in the pool and its clients at synth', () =>
     expect(message).toContain("allows CUSTOM_AUTH (CDK's default when authFlows is unset)");
   });
 
-  it('fails synth for a client created anywhere in the app with custom auth or USER_AUTH, after the construct', () => {
+  it('fails synth for a client created anywhere in the app with custom auth, and warns of USER_AUTH naming the alarm, after the construct', () => {
     const { app, stack, pool } = host();
     new CognitoLockout(stack, 'Lockout', { userPool: pool });
     new UserPoolClient(new Stack(app, 'Elsewhere'), 'Late', {
@@ -1047,7 +1048,30 @@ describe('what the construct checks in the pool and its clients at synth', () =>
     });
     const message = synthErrors(app);
     expect(message).toContain('Elsewhere/Late allows CUSTOM_AUTH');
-    expect(message).toContain('Elsewhere/Late allows USER_AUTH');
+    // USER_AUTH is a warning now (the next test): only CUSTOM_AUTH fails the synth.
+    expect(message).not.toContain('USER_AUTH');
+  });
+
+  it('synthesizes a client allowing USER_AUTH with a warning, and alarms on uncounted sign-ins', () => {
+    const { app, stack, pool } = host();
+    pool.addClient('Choice', { authFlows: { user: true, userSrp: true }, preventUserExistenceErrors: true });
+    const lockout = new CognitoLockout(stack, 'Lockout', { userPool: pool });
+    expect(synthErrors(app)).toBe('');
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('Choice allows USER_AUTH'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toMatch(/UncountedSignIns alarm.*SignInUncounted events/);
+    expect(lockout.monitoring?.uncountedSignInsAlarm).toBeDefined();
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ Namespace: 'CognitoLockout', MetricName: 'UncountedSignIns' }),
+          }),
+        }),
+      ],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('lets a deployer accept each risk by name, and names the prop for an unknown one', () => {

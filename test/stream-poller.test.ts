@@ -71,9 +71,17 @@ describe('filter patterns', () => {
     expect(matchesFilters(ANNOUNCER_FILTERS as never, record('INSERT', 'signup-email#b', { newImage: { failures: { N: '1' } } }))).toBe(false);
   });
 
-  it.each(['lock', 'reset', 'operator-lock', 'operator-unlock', 'success'])('a write with op %s matches the announcer', (op) => {
+  it.each(['lock', 'reset', 'operator-lock', 'operator-unlock', 'uncounted'])('a write with op %s matches the announcer', (op) => {
     expect(matchesFilters(ANNOUNCER_FILTERS as never, write(op))).toBe(true);
     expect(matchesFilters(ANNOUNCER_FILTERS as never, record('INSERT', 'signin#a', { newImage: { op: { S: op } } }))).toBe(true);
+  });
+
+  it('a successful sign-in matches only when it ends a lockout streak: ordinary sign-ins invoke nothing', () => {
+    const success = (lockouts: string | undefined) =>
+      record('MODIFY', 'signin#a', { newImage: { op: { S: 'success' } }, oldImage: lockouts === undefined ? {} : { lockouts: { N: lockouts } } });
+    expect(matchesFilters(ANNOUNCER_FILTERS as never, success('1'))).toBe(true);
+    expect(matchesFilters(ANNOUNCER_FILTERS as never, success('0'))).toBe(false);
+    expect(matchesFilters(ANNOUNCER_FILTERS as never, success(undefined))).toBe(false);
   });
 
   it('a deletion that ends a streak matches; one without a streak, one by TTL, one without the attribute do not', () => {

@@ -94,7 +94,12 @@ export type MetricName =
   /** The key could not be read (tokens count as absent, none are issued). */
   | 'DeviceKeyErrors'
   /** A password reset's revocation of device tokens did not land within its budget: the reset was failed, to be repeated. */
-  | 'DeviceRevocationsFailed';
+  | 'DeviceRevocationsFailed'
+  /**
+   * A successful sign-in that pre-authentication counted no attempt for (accounting.ts): its flow bypasses the
+   * lockout. Also emitted with `triggerSource` and `clientId` dimensions (at most CLIENT_DIMENSIONS app clients).
+   */
+  | 'UncountedSignIns';
 
 /** The prefix of every table key: what the key counts. */
 export type KeyScope =

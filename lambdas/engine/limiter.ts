@@ -69,7 +69,7 @@ export async function registerAttempt(
   if (transition.kind === 'refuse-locked') return result('locked', transition.state, 1);
 
   // A device write replaces the item's `open` set as the fast path saw it (store.ts).
-  const casFacts = facts.device === undefined ? facts : { ...facts, device: { ...facts.device, observedOpen: fast.open } };
+  const casFacts = { ...facts, attemptAt: now, ...(facts.device === undefined ? {} : { device: { ...facts.device, observedOpen: fast.open } }) };
   const cas = () => store.compareAndSet(key, fast.observed, transition.next, policy, { abortSignal: options.abortSignal }, casFacts);
   // Device buckets share their item but not their races: each bucket has its own gate.
   const gateKey = facts.device === undefined ? key : deviceRecordKey(key, facts.device.did);

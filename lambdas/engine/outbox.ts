@@ -27,10 +27,10 @@ import { PERMANENT_LOCK_UNTIL } from './policy';
 export const OP_ATTRIBUTE = 'op';
 export const SUB_ATTRIBUTE = 'sub';
 
-export type ItemOp = 'count' | 'lock' | 'reset' | 'operator-lock' | 'operator-unlock' | 'success' | 'operator-revoke';
+export type ItemOp = 'count' | 'lock' | 'reset' | 'operator-lock' | 'operator-unlock' | 'success' | 'operator-revoke' | 'uncounted';
 
 /** The ops a stream consumer is invoked for (besides REMOVEs that end a streak). */
-export const NEWS_OPS: readonly ItemOp[] = ['lock', 'reset', 'operator-lock', 'operator-unlock', 'success'];
+export const NEWS_OPS: readonly ItemOp[] = ['lock', 'reset', 'operator-lock', 'operator-unlock', 'uncounted'];
 
 /** The prefix of notice requests: the announcer writes one per lock, the notifier's stream filter picks them. */
 export const NOTICE_PREFIX = 'notice#';
@@ -69,6 +69,17 @@ export type Announcement =
       readonly sub?: string;
       /** The operator, as the admin CLI recorded it for events (redacted). */
       readonly operator?: string;
+    }
+  | {
+      /** A successful sign-in that pre-authentication did not count (accounting.ts). */
+      readonly type: 'SignInUncounted';
+      readonly id: string;
+      readonly key: string;
+      readonly bucket: 'anonymous';
+      readonly reason: 'no-counted-attempt';
+      readonly sub?: string;
+      readonly clientId?: string;
+      readonly operator?: undefined;
     }
   | {
       readonly type: 'AccountUnlocked';
@@ -147,8 +158,18 @@ export function announcementOf(change: StreamChange): Announcement | undefined {
       };
     }
     case 'success':
-      // A successful sign-in zeroed an item that remembers a recent clear: the same news as a deletion.
+      // A successful sign-in zeroed the item: news when it ended a lockout streak.
       return streakEnded(change.key, before, sub);
+    case 'uncounted':
+      return {
+        type: 'SignInUncounted',
+        id: announcementId(change.key, 'uncounted', num(after, 'uncountedAt')),
+        key: change.key,
+        bucket: 'anonymous',
+        reason: 'no-counted-attempt',
+        sub,
+        clientId: text(after, 'clientId'),
+      };
     default:
       return undefined;
   }
@@ -197,6 +218,11 @@ export function noticeKey(lockId: string): string {
  */
 export const ANNOUNCER_FILTERS: readonly object[] = [
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [OP_ATTRIBUTE]: { S: [...NEWS_OPS] } } } },
+  // A successful sign-in zeroes its item: news only when it ends a lockout streak, so ordinary sign-ins invoke nothing.
+  {
+    eventName: ['MODIFY'],
+    dynamodb: { NewImage: { [OP_ATTRIBUTE]: { S: ['success'] } }, OldImage: { lockouts: { N: [{ 'anything-but': ['0'] }] } } },
+  },
   // A deletion that ends a lockout streak, by a sign-in rather than by TTL (which names the DynamoDB service).
   { eventName: ['REMOVE'], userIdentity: { type: [{ exists: false }] }, dynamodb: { OldImage: { lockouts: { N: [{ 'anything-but': ['0'] }] } } } },
 ];

@@ -15,7 +15,7 @@ import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } f
 import { type RateLimitPolicy, isLocked } from './policy';
 import { deviceRecordKey, windowIndex } from './device-bucket';
 import { LocalDevicePlaces } from './local-device-places';
-import { type AttemptStore, DeviceBucketRefusedError, type ItemFacts } from './store';
+import { type AttemptStore, type ClearResult, DeviceBucketRefusedError, type ItemFacts } from './store';
 
 /**
  * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
@@ -33,7 +33,7 @@ export type GuardedAttempt =
   /** The store failed and the instance does not decide alone (store-error policy `allow` or `deny`). */
   | { readonly kind: 'store-error'; readonly storeError: unknown; readonly bypassed: boolean };
 
-export type ClearOutcome = 'cleared' | 'locked' | 'absent';
+export type { ClearResult } from './store';
 
 /** Raised instead of asking the store while the circuit is open. */
 export class StoreBypassedError extends Error {
@@ -134,16 +134,21 @@ export class StoreGuard {
   }
 
   /** A successful sign-in: forgets failures unless locked, in the store and in this instance's record. */
-  async clear(key: string, now: number, policy: RateLimitPolicy, deadlineAt?: number): Promise<ClearOutcome> {
+  async clear(key: string, now: number, policy: RateLimitPolicy, deadlineAt?: number): Promise<ClearResult> {
     this.record.update(key, (entry) => afterSuccess(entry, now));
     return this.write((abortSignal) => this.store.clearUnlessLocked(key, now, policy, { abortSignal }), deadlineAt);
   }
 
   /** A successful sign-in with a device token: removes its bucket unless locked, in the store and in this instance's record. */
-  async clearDevice(itemKey: string, did: string, now: number, policy: RateLimitPolicy): Promise<ClearOutcome> {
+  async clearDevice(itemKey: string, did: string, now: number, policy: RateLimitPolicy): Promise<ClearResult> {
     this.record.update(deviceRecordKey(itemKey, did), (entry) => afterSuccess(entry, now));
     this.places.release(itemKey, did);
     return this.write((abortSignal) => this.store.clearDevice(itemKey, did, now, policy.windowMs, { abortSignal }));
+  }
+
+  /** An uncounted sign-in (accounting.ts): marked for the stream's announcer, in what is left of the success's budget. */
+  async markUncounted(key: string, now: number, facts: { readonly sub?: string; readonly clientId?: string }, deadlineAt: number): Promise<void> {
+    return this.write((abortSignal) => this.store.markUncounted(key, now, facts, { abortSignal }), deadlineAt);
   }
 
   /** At a sign-in: removes the user's device buckets that no longer matter (store.ts), behind the circuit and the budget. */

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ATTEMPT_AT, AUTH_SESSION_MS, attemptAtOf } from './accounting';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
 import {
   BUCKET_ATTRIBUTE,
@@ -20,15 +21,7 @@ import {
   windowIndex,
 } from './device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
-import {
-  type LockoutState,
-  PERMANENT_LOCK_UNTIL,
-  type RateLimitPolicy,
-  clearMemoryMs,
-  expiryEpochSeconds,
-  streakMemoryMs,
-  windowCutoff,
-} from './policy';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, streakMemoryMs, windowCutoff } from './policy';
 
 /**
  * Item layout (one item per identity key):
@@ -41,6 +34,7 @@ import {
  *   clearedAt   number  epoch ms of the last password reset or operator unlock, while it matters (policy.ts)
  *   op          string  what the last write did, for the stream's consumers (outbox.ts)
  *   sub         string  a known user's sub, written with a lock or a clear (outbox.ts); absent for unknown names
+ *   attemptAt   number  epoch ms of the last counted attempt, kept by a success's clear (accounting.ts)
  *   expiresAt   number  epoch seconds, the table's TTL attribute (absent on permanent locks)
  *
  * Every write is a single conditional request. There is no read-then-write anywhere: when a condition
@@ -57,6 +51,12 @@ type Conditional<T> =
       /** A device write's refusal: the item's `open` set as it was, which the slow path must replace unchanged. */
       readonly open?: readonly string[];
     };
+/** What a success's clear did, and when its bucket last counted an attempt (accounting.ts). */
+export interface ClearResult {
+  readonly outcome: 'cleared' | 'locked' | 'absent';
+  readonly attemptAt?: number;
+}
+
 /** A conditional write either lands (`value` is the state written) or reports the state that refused it. */
 export type WriteResult = Conditional<LockoutState>;
 
@@ -69,6 +69,8 @@ export interface RequestOptions {
 export interface ItemFacts {
   /** A known user's sub; absent for an unknown name. */
   readonly sub?: string;
+  /** The time of the attempt a slow-path write counts (`ATTEMPT_AT`), for the accounting of the success that may follow. */
+  readonly attemptAt?: number;
   /** A device token's bucket in the user's devices item (device-bucket.ts); absent for the anonymous bucket. */
   readonly device?: DeviceBucket;
 }
@@ -104,6 +106,7 @@ export type AttemptStore = Pick<
   | 'countAttempt'
   | 'compareAndSet'
   | 'clearUnlessLocked'
+  | 'markUncounted'
   | 'clearAfterPasswordReset'
   | 'clearDevice'
   | 'clearDevices'
@@ -135,9 +138,9 @@ export class LockoutStore {
       UpdateExpression:
         'SET failures = if_not_exists(failures, :zero) + :one, windowStart = if_not_exists(windowStart, :now), ' +
         'lockedUntil = if_not_exists(lockedUntil, :zero), lockouts = if_not_exists(lockouts, :zero), ' +
-        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl), #op = :count',
+        'rev = if_not_exists(rev, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl), #op = :count, #at = :now',
       ConditionExpression: 'attribute_not_exists(#pk) OR (lockedUntil <= :now AND windowStart > :cutoff AND failures < :max)',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE },
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE, '#at': ATTEMPT_AT },
       ExpressionAttributeValues: {
         ':zero': 0,
         ':one': 1,
@@ -175,6 +178,7 @@ export class LockoutStore {
     const op: ItemOp = next.lockedUntil > (observed?.lockedUntil ?? 0) ? 'lock' : 'count';
     const item: Record<string, unknown> = { [PARTITION_KEY]: key, ...next, [OP_ATTRIBUTE]: op };
     if (facts.sub !== undefined) item[SUB_ATTRIBUTE] = facts.sub;
+    if (facts.attemptAt !== undefined) item[ATTEMPT_AT] = facts.attemptAt;
     if (expiresAt !== undefined) item[TTL_ATTRIBUTE] = expiresAt;
     const command = new PutCommand({
       TableName: this.tableName,
@@ -328,7 +332,7 @@ export class LockoutStore {
    * there: one UpdateItem on the devices item. The anonymous bucket is not touched. The device stays among the user's
    * devices, with the issue time of its newest token counted (`i`) and its last write (`a`).
    */
-  async clearDevice(key: string, did: string, now: number, windowMs: number, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
+  async clearDevice(key: string, did: string, now: number, windowMs: number, options: RequestOptions = {}): Promise<ClearResult> {
     const window = windowIndex(now, windowMs);
     // The attempt may have been counted in the window before this one.
     const entries = new Set([openEntry(window, did), openEntry(window - 1, did)]);
@@ -340,16 +344,23 @@ export class LockoutStore {
       // Every name used, and no other: DynamoDB refuses a declared name the expressions do not use.
       ExpressionAttributeNames: { ...deviceNames(did, ['f', 'w', 'l', 'n', 'r', 'a']), '#open': OPEN_ATTRIBUTE },
       ExpressionAttributeValues: { ':now': now, ':entries': entries },
+      // The bucket's last write (`<did>.a`, kept by the clear) tells the accounting whether an attempt was counted.
+      ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     this.requestCount += 1;
+    const lastWrite = (item: Record<string, unknown> | undefined) => {
+      const value = item?.[bucketAttribute(did, 'a')];
+      return typeof value === 'number' ? value : undefined;
+    };
     try {
-      await this.client.send(command, options);
-      return 'cleared';
+      const output = await this.client.send(command, options);
+      return { outcome: 'cleared', attemptAt: lastWrite(output.Attributes) };
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
       const raw = (error as ConditionalCheckFailedException).Item;
-      return raw !== undefined && deviceState(unmarshall(raw), did) !== undefined ? 'locked' : 'absent';
+      const item = raw === undefined ? undefined : unmarshall(raw);
+      return item !== undefined && deviceState(item, did) !== undefined ? { outcome: 'locked', attemptAt: lastWrite(item) } : { outcome: 'absent' };
     }
   }
 
@@ -504,30 +515,18 @@ export class LockoutStore {
   }
 
   /**
-   * A successful sign-in forgets failures and the lockout streak by deleting the item, so the user's next
-   * sign-in is a first attempt on the fast path. The condition keeps any active lock in place, and an item that
-   * still remembers a recent clear (a reset or an unlock, see `clearedAt`): that one is zeroed instead, in a
-   * second request that only identities reset within the last maximum lockout ever make.
+   * A successful sign-in forgets failures and the lockout streak: one conditional UpdateItem that zeroes the item
+   * (the condition keeps any active lock in place) and keeps `attemptAt` and `clearedAt`, returning the item as it
+   * was. What it was tells the accounting (accounting.ts) whether pre-authentication counted an attempt shortly
+   * before; an item kept rather than deleted lets every success of a sign-in, and every one of several at once,
+   * still see that attempt. The item then lives for what it may have to remember (a clear, the attempt), at most
+   * one maximum lockout.
    */
-  async clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<'cleared' | 'locked' | 'absent'> {
-    const command = new DeleteCommand({
-      TableName: this.tableName,
-      Key: { [PARTITION_KEY]: key },
-      ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now AND (attribute_not_exists(clearedAt) OR clearedAt <= :forgotten)',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-      ExpressionAttributeValues: { ':now': now, ':forgotten': now - clearMemoryMs(policy) },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    });
-    const result = await this.conditional(async () => {
-      await this.client.send(command, options);
-    });
-    if (result.ok) return 'cleared';
-    if (result.observed === undefined) return 'absent';
-    if (result.observed.lockedUntil > now) return 'locked';
-    // The zeroed item opens a window now and still remembers the clear: its TTL covers both (a later count keeps it).
-    const zeroedState: LockoutState = { ...result.observed, failures: 0, lockouts: 0, windowStart: now };
-    const zeroed = await this.conditional(async () => {
-      await this.client.send(
+  async clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<ClearResult> {
+    const zeroed: LockoutState = { failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0, clearedAt: now };
+    this.requestCount += 1;
+    try {
+      const output = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: key },
@@ -538,16 +537,59 @@ export class LockoutStore {
             ':zero': 0,
             ':one': 1,
             ':now': now,
-            ':ttl': expiryEpochSeconds(zeroedState, policy),
+            // Covers a clear remembered since any time up to now, and the attempt the accounting looks for.
+            ':ttl': Math.max(expiryEpochSeconds(zeroed, policy) ?? 0, Math.ceil((now + AUTH_SESSION_MS) / 1000)),
             ':op': 'success' satisfies ItemOp,
           },
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         options,
       );
-    });
-    if (zeroed.ok) return 'cleared';
-    return zeroed.observed === undefined ? 'absent' : 'locked';
+      return { outcome: 'cleared', attemptAt: attemptAtOf(output.Attributes) };
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      const raw = (error as ConditionalCheckFailedException).Item;
+      if (raw === undefined) return { outcome: 'absent' };
+      const observed = unmarshall(raw);
+      return { outcome: 'locked', attemptAt: attemptAtOf(observed) };
+    }
+  }
+
+  /**
+   * Marks a successful sign-in that no attempt was counted for (accounting.ts): the stream's announcer publishes it
+   * (`SignInUncounted`). A second request, made only for such a sign-in; written even where there is no item.
+   */
+  async markUncounted(
+    key: string,
+    now: number,
+    facts: { readonly sub?: string; readonly clientId?: string } = {},
+    options: RequestOptions = {},
+  ): Promise<void> {
+    this.requestCount += 1;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: key },
+        UpdateExpression:
+          // Where there was no item, a zero state: the next attempt counts on the fast path, the next success clears it.
+          'SET #op = :op, uncountedAt = :now, #ttl = if_not_exists(#ttl, :ttl), lockedUntil = if_not_exists(lockedUntil, :zero), ' +
+          'failures = if_not_exists(failures, :zero), windowStart = if_not_exists(windowStart, :now), ' +
+          'lockouts = if_not_exists(lockouts, :zero), rev = if_not_exists(rev, :zero)' +
+          (facts.sub === undefined ? '' : ', #sub = :sub') +
+          (facts.clientId === undefined ? '' : ', clientId = :client'),
+        ExpressionAttributeNames: { '#op': OP_ATTRIBUTE, '#ttl': TTL_ATTRIBUTE, ...(facts.sub === undefined ? {} : { '#sub': SUB_ATTRIBUTE }) },
+        ExpressionAttributeValues: {
+          ':op': 'uncounted' satisfies ItemOp,
+          ':now': now,
+          ':zero': 0,
+          ':ttl': Math.ceil((now + AUTH_SESSION_MS) / 1000),
+          ...(facts.sub === undefined ? {} : { ':sub': facts.sub }),
+          ...(facts.clientId === undefined ? {} : { ':client': facts.clientId }),
+        },
+      }),
+      options,
+    );
   }
 
   /**

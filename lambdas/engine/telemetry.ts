@@ -24,6 +24,19 @@ export function count(metrics: Metrics, name: MetricName): void {
   metrics.addMetric(name, MetricUnit.Count, 1);
 }
 
+/** App clients an instance names in metric dimensions; later ones are `other`, so a metric's dimensions stay few. */
+export const CLIENT_DIMENSIONS = 25;
+const namedClients = new Set<string>();
+
+/** One count with extra dimensions beside the function's own (one EMF line of its own). */
+export function countBy(metrics: Metrics, name: MetricName, dimensions: { readonly triggerSource: string; readonly clientId?: string }): void {
+  const client = dimensions.clientId ?? 'none';
+  if (!namedClients.has(client) && namedClients.size < CLIENT_DIMENSIONS) namedClients.add(client);
+  const single = metrics.singleMetric();
+  single.addDimensions({ triggerSource: dimensions.triggerSource, clientId: namedClients.has(client) ? client : 'other' });
+  single.addMetric(name, MetricUnit.Count, 1);
+}
+
 /** Flushes this invocation's metrics as one EMF line; silent when none were recorded. */
 export function flush(metrics: Metrics): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

@@ -112,6 +112,7 @@ async function announce(deps: AnnouncerDeps, announcement: Announcement): Promis
       reason: announcement.reason,
       bucket: announcement.bucket,
       ...(announcement.type === 'AccountLocked' ? { lockouts: announcement.lockouts } : {}),
+      ...(announcement.type === 'SignInUncounted' && announcement.clientId !== undefined ? { clientId: announcement.clientId } : {}),
       ...(announcement.operator === undefined ? {} : { operator: announcement.operator }),
       mode: deps.mode,
     };

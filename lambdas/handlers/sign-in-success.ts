@@ -3,7 +3,8 @@ import { deviceChoice } from '../engine/device-choice';
 import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';
-import { type TriggerName, count, errorFields, flush } from '../engine/telemetry';
+import { type Accounting, accountingOf } from '../engine/accounting';
+import { type TriggerName, count, countBy, errorFields, flush } from '../engine/telemetry';
 
 export interface SuccessSignal {
   readonly trigger: Extract<TriggerName, 'PostAuthentication' | 'PreTokenGeneration'>;
@@ -44,23 +45,42 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
         const now = deps.now();
         const device = await deviceChoice(deps, identity, checked.request.clientMetadata, now);
         const deadlineAt = deps.guard.decisionDeadline();
-        let outcome =
+        let cleared =
           device === undefined
             ? await deps.guard.clear(identity.key, now, deps.config.signIn)
             : await deps.guard.clearDevice(device.identity.key, device.device.did, now, deps.config.devices!.policy);
         // A valid token whose bucket holds no count: its attempt was counted in the anonymous bucket (the device
         // found no place this window, or its token was superseded or revoked). Clear that one, unless locked, as a
         // sign-in without a token would, in what is left of the same budget.
-        if (device !== undefined && outcome === 'absent') outcome = await deps.guard.clear(identity.key, now, deps.config.signIn, deadlineAt);
-        if (outcome === 'cleared') count(metrics, 'FailuresCleared');
-        logger.info(outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', {
+        if (device !== undefined && cleared.outcome === 'absent') cleared = await deps.guard.clear(identity.key, now, deps.config.signIn, deadlineAt);
+        if (cleared.outcome === 'cleared') count(metrics, 'FailuresCleared');
+        // Post-authentication runs once per sign-in (pre token generation also at refreshes and for other tokens):
+        // it accounts for the sign-in. Federated users were returned above: no password, nothing to count.
+        const accounting = signal.trigger === 'PostAuthentication' ? accountingOf(cleared.attemptAt, now) : undefined;
+        logger.info(cleared.outcome === 'locked' ? 'sign-in succeeded while locked: lock kept' : 'sign-in succeeded', {
           identity: identity.logId,
-          outcome,
+          outcome: cleared.outcome,
           bucket: device === undefined ? 'anonymous' : 'device',
+          ...(accounting === undefined ? {} : { accounting }),
         });
+        if (accounting === 'uncounted')
+          await reportUncounted(
+            deps,
+            { ...checked, callerContext: (event as { callerContext?: { clientId?: string } }).callerContext },
+            identity.key,
+            identity.logId,
+            source,
+            now,
+            deadlineAt,
+          );
       } catch (error) {
         count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-        logger.error('lockout store unavailable: failures not cleared', { identity: identity.logId, ...errorFields(error) });
+        logger.error('lockout store unavailable: failures not cleared', {
+          identity: identity.logId,
+          // Without the store's answer nothing is known of the attempt: never reported as uncounted.
+          ...(signal.trigger === 'PostAuthentication' ? { accounting: 'unknown' satisfies Accounting } : {}),
+          ...errorFields(error),
+        });
       }
     } catch (error) {
       reportFailure(deps.telemetry, error);
@@ -69,4 +89,33 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
     }
     return event;
   };
+}
+
+/**
+ * An uncounted sign-in: counted (with the trigger source and the app client as dimensions, `countBy`), logged
+ * without personal data, and marked on the identity's item for the stream's announcer, which publishes a
+ * `SignInUncounted` event (outbox.ts). The mark is the one extra request, made only for such a sign-in; its failure
+ * is logged and counted, and never fails the sign-in.
+ */
+async function reportUncounted(
+  deps: TriggerDeps,
+  event: { readonly callerContext?: { readonly clientId?: string }; readonly request: { readonly userAttributes?: Record<string, string> } },
+  key: string,
+  logId: string,
+  triggerSource: string,
+  now: number,
+  deadlineAt: number,
+): Promise<void> {
+  const { logger, metrics } = deps.telemetry;
+  const given = event.callerContext?.clientId;
+  const clientId = typeof given === 'string' && given !== '' ? given : undefined;
+  count(metrics, 'UncountedSignIns');
+  countBy(metrics, 'UncountedSignIns', { triggerSource, clientId });
+  logger.warn('sign-in not counted by pre-authentication: its flow bypasses the lockout', { identity: logId, triggerSource, clientId });
+  try {
+    await deps.guard.markUncounted(key, now, { sub: event.request.userAttributes?.sub, clientId }, deadlineAt);
+  } catch (error) {
+    count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
+    logger.error('could not mark an uncounted sign-in for its event', { identity: logId, ...errorFields(error) });
+  }
 }

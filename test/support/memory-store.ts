@@ -1,6 +1,6 @@
 import type { LockoutState, RateLimitPolicy } from '../../lambdas/engine/policy';
-import { PERMANENT_LOCK_UNTIL, clearMemoryMs, windowCutoff } from '../../lambdas/engine/policy';
-import type { AttemptStore, RequestOptions, WriteResult } from '../../lambdas/engine/store';
+import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/engine/policy';
+import type { AttemptStore, ClearResult, RequestOptions, WriteResult } from '../../lambdas/engine/store';
 
 /**
  * How one request fares: answered, failed before the store applied it (throttled, refused connection), or
@@ -66,17 +66,19 @@ export class MemoryStore implements AttemptStore {
     return Promise.reject(new Error('MemoryStore does not model device buckets'));
   }
 
-  clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options?: RequestOptions): Promise<'cleared' | 'locked' | 'absent'> {
-    return this.request(options, () => {
+  clearUnlessLocked(key: string, now: number, _policy: RateLimitPolicy, options?: RequestOptions): Promise<ClearResult> {
+    return this.request(options, (): ClearResult => {
       const item = this.items.get(key);
-      if (item === undefined) return 'absent';
-      if (item.lockedUntil > now) return 'locked';
-      // A recent clear is remembered: the counts are zeroed instead of the item deleted (store.ts, two requests).
-      if (item.clearedAt !== undefined && item.clearedAt > now - clearMemoryMs(policy))
-        this.items.set(key, { ...item, failures: 0, lockouts: 0, windowStart: now, rev: item.rev + 1 });
-      else this.items.delete(key);
-      return 'cleared';
+      if (item === undefined) return { outcome: 'absent' };
+      if (item.lockedUntil > now) return { outcome: 'locked' };
+      // Zeroed, not deleted, as in store.ts (the accounting's stamp is not modelled here).
+      this.items.set(key, { ...item, failures: 0, lockouts: 0, windowStart: now, rev: item.rev + 1 });
+      return { outcome: 'cleared' };
     });
+  }
+
+  markUncounted(): Promise<void> {
+    return Promise.resolve();
   }
 
   clearAfterPasswordReset(
