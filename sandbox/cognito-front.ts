@@ -5,10 +5,11 @@
  * real Cognito runs pre-authentication before the password check (also for unknown names when existence errors
  * are prevented), signs in case-insensitively and answers every failure with NotAuthorizedException "Incorrect
  * username or password.". So for sign-ins (InitiateAuth, AdminInitiateAuth: password flows and USER_SRP_AUTH,
- * whose PASSWORD_VERIFIER challenge the front answers itself, see srp.ts) the front resolves the user, runs the
- * project's pre-authentication bundle through the local Lambda endpoint, and only then checks the password or
- * forwards; the managed login pages and OAuth endpoints are managed-login.ts. Admin calls that name a user have
- * the name resolved case-insensitively; everything else passes through untouched.
+ * whose PASSWORD_VERIFIER challenge the front answers itself, see srp.ts; InitiateAuth USER_AUTH with a password,
+ * see user-auth.ts) the front resolves the user, runs the project's pre-authentication bundle through the local
+ * Lambda endpoint, and only then checks the password or forwards; the managed login pages and OAuth endpoints are
+ * managed-login.ts. Admin calls that name a user have the name resolved case-insensitively; everything else passes
+ * through untouched.
  */
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import * as path from 'node:path';
 import {
   type AttributeType,
   CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
   GetUserCommand,
   InitiateAuthCommand,
   ListUsersCommand,
@@ -26,6 +28,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { MANAGED_LOGIN_PATHS, ManagedLogin, type ManagedLoginDeps, type OAuthClient } from './managed-login';
 import { userIdentity } from '../lambdas/engine/identity';
 import { InvalidSrpParameterError, SrpServer } from './srp';
+import { ChoiceSessions, type PasswordChallenge, PASSWORD_CHALLENGES, missingCredential, selectedChallenge, userAuthStart } from './user-auth';
 
 export interface FrontOptions {
   /** cognito-local's own URL. */
@@ -44,8 +47,8 @@ export interface FrontOptions {
 }
 
 const PASSWORD_FLOWS = new Set(['USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'ADMIN_NO_SRP_AUTH']);
-const UNSUPPORTED_FLOWS = new Set(['CUSTOM_AUTH', 'USER_AUTH']);
 const WRONG_PASSWORD = 'Incorrect username or password.';
+const EXPIRED_SESSION = 'Invalid session for the user, session is expired.';
 export const STATUS_PATH = '/__sandbox';
 /** What a real pool would have emailed (password reset codes), newest last, for scripts such as `npm run demo`. */
 export const MAILBOX_PATH = '/__sandbox/mail';
@@ -53,6 +56,8 @@ const MAILBOX_SIZE = 100;
 
 interface FrontState {
   readonly srp: SrpServer;
+  /** USER_AUTH sign-ins between SELECT_CHALLENGE and its answer. */
+  readonly choices: ChoiceSessions;
   /** What a real pool would have emailed, newest last, at most MAILBOX_SIZE. */
   readonly mailbox: Array<Record<string, string>>;
 }
@@ -86,7 +91,7 @@ export function openFront(port: number): Promise<Front> {
           server.once('close', () => admin.destroy());
           const login = new ManagedLogin(managedLoginDeps(options, admin));
           // What the front keeps while it serves: SRP challenges in progress, and the sandbox's mailbox.
-          const state: FrontState = { srp: new SrpServer(options.userPoolId), mailbox: [] };
+          const state: FrontState = { srp: new SrpServer(options.userPoolId), choices: new ChoiceSessions(), mailbox: [] };
           serving = (req, res) => {
             handle(req, res, options, admin, login, state).catch((error: Error) => {
               // Bad input gets Cognito's kind of answer; anything else is the sandbox's own failure.
@@ -130,7 +135,7 @@ async function handle(
   const target = String(req.headers['x-amz-target'] ?? '');
   if (target === '' && req.method === 'POST' && isCallerIdentityQuery(body)) return answerCallerIdentity(res);
   const operation = target.split('.').pop();
-  if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options, state.srp);
+  if (operation === 'RespondToAuthChallenge') return respondToChallenge(req, body, res, options, admin, state);
   if (operation === 'ForgotPassword' || operation === 'ConfirmForgotPassword')
     return passwordReset(req, body, res, options, admin, operation, state.mailbox);
   if (operation !== 'InitiateAuth' && operation !== 'AdminInitiateAuth') {
@@ -139,45 +144,195 @@ async function handle(
 
   const input = JSON.parse(body.toString('utf8') || '{}') as AuthInput;
   const flow = input.AuthFlow ?? '';
-  if (UNSUPPORTED_FLOWS.has(flow)) {
+  if (flow === 'CUSTOM_AUTH' || (flow === 'USER_AUTH' && operation === 'AdminInitiateAuth')) {
     return sendError(
       res,
       400,
       'InvalidParameterException',
-      `The local sandbox does not support ${flow}: use SRP (the default of Amplify and amazon-cognito-identity-js) or USER_PASSWORD_AUTH.`,
+      flow === 'CUSTOM_AUTH'
+        ? 'The local sandbox does not support CUSTOM_AUTH: use SRP (the default of Amplify and amazon-cognito-identity-js) or USER_PASSWORD_AUTH.'
+        : 'The local sandbox supports USER_AUTH on InitiateAuth only: use InitiateAuth, or ADMIN_USER_PASSWORD_AUTH.',
     );
   }
+  if (flow === 'USER_AUTH') return userAuth(req, input, res, options, admin, state);
   const srp = flow === 'USER_SRP_AUTH';
   if ((!PASSWORD_FLOWS.has(flow) && !srp) || typeof input.AuthParameters?.USERNAME !== 'string') return forward(req, body, res, options.cognitoUrl);
 
   // Cognito runs pre-authentication on InitiateAuth, before any password check: for SRP before the verifier, so an
   // abandoned SRP start counts as an attempt.
   const typed = input.AuthParameters.USERNAME;
-  const user = await findUser(admin, options.userPoolId, typed);
-  const refusal = await runPreAuthentication(options, preAuthenticationEvent(options.userPoolId, typed, user, input));
-  if (refusal !== undefined) return sendError(res, 400, 'UserLambdaValidationException', triggerErrorMessage('PreAuthentication', refusal));
-
-  if (srp) {
-    const password = user?.Username === undefined ? undefined : await userField(options, user.Username, 'Password');
-    const challenge = await state.srp.challenge(
-      user?.Username ?? typed,
-      user?.Username && password !== undefined ? { username: user.Username, password } : undefined,
-      input.AuthParameters.SRP_A,
-    );
-    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-    res.end(JSON.stringify({ ChallengeName: 'PASSWORD_VERIFIER', ChallengeParameters: { ...challenge, USERNAME: challenge.USER_ID_FOR_SRP } }));
-    return;
-  }
+  const gate = await preAuthenticate(options, admin, typed, input);
+  if (gate.refusal !== undefined) return refuse(res, gate.refusal);
+  if (srp) return startSrp(res, state.srp, options, typed, gate.user, input.AuthParameters.SRP_A);
 
   // Sign in as the resolved user, which makes the name case-insensitive as in the stack's pool.
-  const forwarded = user ? { ...input, AuthParameters: { ...input.AuthParameters, USERNAME: user.Username } } : input;
+  const forwarded = gate.user ? { ...input, AuthParameters: { ...input.AuthParameters, USERNAME: gate.user.Username } } : input;
   return answerSignIn(res, await send(req, Buffer.from(JSON.stringify(forwarded)), options.cognitoUrl));
+}
+
+/**
+ * Resolves the typed name and runs pre-authentication, Cognito's first step of every password attempt: the refusal
+ * message when the lockout refuses, else the user (undefined for an unknown name, which is let through the same way).
+ */
+async function preAuthenticate(
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  typed: string,
+  input: AuthInput,
+): Promise<{ user?: UserType; refusal?: string }> {
+  const user = await findUser(admin, options.userPoolId, typed);
+  const refusal = await runPreAuthentication(options, preAuthenticationEvent(options.userPoolId, typed, user, input));
+  return { user, refusal };
+}
+
+function refuse(res: ServerResponse, refusal: string): void {
+  sendError(res, 400, 'UserLambdaValidationException', triggerErrorMessage('PreAuthentication', refusal));
+}
+
+/** The PASSWORD_VERIFIER challenge Cognito sends after an SRP start (USER_SRP_AUTH, or USER_AUTH's PASSWORD_SRP). */
+async function startSrp(
+  res: ServerResponse,
+  srp: SrpServer,
+  options: FrontOptions,
+  typed: string,
+  user: UserType | undefined,
+  srpA: unknown,
+): Promise<void> {
+  const password = user?.Username === undefined ? undefined : await userField(options, user.Username, 'Password');
+  const challenge = await srp.challenge(
+    user?.Username ?? typed,
+    user?.Username && password !== undefined ? { username: user.Username, password } : undefined,
+    srpA,
+  );
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+  res.end(JSON.stringify({ ChallengeName: 'PASSWORD_VERIFIER', ChallengeParameters: { ...challenge, USERNAME: challenge.USER_ID_FOR_SRP } }));
+}
+
+/**
+ * InitiateAuth with USER_AUTH (choice-based sign-in), as far as a password is involved. PREFERRED_CHALLENGE PASSWORD
+ * (with PASSWORD) or PASSWORD_SRP (with SRP_A) is a password attempt in this call; without a preference the answer
+ * is SELECT_CHALLENGE, and the attempt is the answer to it (selectChallenge). Pre-authentication runs on the request
+ * that carries the password or SRP_A: the sandbox's choice, which AWS does not document (docs/sandbox.md).
+ */
+async function userAuth(
+  req: IncomingMessage,
+  input: AuthInput,
+  res: ServerResponse,
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  state: FrontState,
+): Promise<void> {
+  const parameters = input.AuthParameters ?? {};
+  if (typeof parameters.USERNAME !== 'string') return sendError(res, 400, 'InvalidParameterException', 'Missing required parameter USERNAME');
+  const allowed = await clientAllowsUserAuth(admin, options.userPoolId, input.ClientId);
+  if (allowed !== true) {
+    if (allowed === 'unknown') return sendError(res, 400, 'ResourceNotFoundException', `User pool client ${String(input.ClientId)} does not exist.`);
+    return sendError(res, 400, 'InvalidParameterException', 'USER_AUTH flow not enabled for this client');
+  }
+  const start = userAuthStart(parameters);
+  if (start.kind === 'invalid') return sendError(res, 400, 'InvalidParameterException', start.message);
+  if (start.kind === 'attempt') {
+    const missing = missingCredential(start.challenge, parameters);
+    if (missing !== undefined) return sendError(res, 400, 'InvalidParameterException', missing);
+    return passwordAttempt(req, res, options, admin, state, { ...input, typed: parameters.USERNAME, challenge: start.challenge, parameters });
+  }
+  // The choice, identical for every name: which of them exist is not told (PreventUserExistenceErrors).
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+  res.end(
+    JSON.stringify({
+      ChallengeName: 'SELECT_CHALLENGE',
+      ChallengeParameters: {},
+      AvailableChallenges: PASSWORD_CHALLENGES,
+      Session: state.choices.issue(parameters.USERNAME, input.ClientId),
+    }),
+  );
+}
+
+/** RespondToAuthChallenge SELECT_CHALLENGE: ANSWER PASSWORD with PASSWORD, or PASSWORD_SRP with SRP_A. */
+function selectChallenge(
+  req: IncomingMessage,
+  input: ChallengeInput,
+  res: ServerResponse,
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  state: FrontState,
+): Promise<void> | void {
+  const responses = input.ChallengeResponses ?? {};
+  const challenge = selectedChallenge(responses);
+  if (typeof challenge !== 'string') return sendError(res, 400, 'InvalidParameterException', challenge.message);
+  const missing = missingCredential(challenge, responses);
+  if (missing !== undefined) return sendError(res, 400, 'InvalidParameterException', missing);
+  const choice = state.choices.take(input.Session, input.ClientId);
+  if (choice === undefined) return sendError(res, 400, 'NotAuthorizedException', EXPIRED_SESSION);
+  return passwordAttempt(req, res, options, admin, state, {
+    ClientId: input.ClientId,
+    ClientMetadata: input.ClientMetadata,
+    typed: choice.typed,
+    challenge,
+    parameters: responses,
+  });
+}
+
+interface PasswordAttempt extends AuthInput {
+  /** The name typed at InitiateAuth. */
+  readonly typed: string;
+  readonly challenge: PasswordChallenge;
+  /** The request's AuthParameters or ChallengeResponses, with PASSWORD or SRP_A (missingCredential checked). */
+  readonly parameters: Record<string, string>;
+}
+
+/**
+ * One USER_AUTH password attempt: pre-authentication with this request's ClientMetadata as validationData (as for the
+ * other flows), then the password check (tokens from cognito-local, which runs post-authentication and pre token
+ * generation) or the PASSWORD_VERIFIER challenge.
+ */
+async function passwordAttempt(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  state: FrontState,
+  attempt: PasswordAttempt,
+): Promise<void> {
+  const gate = await preAuthenticate(options, admin, attempt.typed, attempt);
+  if (gate.refusal !== undefined) return refuse(res, gate.refusal);
+  if (attempt.challenge === 'PASSWORD_SRP') return startSrp(res, state.srp, options, attempt.typed, gate.user, attempt.parameters.SRP_A);
+  const signIn = {
+    AuthFlow: 'USER_PASSWORD_AUTH',
+    ClientId: attempt.ClientId,
+    AuthParameters: { USERNAME: gate.user?.Username ?? attempt.typed, PASSWORD: attempt.parameters.PASSWORD },
+    ClientMetadata: attempt.ClientMetadata,
+  };
+  return answerSignIn(
+    res,
+    await send(req, Buffer.from(JSON.stringify(signIn)), options.cognitoUrl, 'AWSCognitoIdentityProviderService.InitiateAuth'),
+  );
+}
+
+/** Whether the app client allows USER_AUTH (ALLOW_USER_AUTH), as Cognito checks; 'unknown' for no such client. */
+async function clientAllowsUserAuth(admin: CognitoIdentityProviderClient, userPoolId: string, clientId: unknown): Promise<boolean | 'unknown'> {
+  if (typeof clientId !== 'string') return 'unknown';
+  try {
+    const { UserPoolClient } = await admin.send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }));
+    return (UserPoolClient?.ExplicitAuthFlows ?? []).includes('ALLOW_USER_AUTH');
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return 'unknown';
+    throw error;
+  }
 }
 
 interface AuthInput {
   AuthFlow?: string;
   AuthParameters?: Record<string, string>;
   ClientId?: string;
+  ClientMetadata?: Record<string, string>;
+}
+
+interface ChallengeInput {
+  ChallengeName?: string;
+  ClientId?: string;
+  Session?: string;
+  ChallengeResponses?: Record<string, string>;
   ClientMetadata?: Record<string, string>;
 }
 
@@ -220,27 +375,24 @@ function answerSignIn(res: ServerResponse, answer: Answer): void {
 }
 
 /**
- * RespondToAuthChallenge: PASSWORD_VERIFIER is the second half of an SRP sign-in this front started (cognito-local
- * has no SRP); a correct proof signs the user in at cognito-local, which runs post-authentication. Every other
- * challenge is cognito-local's.
+ * RespondToAuthChallenge: SELECT_CHALLENGE answers a USER_AUTH sign-in this front started; PASSWORD_VERIFIER is the
+ * second half of an SRP sign-in this front started (cognito-local has no SRP); a correct proof signs the user in at
+ * cognito-local, which runs post-authentication. Every other challenge is cognito-local's.
  */
-async function respondToChallenge(req: IncomingMessage, body: Buffer, res: ServerResponse, options: FrontOptions, srp: SrpServer): Promise<void> {
-  const input = JSON.parse(body.toString('utf8') || '{}') as {
-    ChallengeName?: string;
-    ClientId?: string;
-    ChallengeResponses?: Record<string, string>;
-    ClientMetadata?: Record<string, string>;
-  };
+async function respondToChallenge(
+  req: IncomingMessage,
+  body: Buffer,
+  res: ServerResponse,
+  options: FrontOptions,
+  admin: CognitoIdentityProviderClient,
+  state: FrontState,
+): Promise<void> {
+  const input = JSON.parse(body.toString('utf8') || '{}') as ChallengeInput;
+  if (input.ChallengeName === 'SELECT_CHALLENGE') return selectChallenge(req, input, res, options, admin, state);
   if (input.ChallengeName !== 'PASSWORD_VERIFIER') return forward(req, body, res, options.cognitoUrl);
   const responses = input.ChallengeResponses ?? {};
-  const verdict = srp.verify(responses.PASSWORD_CLAIM_SECRET_BLOCK, responses.PASSWORD_CLAIM_SIGNATURE, responses.TIMESTAMP);
-  if (!verdict.ok)
-    return sendError(
-      res,
-      400,
-      'NotAuthorizedException',
-      verdict.reason === 'expired' ? 'Invalid session for the user, session is expired.' : WRONG_PASSWORD,
-    );
+  const verdict = state.srp.verify(responses.PASSWORD_CLAIM_SECRET_BLOCK, responses.PASSWORD_CLAIM_SIGNATURE, responses.TIMESTAMP);
+  if (!verdict.ok) return sendError(res, 400, 'NotAuthorizedException', verdict.reason === 'expired' ? EXPIRED_SESSION : WRONG_PASSWORD);
   const signIn = {
     AuthFlow: 'USER_PASSWORD_AUTH',
     ClientId: input.ClientId,

@@ -22,8 +22,10 @@ import {
   CognitoIdentityProviderClient,
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
+  DescribeUserPoolClientCommand,
   ListUserPoolClientsCommand,
   ListUserPoolsCommand,
+  UpdateUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type LockoutSettings, settingsFromEnv } from '../lambdas/engine/settings';
 import { STATUS_PATH, openFront } from './cognito-front';
@@ -47,6 +49,7 @@ import { PortTakenError, onFreePort } from './ports';
 import { FileCheckpoints, FunctionError, StreamPoller, dynamoDbStreamSource } from './stream-poller';
 import { startSecretsManager } from './secrets-manager';
 import { type SandboxBlueprint, type TriggerBundle, appContext, localEnvironment, synthesizeBlueprint } from './synthesized';
+import { SANDBOX_ONLY_AUTH_FLOWS } from './user-auth';
 
 export interface SandboxOptions {
   /** The project root (holds cdk.json and node_modules). */
@@ -516,7 +519,11 @@ function managedLoginStatus(
   return { baseUrl, signInUrl: signIn.toString(), ...oauth };
 }
 
-/** Creates the pool and client like the stack's, or finds them when the sandbox keeps its data. */
+/**
+ * Creates the pool and client like the stack's, or finds them when the sandbox keeps its data. The client allows the
+ * stack's auth flows and USER_AUTH (SANDBOX_ONLY_AUTH_FLOWS, docs/sandbox.md); a client kept from an earlier run is
+ * brought to those flows.
+ */
 async function ensurePoolAndClient(
   cognitoUrl: string,
   blueprint: ReturnType<typeof synthesizeBlueprint>,
@@ -539,13 +546,22 @@ async function ensurePoolAndClient(
     }
     const clients = await cognito.send(new ListUserPoolClientsCommand({ UserPoolId: userPoolId, MaxResults: 60 }));
     let userPoolClientId = clients.UserPoolClients?.find((c) => c.ClientName === CLIENT_NAME)?.ClientId;
-    if (!userPoolClientId) {
+    const authFlows = [...new Set([...blueprint.client.explicitAuthFlows, ...SANDBOX_ONLY_AUTH_FLOWS])];
+    if (userPoolClientId) {
+      const kept = await cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: userPoolClientId }));
+      const flows: string[] = kept.UserPoolClient?.ExplicitAuthFlows ?? [];
+      if (flows.length !== authFlows.length || authFlows.some((flow) => !flows.includes(flow))) {
+        await cognito.send(
+          new UpdateUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: userPoolClientId, ExplicitAuthFlows: authFlows as never }),
+        );
+      }
+    } else {
       const created = await cognito.send(
         new CreateUserPoolClientCommand({
           UserPoolId: userPoolId,
           ClientName: CLIENT_NAME,
           GenerateSecret: false,
-          ExplicitAuthFlows: blueprint.client.explicitAuthFlows as never,
+          ExplicitAuthFlows: authFlows as never,
           PreventUserExistenceErrors: blueprint.client.preventUserExistenceErrors as never,
         }),
       );

@@ -56,6 +56,7 @@ function banner(s: SandboxStatus, persist: string | undefined): string {
   const cli = `aws --endpoint-url ${s.endpoint} cognito-idp`;
   return `
 cognito-lockout sandbox is ready. Ctrl-C stops it${persist ? ` (data kept in ${persist})` : ' (data kept in memory only)'}.
+What it emulates, and what it assumes where AWS documents nothing: docs/sandbox.md
 
   Cognito endpoint  ${s.endpoint}
   User pool id      ${s.userPoolId}
@@ -80,6 +81,8 @@ With Amplify v6:
   Amplify.configure({ Auth: { Cognito: { userPoolId: '${s.userPoolId}', userPoolClientId: '${s.userPoolClientId}',
                                          userPoolEndpoint: '${s.endpoint}' } } });
   await signIn({ username, password });   // SRP, unchanged from production code
+  // Choice-based sign-in (this client allows USER_AUTH; the stack's does not): docs/sandbox.md#choice-based-sign-in
+  await signIn({ username, password, options: { authFlowType: 'USER_AUTH', preferredChallenge: 'PASSWORD_SRP' } });
   // Familiar devices: import { deviceTokens } from 'cognito-lockout/client'; const devices = deviceTokens();
   await signIn({ username, password, options: { clientMetadata: await devices.clientMetadata(username) } });
   await devices.remember(username, (await fetchAuthSession()).tokens.idToken);
