@@ -79,6 +79,12 @@ export interface SandboxStatus {
   readonly settings: LockoutSettings;
   /** The device token key's secret and the local Secrets Manager that holds it; undefined when device tokens are off. */
   readonly deviceKeySecret?: { readonly arn: string; readonly endpoint: string };
+  /**
+   * cognito-local behind the front, which runs every trigger but pre-authentication: a sign-in sent here stands for a
+   * flow Cognito runs no pre-authentication for (CUSTOM_AUTH, as users report it), and the accounting reports it as an
+   * uncounted sign-in (docs/policy.md, "Every sign-in accounted for"). `npm run demo` shows it. No front end uses it.
+   */
+  readonly withoutPreAuthentication: string;
   /** The functions the table's stream invokes (event source mappings of the template), by name. */
   readonly streamConsumers: string[];
   /** The managed login (hosted UI) and OAuth endpoints, as the stack's DomainUrl and ManagedLoginUrl outputs. */
@@ -237,6 +243,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       userPoolId,
       userPoolClientId,
       dynamodbEndpoint: dynamodb.endpoint,
+      withoutPreAuthentication: cognito.url,
       tableName: LOCAL_TABLE_NAME,
       partitionKey: blueprint.table.partitionKey,
       settings,
