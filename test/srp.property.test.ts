@@ -1,11 +1,26 @@
 /**
- * The sandbox's SRP server (sandbox/srp.ts) against the clients' own code: amazon-cognito-identity-js's whole
- * `authenticateUser` (its transport routed to the server in-process) and Amplify v6's PASSWORD_VERIFIER steps
- * (AuthenticationHelper, getNowString, getSignatureString, called as its handlePasswordVerifierChallenge calls them),
- * on correct proofs the sandbox used to refuse.
+ * Property: the sandbox's SRP server (sandbox/srp.ts) accepts every correct proof and refuses a wrong password, for
+ * proofs computed by the clients' own code: amazon-cognito-identity-js's whole `authenticateUser` (its transport
+ * routed to the server in-process) and Amplify v6's PASSWORD_VERIFIER steps (AuthenticationHelper, getNowString,
+ * getSignatureString, called as its handlePasswordVerifierChallenge calls them).
+ *
+ * SRP implementations disagree on how integers become bytes, and only for some numbers: the bug this test was
+ * written for refused 1 correct sign-in in 256 (B or S below 2^3063) and every sign-in of 1 name in 512 (a salt
+ * starting 00 then a byte below 80). Random cases rarely meet those numbers, so the cases steer them: salts with
+ * leading 00 bytes, a high bit, odd hex lengths; the client's a and the server's b moved until A, B or S is short
+ * (an odd hex length, or a leading 00 byte that the clients' padHex drops). The regression cases at the end are
+ * the refused proofs found with the sandbox as it was.
+ *
+ * Cost: a sign-in is a few 3072-bit modular exponentiations, ~0.1 s in the clients' jsbn. So the many-case runs swap
+ * jsbn's modPow for native BigInt (the same numbers: every encoding, hash, HKDF and signature step stays the
+ * clients'), and fewer cases run the clients untouched.
+ *
+ * A failure prints fast-check's seed and path: replay it with
+ * FC_SEED=<seed> FC_PATH=<path> npx jest test/srp.property.test.ts -t '<the test's name>'.
  */
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import fc from 'fast-check';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import IdentityHelper from 'amazon-cognito-identity-js/lib/AuthenticationHelper';
 import IdentityBigInteger from 'amazon-cognito-identity-js/lib/BigInteger';
@@ -17,6 +32,7 @@ type AmplifyHelperModule = typeof import('@aws-amplify/auth/dist/esm/providers/c
 type AmplifyBigIntegerModule = typeof import('@aws-amplify/auth/dist/esm/providers/cognito/utils/srp/BigInteger/index');
 type AmplifyCalculate = typeof import('@aws-amplify/auth/dist/esm/providers/cognito/utils/srp/calculate/index');
 type AmplifyConstants = typeof import('@aws-amplify/auth/dist/esm/providers/cognito/utils/srp/constants');
+type AmplifyPaddedHex = typeof import('@aws-amplify/auth/dist/esm/providers/cognito/utils/srp/getPaddedHex');
 const amplifySrpDir = join(dirname(require.resolve('@aws-amplify/auth/package.json')), 'dist/cjs/providers/cognito/utils/srp');
 const amplify = <T extends object>(file: string): T => jest.requireActual<T>(join(amplifySrpDir, file));
 const { getNowString, getSignatureString } = amplify<AmplifySrp>('index.js');
@@ -24,6 +40,9 @@ const { AuthenticationHelper: AmplifyHelper } = amplify<AmplifyHelperModule>('Au
 const { BigInteger: AmplifyBigInteger } = amplify<AmplifyBigIntegerModule>('BigInteger/index.js');
 const { calculateA } = amplify<AmplifyCalculate>('calculate/index.js');
 const { INIT_N } = amplify<AmplifyConstants>('constants.js');
+const { getPaddedHex } = amplify<AmplifyPaddedHex>('getPaddedHex.js');
+
+const FC_OPTIONS = { seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED), path: process.env.FC_PATH };
 
 interface SrpCase {
   /** The pool id's part after the underscore: Cognito's SRP hashes it. */
@@ -39,16 +58,124 @@ interface SrpCase {
   /** The client's secret a and the server's secret b. */
   readonly a: bigint;
   readonly b: bigint;
-  /** The clients' clock, for their TIMESTAMP. */
+  /** The clients' clock: their TIMESTAMP ("Tue Jun 3 04:05:06 UTC 2025", day without a leading zero). */
   readonly date: number;
 }
+
+const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength });
+const HEX_DIGIT = fc.constantFrom(...'0123456789abcdef');
+
+/** Salts as a server may send them, weighted to the encodings clients re-derive differently. */
+const saltArb: fc.Arbitrary<string> = fc.oneof(
+  bytes(16, 16).map(hexOf), // the sandbox's own: 16 random bytes
+  fc.tuple(fc.integer({ min: 1, max: 3 }), bytes(1, 15)).map(([zeros, rest]) => '00'.repeat(zeros) + hexOf(rest)), // leading 00 bytes
+  bytes(1, 16).map((b) => hexOf(Uint8Array.from(b, (x, i) => (i === 0 ? x | 0x80 : x)))), // high bit set: the clients prefix 00
+  bytes(1, 16).map((b) => hexOf(Uint8Array.from(b, (x, i) => (i === 0 ? x & 0x0f : x)))), // first nibble 0
+  fc.string({ unit: HEX_DIGIT, minLength: 1, maxLength: 65 }), // any length, odd ones too
+);
+
+/** Bit lengths to steer A below: undefined leaves it random, 3068 gives an odd-length hex, 3063 a leading 00 byte. */
+const steerAArb = fc.constantFrom<number | undefined>(undefined, undefined, 3068, 3063);
+/** The same for B, or 'S' to steer S below 2^3063 (the costliest, ~0.3 s: 1 case in 40). */
+const steerBArb: fc.Arbitrary<number | 'S' | undefined> = fc.oneof(
+  { weight: 39, arbitrary: steerAArb },
+  { weight: 1, arbitrary: fc.constant('S' as const) },
+);
 
 const TWO_TO_3063 = 2n ** 3063n;
 const sha256Int = (hex: string) => BigInt(`0x${createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex')}`);
 
-/** The sandbox's server with the case's salt and b. */
+/** Moves a to a, a + 1, … (A doubles each step) until A = g^a mod N is below 2^bits. */
+function steerA(a: bigint, bits: number | undefined): bigint {
+  if (bits === undefined) return a;
+  let A = modPow(g, a, N);
+  let steered = a;
+  for (; A >= 2n ** BigInt(bits); steered++) A = (A * 2n) % N;
+  return steered;
+}
+
+/** Moves b to b, b + 1, … (g^b doubles each step) until B = k·v + g^b mod N is below 2^bits. */
+function steerB(c: Omit<SrpCase, 'b'>, b: bigint, bits: number | undefined): bigint {
+  if (bits === undefined) return b;
+  const kv = k * verifier(c.poolName, c.userIdForSrp, c.password, c.salt);
+  let gb = modPow(g, b, N);
+  let steered = b;
+  for (; (kv + gb) % N >= 2n ** BigInt(bits); steered++) gb = (gb * 2n) % N;
+  return steered;
+}
+
+/**
+ * Moves a small b to b, b + 1, … until the key's S = (A·v^u)^b mod N is below 2^3063. Every step changes B and so
+ * u = H(A | B): v^u is taken from a table of v^(j·16^i), 64 multiplications instead of 384.
+ */
+function steerS(c: Omit<SrpCase, 'b'>, b: bigint): bigint {
+  const v = verifier(c.poolName, c.userIdForSrp, c.password, c.salt);
+  const table: bigint[][] = [];
+  for (let i = 0, base = v; i < 64; i++, base = modPow(base, 16n, N)) {
+    const row = [1n];
+    for (let j = 1; j < 16; j++) row.push((row[j - 1] * base) % N);
+    table.push(row);
+  }
+  const vTo = (u: bigint) => table.reduce((product, row, i) => (product * row[Number((u >> BigInt(4 * i)) & 15n)]) % N, 1n);
+  const A = modPow(g, c.a, N);
+  let gb = modPow(g, b, N);
+  let steered = b;
+  for (; ; steered++, gb = (gb * 2n) % N) {
+    const u = sha256Int(padHex(A) + padHex((k * v + gb) % N));
+    if (modPow((A * vTo(u)) % N, steered, N) < TWO_TO_3063) return steered;
+  }
+}
+
+/** Any code points, lone surrogates too (every side encodes those as U+FFFD), or printable ASCII. */
+const text = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 24 }),
+  fc.array(fc.integer({ min: 1, max: 0x10ffff }), { minLength: 1, maxLength: 24 }).map((codes) => String.fromCodePoint(...codes)),
+);
+
+/**
+ * `secretBits`: the size of a and b. The clients draw 1024 bits and the sandbox 256; smaller secrets reach the same
+ * A, B and S (full-size numbers modulo N) in fewer steps.
+ */
+function caseArb(secretBits: { a: number; b: number }): fc.Arbitrary<SrpCase> {
+  const secret = (bits: number) => fc.bigInt({ min: 1n, max: 2n ** BigInt(bits) - 1n });
+  return fc
+    .record({
+      poolName: fc.stringMatching(/^[0-9A-Za-z]{1,12}$/),
+      signInName: fc.oneof(fc.emailAddress(), text),
+      userIdForSrp: fc.oneof(fc.uuid(), text),
+      password: text,
+      wrongPassword: fc.option(text, { freq: 4, nil: undefined }),
+      salt: saltArb,
+      a: secret(secretBits.a),
+      b: secret(secretBits.b),
+      date: fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2040, 0, 1) }),
+      steerA: steerAArb,
+      steerB: steerBArb,
+    })
+    .filter((c) => c.wrongPassword !== c.password)
+    .map(({ steerA: aBits, steerB: bBits, ...rest }) => {
+      const c = { ...rest, a: steerA(rest.a, aBits) };
+      // S is steered from a small b (below 2^12), whose exponentiations are cheap.
+      return { ...c, b: bBits === 'S' ? steerS(c, (c.b % 4096n) + 1n) : steerB(c, c.b, bBits) };
+    });
+}
+
+const FAST = { a: 64, b: 64 };
+const REAL = { a: 1024, b: 256 };
+
+/** The public values of the last challenge: SRP_A as the client sent it, SRP_B as the server did. */
+let seen = { A: '', B: '' };
+
+/** The sandbox's server with the case's salt and b, noting the public values it exchanges. */
 function serverFor(c: SrpCase): SrpServer {
-  return new SrpServer(`local_${c.poolName}`, { serverSecret: () => c.b, salt: () => c.salt });
+  return new (class extends SrpServer {
+    override async challenge(...args: Parameters<SrpServer['challenge']>) {
+      const challenge = await super.challenge(...args);
+      seen = { A: String(args[2]), B: challenge.SRP_B };
+      return challenge;
+    }
+  })(`local_${c.poolName}`, { serverSecret: () => c.b, salt: () => c.salt });
 }
 
 const user = (c: SrpCase) => ({ username: c.signInName, password: c.password });
@@ -116,8 +243,42 @@ async function amplifySignIn(c: SrpCase): Promise<boolean> {
   return server.verify(challengeParameters.SECRET_BLOCK, signature, dateNow).ok;
 }
 
+interface Jsbn {
+  toString(radix: number): string;
+}
+type JsbnModPow = (this: Jsbn, exponent: Jsbn, modulus: Jsbn, callback: (error: Error | null, result: Jsbn) => void) => void;
+const toBigInt = (n: Jsbn): bigint => {
+  const hex = n.toString(16);
+  return hex.startsWith('-') ? -BigInt(`0x${hex.slice(1)}`) : BigInt(`0x${hex}`);
+};
+
+/** Swaps a jsbn copy's modPow for native BigInt: the same results, ~20 times faster. */
+function nativeModPow(prototype: unknown, fromHex: (hex: string) => Jsbn): void {
+  jest.spyOn(prototype as { modPow: JsbnModPow }, 'modPow').mockImplementation(function (this: Jsbn, exponent, modulus, callback) {
+    callback(null, fromHex(modPow(toBigInt(this), toBigInt(exponent), toBigInt(modulus)).toString(16)));
+  });
+}
+
+/** Runs `signIn` for every case: a correct password must sign in, a wrong one must not. Counts what was met. */
+async function checkProperty(signIn: (c: SrpCase) => Promise<boolean>, secretBits: { a: number; b: number }, numRuns: number) {
+  const met = { wrongPasswords: 0, saltsWithLeading00: 0, shortA: 0, shortB: 0 };
+  await fc.assert(
+    fc.asyncProperty(caseArb(secretBits), async (c) => {
+      jest.setSystemTime(c.date);
+      expect(await signIn(c)).toBe(c.wrongPassword === undefined);
+      if (c.wrongPassword !== undefined) met.wrongPasswords++;
+      if (/^00/.test(c.salt)) met.saltsWithLeading00++;
+      // Below 2^3063: at most 766 hex digits.
+      if (seen.A.length <= 766) met.shortA++;
+      if (seen.B.length <= 766) met.shortB++;
+    }),
+    { ...FC_OPTIONS, numRuns },
+  );
+  return met;
+}
+
 beforeEach(() => {
-  // Only Date is faked: the clients' TIMESTAMP.
+  // Only Date is faked: the clients' TIMESTAMP then covers every day of the month and hour of the day.
   jest.useFakeTimers({
     doNotFake: [
       'hrtime',
@@ -140,6 +301,43 @@ beforeEach(() => {
 afterEach(() => {
   jest.useRealTimers();
   jest.restoreAllMocks();
+});
+
+describe('the sandbox SRP server against the real clients', () => {
+  it('encodes every integer as both clients do (padHex), whatever its leading bytes', () => {
+    const integer = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 3072n - 1n }),
+      fc.tuple(fc.integer({ min: 0, max: 3071 }), fc.bigInt({ min: 0n, max: 2n ** 3072n - 1n })).map(([bits, n]) => n % 2n ** BigInt(bits)),
+      fc.integer({ min: 0, max: 3071 }).map((bits) => 2n ** BigInt(bits)),
+    );
+    const identityHelper = new IdentityHelper('pool');
+    fc.assert(
+      fc.property(integer, (n) => {
+        const hex = n.toString(16);
+        expect(padHex(n)).toBe(identityHelper.padHex(new IdentityBigInteger(hex, 16)));
+        expect(padHex(n)).toBe(getPaddedHex(new AmplifyBigInteger(hex, 16)));
+      }),
+      { ...FC_OPTIONS, numRuns: 3000 },
+    );
+  });
+
+  it('accepts every correct proof and refuses wrong passwords: amazon-cognito-identity-js, many cases', async () => {
+    nativeModPow(IdentityBigInteger.prototype, (hex) => new IdentityBigInteger(hex, 16));
+    const met = await checkProperty(identityJsSignIn, FAST, 200);
+    // The steering works: the run met the numbers that matter.
+    for (const count of Object.values(met)) expect(count).toBeGreaterThan(10);
+  });
+
+  it('accepts every correct proof and refuses wrong passwords: Amplify v6, many cases', async () => {
+    nativeModPow((AmplifyBigInteger as unknown as { prototype: unknown }).prototype, (hex) => new AmplifyBigInteger(hex, 16));
+    const met = await checkProperty(amplifySignIn, FAST, 200);
+    for (const count of Object.values(met)) expect(count).toBeGreaterThan(10);
+  });
+
+  it('accepts every correct proof and refuses wrong passwords: both clients untouched (their own jsbn, 1024-bit a)', async () => {
+    await checkProperty(identityJsSignIn, REAL, 8);
+    await checkProperty(amplifySignIn, REAL, 8);
+  });
 });
 
 /**
