@@ -77,9 +77,9 @@ const saltArb: fc.Arbitrary<string> = fc.oneof(
 
 /** Bit lengths to steer A below: undefined leaves it random, 3068 gives an odd-length hex, 3063 a leading 00 byte. */
 const steerAArb = fc.constantFrom<number | undefined>(undefined, undefined, 3068, 3063);
-/** The same for B, or 'S' to steer S below 2^3063 (the costliest, ~0.3 s: 1 case in 40). */
+/** The same for B, or 'S' to steer S below 2^3063 (the costliest, ~0.3 s: 1 case in 30). */
 const steerBArb: fc.Arbitrary<number | 'S' | undefined> = fc.oneof(
-  { weight: 39, arbitrary: steerAArb },
+  { weight: 29, arbitrary: steerAArb },
   { weight: 1, arbitrary: fc.constant('S' as const) },
 );
 
@@ -121,10 +121,12 @@ function steerS(c: Omit<SrpCase, 'b'>, b: bigint): bigint {
   const A = modPow(g, c.a, N);
   let gb = modPow(g, b, N);
   let steered = b;
-  for (; ; steered++, gb = (gb * 2n) % N) {
+  // 1 b in 512 qualifies; the cap bounds the cost (the case then goes on unsteered: 1 time in 55).
+  for (let tries = 0; tries < 2048; tries++, steered++, gb = (gb * 2n) % N) {
     const u = sha256Int(padHex(A) + padHex((k * v + gb) % N));
     if (modPow((A * vTo(u)) % N, steered, N) < TWO_TO_3063) return steered;
   }
+  return steered;
 }
 
 /** Any code points, lone surrogates too (every side encodes those as U+FFFD), or printable ASCII. */
@@ -145,7 +147,8 @@ function caseArb(secretBits: { a: number; b: number }): fc.Arbitrary<SrpCase> {
       signInName: fc.oneof(fc.emailAddress(), text),
       userIdForSrp: fc.oneof(fc.uuid(), text),
       password: text,
-      wrongPassword: fc.option(text, { freq: 4, nil: undefined }),
+      // 1 case in 5 proves with a wrong password.
+      wrongPassword: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: text }),
       salt: saltArb,
       a: secret(secretBits.a),
       b: secret(secretBits.b),
@@ -323,14 +326,14 @@ describe('the sandbox SRP server against the real clients', () => {
 
   it('accepts every correct proof and refuses wrong passwords: amazon-cognito-identity-js, many cases', async () => {
     nativeModPow(IdentityBigInteger.prototype, (hex) => new IdentityBigInteger(hex, 16));
-    const met = await checkProperty(identityJsSignIn, FAST, 200);
+    const met = await checkProperty(identityJsSignIn, FAST, 150);
     // The steering works: the run met the numbers that matter.
     for (const count of Object.values(met)) expect(count).toBeGreaterThan(10);
   });
 
   it('accepts every correct proof and refuses wrong passwords: Amplify v6, many cases', async () => {
     nativeModPow((AmplifyBigInteger as unknown as { prototype: unknown }).prototype, (hex) => new AmplifyBigInteger(hex, 16));
-    const met = await checkProperty(amplifySignIn, FAST, 200);
+    const met = await checkProperty(amplifySignIn, FAST, 150);
     for (const count of Object.values(met)) expect(count).toBeGreaterThan(10);
   });
 
