@@ -1,9 +1,10 @@
-// The parts of amazon-cognito-identity-js's (untyped) internals that test/srp.test.ts drives: the client half of
-// Cognito's SRP, exactly as the library computes it.
+// The parts of amazon-cognito-identity-js's (untyped) internals that test/srp.test.ts and test/srp.property.test.ts
+// drive: the client half of Cognito's SRP, exactly as the library computes it.
 declare module 'amazon-cognito-identity-js/lib/BigInteger' {
   export default class BigInteger {
     constructor(value: string, radix: number);
     toString(radix: number): string;
+    modPow(exponent: BigInteger, modulus: BigInteger, callback: (error: Error | null, result: BigInteger) => void): void;
   }
 }
 declare module 'amazon-cognito-identity-js/lib/AuthenticationHelper' {
@@ -18,5 +19,9 @@ declare module 'amazon-cognito-identity-js/lib/AuthenticationHelper' {
       salt: BigInteger,
       callback: (error: Error, key: Buffer) => void,
     ): void;
+    /** The client's secret a: 128 random bytes. */
+    generateRandomSmallA(): BigInteger;
+    /** How the client encodes every integer it hashes. */
+    padHex(value: BigInteger): string;
   }
 }
