@@ -20,7 +20,7 @@ import { bareUpdateItem } from './floor';
 import { type Handler, LATENCY_ROWS, type LatencyRow, freshBundle } from './latency-row';
 import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secrets-manager';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { DEVICE_KEY_SECRET_ENV } from '../lambdas/engine/contract';
+import { DEVICE_KEY_SECRET_ENV } from '../lambdas/shared/contract';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { round, percentiles } from './stats';
 import { type FaultRow, FaultProxy, type OutageLatency, SCENARIOS, attackUnderFault, outageLatency } from './faults';

@@ -10,7 +10,7 @@ import { isPermanent } from '../lambdas/engine/policy';
 import { AdminStore } from '../lib/admin/admin-store';
 import { type Prompt, confirmReset, describeReset } from '../lib/admin/confirm';
 import { type OperatorIdentity, operatorNote, resolveOperator } from '../lib/admin/operator';
-import { redacted } from '../lambdas/engine/redact';
+import { redacted } from '../lambdas/shared/redact';
 import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
 import { AdminError } from '../lib/admin/errors';
 import { rotateDeviceKey } from '../lib/admin/device-key';

@@ -21,7 +21,7 @@ export type {
   PreSignUpTriggerEvent,
   PreTokenGenerationTriggerEvent,
 } from 'aws-lambda';
-export { GENERIC_FAILURE_MESSAGE } from './engine/messages';
+export { GENERIC_FAILURE_MESSAGE } from './shared/messages';
 // One module per factory: each Lambda entry imports only its own, so only pre-authentication and
 // post-confirmation bundles carry the EventBridge client.
 export { postAuthenticationHandler } from './factories/post-authentication';
@@ -34,5 +34,5 @@ export { preTokenGenerationHandler } from './factories/pre-token-generation';
 export { DEFAULT_SETTINGS } from './engine/settings';
 export type { DeviceTokens, LockoutMode, LockoutSettings, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from './engine/settings';
 export type { RateLimitPolicy } from './engine/policy';
-export { EVENT_SOURCE, METRICS_NAMESPACE, type MetricName, type TriggerName } from './engine/contract';
+export { EVENT_SOURCE, METRICS_NAMESPACE, type MetricName, type TriggerName } from './shared/contract';
 export type { LockoutEventDetail, LockoutEventType } from './engine/lockout-events';

@@ -43,7 +43,7 @@ import {
   LAMBDA_NODE_MAJOR,
   TRIGGER_TIMEOUT_MS,
   TTL_ATTRIBUTE,
-} from '../lambdas/engine/contract';
+} from '../lambdas/shared/contract';
 import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
 import { noticeSubjectProblem, noticeTextProblem } from '../lambdas/engine/notice-text';
 import { settingsToEnv } from '../lambdas/engine/settings';

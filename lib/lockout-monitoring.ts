@@ -15,7 +15,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEVICE_KEY_READERS, METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/contract';
+import { DEVICE_KEY_READERS, METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/shared/contract';
 
 export interface LockoutMonitoringProps {
   /**

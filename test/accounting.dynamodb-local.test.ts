@@ -14,7 +14,7 @@ import { userIdentity } from '../lambdas/engine/identity';
 import { announcementOf } from '../lambdas/engine/outbox';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import type { TriggerName } from '../lambdas/engine/telemetry';
+import type { TriggerName } from '../lambdas/shared/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';

@@ -15,7 +15,7 @@ import { AdminStore, type AuditEntry } from '../lib/admin/admin-store';
 import { resolveOperator } from '../lib/admin/operator';
 import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../sandbox/dynamodb-local';
-import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/engine/contract';
+import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv } from '../lambdas/engine/settings';

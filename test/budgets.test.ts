@@ -11,7 +11,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { configFromSettings } from '../lambdas/engine/config';
-import { DEVICE_KEY_FIRST_WAIT_MS, SERIAL_STORE_BUDGETS, TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS, serialWaitMs } from '../lambdas/engine/contract';
+import { DEVICE_KEY_FIRST_WAIT_MS, SERIAL_STORE_BUDGETS, TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS, serialWaitMs } from '../lambdas/shared/contract';
 import { type TriggerDeps, guardFor } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';

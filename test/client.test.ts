@@ -1,4 +1,4 @@
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { refusalText } from '../lambdas/engine/refusal-text';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { recognizeLockout } from '../lib/client/lockout-error';

@@ -18,7 +18,7 @@ import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authenti
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
 import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { freePort } from '../sandbox/ports';
-import type { TriggerName } from '../lambdas/engine/telemetry';
+import type { TriggerName } from '../lambdas/shared/telemetry';
 import { FakeClock } from './support/deps';
 import { enforcedTriggerDeps } from './support/iam';
 import { useDynamoDbLocal } from './support/local-services';

@@ -5,7 +5,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { devicesIdentity } from '../lambdas/engine/device-bucket';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { TriggerFailureError } from '../lambdas/engine/failure';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';

@@ -27,7 +27,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, startDynamoDbLocal } from '../sandbox/dynamodb-local';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/contract';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/shared/contract';
 import { NoticeLedger, hourKey, recipientKey } from '../lambdas/engine/notice-ledger';
 import { sesSender } from '../lambdas/engine/notice-mail';
 import { cognitoDirectory } from '../lambdas/engine/notice-recipient';

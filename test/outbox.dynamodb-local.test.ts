@@ -9,7 +9,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, DescribeStreamCommand } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/engine/contract';
+import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';

@@ -17,7 +17,7 @@ import {
 } from '../lambdas/engine/instance-record';
 import { deviceRecordKey, devicesIdentity } from '../lambdas/engine/device-bucket';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';

@@ -15,7 +15,7 @@ import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authen
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { FakeClock } from './support/deps';
 import { useDynamoDbLocal } from './support/local-services';
 import { countOf, whileStoreAnswers } from './support/answering-store';

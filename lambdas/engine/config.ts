@@ -1,6 +1,6 @@
 import { type LockoutSettings, SettingError, settingsFromEnv } from './settings';
 import type { RateLimitPolicy } from './policy';
-import { DEVICE_KEY_SECRET_ENV, SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from './contract';
+import { DEVICE_KEY_SECRET_ENV, SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from '../shared/contract';
 import type { NameComparison } from './identity';
 
 /** Everything a trigger needs, parsed and validated once at cold start. */

@@ -5,7 +5,7 @@ import type { IdentityRef, KeyScope } from './identity';
 import type { AttemptResult } from './limiter';
 import { lockedUntilText } from './lockout-events';
 import type { RateLimitPolicy } from './policy';
-import { type Telemetry, count, errorFields } from './telemetry';
+import { type Telemetry, count, errorFields } from '../shared/telemetry';
 import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './verdict';
 
 export interface KeyCheck {

@@ -1,11 +1,11 @@
 /** Wiring: what a handler depends on, built once per cold start from the environment. */
 import type { CircuitChange } from './circuit-breaker';
 import { type TriggerConfig, loadConfig } from './config';
-import { DEVICE_KEY_SECRET_ENV } from './contract';
+import { DEVICE_KEY_SECRET_ENV } from '../shared/contract';
 import { DeviceKeys } from './device-keys';
 import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
-import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from './telemetry';
+import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from '../shared/telemetry';
 
 /** Everything a handler depends on; tests pass their own, Lambda builds the default once per cold start. */
 export interface TriggerDeps {

@@ -1,6 +1,6 @@
 import { type DeviceKeySet, parseDeviceKeySet } from './device-token';
-import { DEVICE_KEY_FIRST_WAIT_MS } from './contract';
-import { withDeadline } from './deadline';
+import { DEVICE_KEY_FIRST_WAIT_MS } from '../shared/contract';
+import { withDeadline } from '../shared/deadline';
 
 /**
  * The device token keys an instance holds. Where they live: a Secrets Manager secret the construct creates with a
@@ -29,7 +29,7 @@ export const DEVICE_KEY_REFRESH_MS = 5 * 60_000;
  * The most the first decision of an instance waits for the key: once, whatever the read does. Counted, with the
  * store's budget after it, against each function's timeout at synth (contract.ts `serialWaitMs`).
  */
-export { DEVICE_KEY_FIRST_WAIT_MS } from './contract';
+export { DEVICE_KEY_FIRST_WAIT_MS } from '../shared/contract';
 /** A key read abandoned after this long (the SDK client's own timeouts are shorter). */
 export const DEVICE_KEY_READ_TIMEOUT_MS = 5_000;
 /** The wait before the first retry of a failed read; each further failure doubles it, up to DEVICE_KEY_REFRESH_MS. */

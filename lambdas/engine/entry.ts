@@ -1,5 +1,5 @@
 import { TriggerFailureError, reportFailure } from './failure';
-import { type TriggerName, createTelemetry, flush } from './telemetry';
+import { type TriggerName, createTelemetry, flush } from '../shared/telemetry';
 
 type Handler<E, C> = (event: E, context?: C) => Promise<E>;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KeyScope } from './contract';
+import type { KeyScope } from '../shared/contract';
 
 /**
  * Identities are keyed by a SHA-256: keys stay a fixed ~80 bytes whatever a stranger types (DynamoDB caps
@@ -23,7 +23,7 @@ import type { KeyScope } from './contract';
  * The two kinds are hashed with different prefixes, so a typed name equal to someone's `sub` is still a name.
  */
 
-export type { KeyScope } from './contract';
+export type { KeyScope } from '../shared/contract';
 
 /**
  * How a pool compares typed names: Cognito's `UsernameConfiguration.CaseSensitive`. The construct reads it from

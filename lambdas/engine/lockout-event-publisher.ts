@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { EVENT_BUS_ENV } from './contract';
+import { EVENT_BUS_ENV } from '../shared/contract';
 import type { LockoutEventEntry } from './lockout-events';
 
 /** Sends lockout events (EventBridge in Lambda); absent when events are off. */

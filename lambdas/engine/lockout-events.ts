@@ -6,7 +6,7 @@
  * accounting.ts: a flow that bypasses the lockout). Delivery is at least once: `id` is the same for every delivery of
  * one happening.
  */
-import { EVENT_SOURCE } from './contract';
+import { EVENT_SOURCE } from '../shared/contract';
 
 export type LockoutEventType = 'AccountLocked' | 'AccountUnlocked' | 'SignInUncounted';
 

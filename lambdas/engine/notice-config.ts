@@ -7,7 +7,7 @@ import {
   NOTIFY_TEXT_ENV,
   TABLE_NAME_ENV,
   USER_POOL_ID_ENV,
-} from './contract';
+} from '../shared/contract';
 import { DEFAULT_NOTICE_SUBJECT, type NoticeWords, noticeSubjectProblem, noticeTextProblem } from './notice-text';
 import { SettingError } from './settings';
 

@@ -8,7 +8,7 @@ import { loadNotifierConfig } from './notice-config';
 import { NoticeLedger } from './notice-ledger';
 import { sesSender } from './notice-mail';
 import { cognitoDirectory } from './notice-recipient';
-import { createTelemetry } from './telemetry';
+import { createTelemetry } from '../shared/telemetry';
 
 /** Short timeouts: the notifier waits on nobody's sign-in, but a hung call holds up the records behind it. */
 const CONNECTION_TIMEOUT_MS = 2_000;

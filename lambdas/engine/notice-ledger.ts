@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../shared/contract';
 import { NOTICE_HOUR_PREFIX, NOTICE_RECIPIENT_PREFIX } from './outbox';
 
 /** A notice's outcome once settled; `retry` hands it back to the next delivery of its record. */

@@ -6,7 +6,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { PARTITION_KEY } from './contract';
+import { PARTITION_KEY } from '../shared/contract';
 import { NOTICE_PREFIX, type NoticeRequest } from './outbox';
 import { PERMANENT_LOCK_UNTIL } from './policy';
 

@@ -21,7 +21,7 @@
  * the pool; nothing else about the user, no typed name, no address.
  */
 import { createHash } from 'node:crypto';
-import { PARTITION_KEY } from './contract';
+import { PARTITION_KEY } from '../shared/contract';
 import { PERMANENT_LOCK_UNTIL } from './policy';
 
 export const OP_ATTRIBUTE = 'op';

@@ -1,4 +1,4 @@
-import { withDeadline } from './deadline';
+import { withDeadline } from '../shared/deadline';
 
 /**
  * The pauses between the tries of a write that must land (a password reset's revocation): short, because every try

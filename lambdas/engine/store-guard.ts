@@ -1,5 +1,5 @@
 import { type CircuitChange, CircuitBreaker } from './circuit-breaker';
-import { DeadlineExceededError, withDeadline } from './deadline';
+import { DeadlineExceededError, withDeadline } from '../shared/deadline';
 import { retryWithinDeadline } from './retry-within';
 import {
   DEFAULT_RECORD_LIMITS,

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ATTEMPT_AT, AUTH_SESSION_MS, attemptAtOf } from './accounting';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../shared/contract';
 import {
   BUCKET_ATTRIBUTE,
   DEVICES_ATTRIBUTE,
@@ -41,7 +41,7 @@ import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEp
  * fails, DynamoDB returns the item it saw (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), and that is
  * what the next decision is made from.
  */
-export { PARTITION_KEY, TTL_ATTRIBUTE } from './contract';
+export { PARTITION_KEY, TTL_ATTRIBUTE } from '../shared/contract';
 
 type Conditional<T> =
   | { readonly ok: true; readonly value: T }

@@ -1,7 +1,7 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PARTITION_KEY } from '../engine/contract';
+import { PARTITION_KEY } from '../shared/contract';
 import type { EventPublisher } from '../engine/lockout-event-publisher';
 import { type LockoutEventDetail, lockedUntilText, lockoutEventEntry } from '../engine/lockout-events';
 import {
@@ -14,7 +14,7 @@ import {
   noticeKey,
 } from '../engine/outbox';
 import type { LockoutMode, UnlockOnPasswordReset } from '../engine/settings';
-import { type Telemetry, count, errorFields, flush } from '../engine/telemetry';
+import { type Telemetry, count, errorFields, flush } from '../shared/telemetry';
 
 /** Writes a notice request unless one for the same lock exists: 'duplicate' when it does (a redelivery). */
 export interface NoticeRequests {

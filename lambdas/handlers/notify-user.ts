@@ -25,7 +25,7 @@ import type { RecipientDirectory } from '../engine/notice-recipient';
 import { noticeRecordOf } from '../engine/notice-request';
 import { noticeText } from '../engine/notice-text';
 import type { NoticeRequest } from '../engine/outbox';
-import { type MetricName, type Telemetry, count, createTelemetry, errorFields, flush } from '../engine/telemetry';
+import { type MetricName, type Telemetry, count, createTelemetry, errorFields, flush } from '../shared/telemetry';
 
 export { DEFAULT_NOTICE_SUBJECT } from '../engine/notice-text';
 export type { EmailSender } from '../engine/notice-mail';

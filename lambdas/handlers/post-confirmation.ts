@@ -4,7 +4,7 @@ import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../en
 import { devicesIdentity } from '../engine/device-bucket';
 import { isLocked, isPermanent } from '../engine/policy';
 import { StoreBypassedError } from '../engine/store-guard';
-import { count, errorFields, flush } from '../engine/telemetry';
+import { count, errorFields, flush } from '../shared/telemetry';
 import { checkTriggerEvent, signInIdentityOf } from '../engine/trigger-event';
 
 const RESET = 'PostConfirmation_ConfirmForgotPassword';

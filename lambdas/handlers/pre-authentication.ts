@@ -3,7 +3,7 @@ import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentit
 import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
 import { deviceChoice } from '../engine/device-choice';
 import { DeviceBucketRefusedError } from '../engine/store';
-import { count } from '../engine/telemetry';
+import { count } from '../shared/telemetry';
 import type { TriggerDeps } from '../engine/deps';
 import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
 import { refusalText } from '../engine/refusal-text';

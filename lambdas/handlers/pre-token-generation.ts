@@ -2,12 +2,12 @@ import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
 import { devicesIdentity } from '../engine/device-bucket';
 import { issueDeviceToken } from '../engine/device-token';
-import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../engine/contract';
+import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
 import { deviceChoice } from '../engine/device-choice';
 import { reportFailure } from '../engine/failure';
 import { userIdentity } from '../engine/identity';
 import { StoreBypassedError } from '../engine/store-guard';
-import { count, errorFields, flush } from '../engine/telemetry';
+import { count, errorFields, flush } from '../shared/telemetry';
 import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 

@@ -4,7 +4,7 @@ import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';
 import { type Accounting, accountingOf } from '../engine/accounting';
-import { type TriggerName, count, countBy, errorFields, flush } from '../engine/telemetry';
+import { type TriggerName, count, countBy, errorFields, flush } from '../shared/telemetry';
 
 export interface SuccessSignal {
   readonly trigger: Extract<TriggerName, 'PostAuthentication' | 'PreTokenGeneration'>;

@@ -23,7 +23,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/engine/policy';
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
-import { redacted } from '../../lambdas/engine/redact';
+import { redacted } from '../../lambdas/shared/redact';
 import {
   DEVICE_ITEM_KEEP_MS,
   OPEN_ATTRIBUTE,

@@ -11,7 +11,7 @@ import {
   DescribeUserPoolCommand,
   UserNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { TARGETS_OUTPUT_DESCRIPTION } from '../../lambdas/engine/contract';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../../lambdas/shared/contract';
 import { type IdentityRef, unknownNameIdentity, userIdentity } from '../../lambdas/engine/identity';
 import { AdminError } from './errors';
 

@@ -18,7 +18,7 @@ import { loadConfig } from '../../lambdas/engine/config';
 import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
 import { DeviceKeys } from '../../lambdas/engine/device-keys';
 import { LockoutStore, createDocumentClient } from '../../lambdas/engine/store';
-import { type TriggerName, createTelemetry } from '../../lambdas/engine/telemetry';
+import { type TriggerName, createTelemetry } from '../../lambdas/shared/telemetry';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../sandbox/dynamodb-local';
 import { type RolePrincipal } from '../../sandbox/iam-policy';
 import { type LocalNames, rolePrincipal } from '../../sandbox/iam-template';
