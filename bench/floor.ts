@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { createDocumentClient } from '../lambdas/engine/store';
 
 /**

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { lockedUntilText } from '../lambdas/engine/lockout-events';
-import { isPermanent } from '../lambdas/engine/policy';
+import { isPermanent } from '../lambdas/policy/policy';
 import { AdminStore } from '../lib/admin/admin-store';
 import { type Prompt, confirmReset, describeReset } from '../lib/admin/confirm';
 import { type OperatorIdentity, operatorNote, resolveOperator } from '../lib/admin/operator';

@@ -46,7 +46,7 @@ import {
 } from '../lambdas/shared/contract';
 import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
 import { noticeSubjectProblem, noticeTextProblem } from '../lambdas/engine/notice-text';
-import { settingsToEnv } from '../lambdas/engine/settings';
+import { settingsToEnv } from '../lambdas/policy/settings';
 import { checkTriggerBudgets } from './budget-checks';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';

@@ -12,7 +12,7 @@ import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-to
 import type { TriggerDeps } from '../lambdas/engine/deps';
 import { userIdentity } from '../lambdas/engine/identity';
 import { announcementOf } from '../lambdas/engine/outbox';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import type { TriggerName } from '../lambdas/shared/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';

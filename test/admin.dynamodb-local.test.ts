@@ -18,7 +18,7 @@ import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable
 import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { runtimeDeps } from '../lambdas/engine/deps';
-import { settingsToEnv } from '../lambdas/engine/settings';
+import { settingsToEnv } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { announcementOf } from '../lambdas/engine/outbox';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

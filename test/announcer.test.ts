@@ -11,7 +11,7 @@ import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
 import { type EventPublisher, eventPublisherFromEnv } from '../lambdas/engine/lockout-event-publisher';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
 import { ANNOUNCER_FILTERS, type NoticeRequest, announcementId } from '../lambdas/engine/outbox';
-import { PERMANENT_LOCK_UNTIL } from '../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL } from '../lambdas/policy/policy';
 import { type AnnouncerDeps, type NoticeRequests, createAnnouncerHandler } from '../lambdas/handlers/announcer';
 import { testDeps } from './support/deps';
 

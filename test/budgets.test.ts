@@ -15,7 +15,7 @@ import { DEVICE_KEY_FIRST_WAIT_MS, SERIAL_STORE_BUDGETS, TRIGGER_TIMEOUT_MS, TRI
 import { type TriggerDeps, guardFor } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LockoutStore } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';

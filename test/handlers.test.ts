@@ -7,7 +7,7 @@ import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engin
 import { devicesIdentity } from '../lambdas/engine/device-bucket';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { TriggerFailureError } from '../lambdas/engine/failure';
-import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/policy/policy';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';

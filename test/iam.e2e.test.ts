@@ -20,7 +20,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketAttribute, devicesIdentity } from '../lambdas/engine/device-bucket';
 import { PRUNE_KEEPS_DEVICES } from '../lambdas/engine/store';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LOCAL_REGION } from '../sandbox/dynamodb-local';
 import { platformRequests } from '../sandbox/iam-template';
 import { accessKeyIdOf } from '../sandbox/local-iam';

@@ -33,7 +33,7 @@ import { sesSender } from '../lambdas/engine/notice-mail';
 import { cognitoDirectory } from '../lambdas/engine/notice-recipient';
 import { DEFAULT_NOTICE_SUBJECT } from '../lambdas/engine/notice-text';
 import { NOTICE_RECORD_SECONDS, NOTIFIER_FILTERS, type NoticeRequest, announcementId, noticeKey } from '../lambdas/engine/outbox';
-import { PERMANENT_LOCK_UNTIL } from '../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL } from '../lambdas/policy/policy';
 import { type NotifierDeps, createNotifierHandler } from '../lambdas/handlers/notify-user';
 import { FakeClock } from './support/deps';
 

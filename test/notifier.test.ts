@@ -32,7 +32,7 @@ import { cognitoDirectory, subFilter } from '../lambdas/engine/notice-recipient'
 import { noticeRecordOf } from '../lambdas/engine/notice-request';
 import { DEFAULT_NOTICE_SUBJECT, noticeSubjectProblem, noticeText, noticeTextProblem } from '../lambdas/engine/notice-text';
 import { type NoticeRequest, noticeKey } from '../lambdas/engine/outbox';
-import { PERMANENT_LOCK_UNTIL } from '../lambdas/engine/policy';
+import { PERMANENT_LOCK_UNTIL } from '../lambdas/policy/policy';
 import { type NotifierDeps, type NotifierHandler, createNotifierHandler, notifierEntry } from '../lambdas/handlers/notify-user';
 
 const SUB = 'a1b2c3d4-0000-4000-8000-00000000000a';

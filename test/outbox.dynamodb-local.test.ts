@@ -13,7 +13,7 @@ import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
-import { settingsToEnv } from '../lambdas/engine/settings';
+import { settingsToEnv } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { type NoticeRequests, createAnnouncerHandler } from '../lambdas/handlers/announcer';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';

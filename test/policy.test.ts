@@ -6,7 +6,7 @@ import {
   decideSuccess,
   expiryEpochSeconds,
   lockoutDuration,
-} from '../lambdas/engine/policy';
+} from '../lambdas/policy/policy';
 import { combineInputs, verdictFor } from '../lambdas/engine/verdict';
 import { FakeClock } from './support/deps';
 

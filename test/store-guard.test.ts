@@ -19,7 +19,7 @@ import { deviceRecordKey, devicesIdentity } from '../lambdas/engine/device-bucke
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';

@@ -9,7 +9,7 @@ import { createLockoutTable, startDynamoDbLocal } from '../sandbox/dynamodb-loca
 import { PortTakenError, freePort } from '../sandbox/ports';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
-import { settingsToEnv, type LockoutSettings } from '../lambdas/engine/settings';
+import { settingsToEnv, type LockoutSettings } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

@@ -1,5 +1,5 @@
-import { type LockoutSettings, SettingError, settingsFromEnv } from './settings';
-import type { RateLimitPolicy } from './policy';
+import { type LockoutSettings, SettingError, settingsFromEnv } from '../policy/settings';
+import type { RateLimitPolicy } from '../policy/policy';
 import { DEVICE_KEY_SECRET_ENV, SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from '../shared/contract';
 import type { NameComparison } from './identity';
 

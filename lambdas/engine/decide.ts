@@ -4,7 +4,7 @@ import type { TriggerDeps } from './deps';
 import type { IdentityRef, KeyScope } from './identity';
 import type { AttemptResult } from './limiter';
 import { lockedUntilText } from './lockout-events';
-import type { RateLimitPolicy } from './policy';
+import type { RateLimitPolicy } from '../policy/policy';
 import { type Telemetry, count, errorFields } from '../shared/telemetry';
 import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './verdict';
 

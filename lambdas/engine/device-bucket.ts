@@ -1,5 +1,5 @@
 import { type IdentityRef, identityRef } from './identity';
-import type { LockoutState } from './policy';
+import type { LockoutState } from '../policy/policy';
 
 /**
  * Device buckets: every device token of one user counts in its own bucket, and all of a user's device buckets

@@ -1,4 +1,4 @@
-import { type LockoutState, type RateLimitPolicy, type Transition, decideAttempt, isLocked, windowCutoff } from './policy';
+import { type LockoutState, type RateLimitPolicy, type Transition, decideAttempt, isLocked, windowCutoff } from '../policy/policy';
 
 /**
  * What one function instance remembers about an identity it decided recently, so that it can keep deciding

@@ -1,4 +1,4 @@
-import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from './policy';
+import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from '../policy/policy';
 import { deviceRecordKey } from './device-bucket';
 import type { AttemptStore, ItemFacts, RequestOptions, WriteResult } from './store';
 

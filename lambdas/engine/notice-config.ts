@@ -9,7 +9,7 @@ import {
   USER_POOL_ID_ENV,
 } from '../shared/contract';
 import { DEFAULT_NOTICE_SUBJECT, type NoticeWords, noticeSubjectProblem, noticeTextProblem } from './notice-text';
-import { SettingError } from './settings';
+import { SettingError } from '../policy/settings';
 
 export const DEFAULT_RECIPIENT_PERIOD_SECONDS = 86_400;
 export const RECIPIENT_PERIOD_BOUNDS = { min: 60, max: 31_536_000 } as const;

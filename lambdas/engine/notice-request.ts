@@ -8,7 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { PARTITION_KEY } from '../shared/contract';
 import { NOTICE_PREFIX, type NoticeRequest } from './outbox';
-import { PERMANENT_LOCK_UNTIL } from './policy';
+import { PERMANENT_LOCK_UNTIL } from '../policy/policy';
 
 export type NoticeRecord =
   | { readonly kind: 'notice'; readonly request: NoticeRequest }

@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PARTITION_KEY } from '../shared/contract';
-import { PERMANENT_LOCK_UNTIL } from './policy';
+import { PERMANENT_LOCK_UNTIL } from '../policy/policy';
 
 export const OP_ATTRIBUTE = 'op';
 export const SUB_ATTRIBUTE = 'sub';

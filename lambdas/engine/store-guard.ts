@@ -12,7 +12,7 @@ import {
   overrideAdmission,
 } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
-import { type RateLimitPolicy, isLocked } from './policy';
+import { type RateLimitPolicy, isLocked } from '../policy/policy';
 import { deviceRecordKey, windowIndex } from './device-bucket';
 import { LocalDevicePlaces } from './local-device-places';
 import { type AttemptStore, type ClearResult, DeviceBucketRefusedError, type ItemFacts } from './store';

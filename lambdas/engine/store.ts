@@ -21,7 +21,7 @@ import {
   windowIndex,
 } from './device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
-import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, streakMemoryMs, windowCutoff } from './policy';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, streakMemoryMs, windowCutoff } from '../policy/policy';
 
 /**
  * Item layout (one item per identity key):

@@ -1,5 +1,5 @@
 import type { AttemptOutcome } from './limiter';
-import type { LockoutMode, StoreErrorPolicy } from './settings';
+import type { LockoutMode, StoreErrorPolicy } from '../policy/settings';
 
 /** What the trigger does with a decision, after the mode and the store-error policy are applied. */
 export interface Verdict {

@@ -6,7 +6,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NOTICES_ENV, PARTITION_KEY, TABLE_NAME_ENV, USER_POOL_ID_ENV } from '../shared/contract';
 import { reportFailure } from '../engine/failure';
 import { eventPublisherFromEnv } from '../engine/lockout-event-publisher';
-import { SettingError, settingsFromEnv } from '../engine/settings';
+import { SettingError, settingsFromEnv } from '../policy/settings';
 import { createTelemetry, flush } from '../shared/telemetry';
 import { type BatchResponse, type NoticeRequests, createAnnouncerHandler } from '../handlers/announcer';
 

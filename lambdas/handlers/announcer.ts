@@ -13,7 +13,7 @@ import {
   logIdOf,
   noticeKey,
 } from '../engine/outbox';
-import type { LockoutMode, UnlockOnPasswordReset } from '../engine/settings';
+import type { LockoutMode, UnlockOnPasswordReset } from '../policy/settings';
 import { type Telemetry, count, errorFields, flush } from '../shared/telemetry';
 
 /** Writes a notice request unless one for the same lock exists: 'duplicate' when it does (a redelivery). */

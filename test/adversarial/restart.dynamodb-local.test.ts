@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../sandbox/dynamodb-local';
 import { userIdentity } from '../../lambdas/engine/identity';
 import { runtimeDeps } from '../../lambdas/engine/deps';
-import { settingsToEnv } from '../../lambdas/engine/settings';
+import { settingsToEnv } from '../../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { preAuthEvent } from '../../sandbox/sample-events';

@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configFromSettings } from '../../lambdas/engine/config';
 import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
-import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/engine/settings';
+import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/policy/settings';
 import { LockoutStore } from '../../lambdas/engine/store';
 
 /** A clock the test moves by hand. */

@@ -1,5 +1,5 @@
-import type { LockoutState, RateLimitPolicy } from '../../lambdas/engine/policy';
-import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/engine/policy';
+import type { LockoutState, RateLimitPolicy } from '../../lambdas/policy/policy';
+import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/policy/policy';
 import type { AttemptStore, ClearResult, RequestOptions, WriteResult } from '../../lambdas/engine/store';
 
 /**
