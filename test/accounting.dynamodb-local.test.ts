@@ -10,7 +10,7 @@ import { AUTH_SESSION_MS } from '../lambdas/engine/accounting';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import type { TriggerDeps } from '../lambdas/engine/deps';
-import { userIdentity } from '../lambdas/engine/identity';
+import { userIdentity } from '../lambdas/identity/identity';
 import { announcementOf } from '../lambdas/engine/outbox';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/shared/contract';
-import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { AdminError } from '../lib/admin/errors';
 import { fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
 

@@ -7,7 +7,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { devicesIdentity } from '../lambdas/engine/device-bucket';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
+import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';
 import { type EventPublisher, eventPublisherFromEnv } from '../lambdas/engine/lockout-event-publisher';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
 import { ANNOUNCER_FILTERS, type NoticeRequest, announcementId } from '../lambdas/engine/outbox';

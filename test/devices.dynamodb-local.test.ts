@@ -9,7 +9,7 @@ import type { TriggerDeps } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
+import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';

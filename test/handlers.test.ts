@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { devicesIdentity } from '../lambdas/engine/device-bucket';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { TriggerFailureError } from '../lambdas/engine/failure';

@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
-import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
 import { settingsToEnv } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';

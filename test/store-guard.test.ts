@@ -16,7 +16,7 @@ import {
   decideWithoutStore,
 } from '../lambdas/engine/instance-record';
 import { deviceRecordKey, devicesIdentity } from '../lambdas/engine/device-bucket';
-import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';

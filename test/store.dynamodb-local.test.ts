@@ -7,7 +7,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { createLockoutTable, startDynamoDbLocal } from '../sandbox/dynamodb-local';
 import { PortTakenError, freePort } from '../sandbox/ports';
-import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';

@@ -1,7 +1,7 @@
 import { type LockoutSettings, SettingError, settingsFromEnv } from '../policy/settings';
 import type { RateLimitPolicy } from '../policy/policy';
 import { DEVICE_KEY_SECRET_ENV, SIGN_IN_CASE_SENSITIVE_ENV, TABLE_NAME_ENV } from '../shared/contract';
-import type { NameComparison } from './identity';
+import type { NameComparison } from '../identity/identity';
 
 /** Everything a trigger needs, parsed and validated once at cold start. */
 export interface TriggerConfig {

@@ -1,7 +1,7 @@
 /** Orchestration: one attempt counted against every key of an event, the verdict, and one log line per key. */
 import type { DeviceBucket } from './device-bucket';
 import type { TriggerDeps } from './deps';
-import type { IdentityRef, KeyScope } from './identity';
+import type { IdentityRef, KeyScope } from '../identity/identity';
 import type { AttemptResult } from './limiter';
 import { lockedUntilText } from './lockout-events';
 import type { RateLimitPolicy } from '../policy/policy';

@@ -1,4 +1,4 @@
-import { type IdentityRef, identityRef } from './identity';
+import { type IdentityRef, identityRef } from '../identity/identity';
 import type { LockoutState } from '../policy/policy';
 
 /**

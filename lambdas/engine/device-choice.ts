@@ -1,7 +1,7 @@
 import { type DeviceBucket, devicesIdentity } from './device-bucket';
 import { checkDeviceToken } from './device-token';
 import type { TriggerDeps } from './deps';
-import type { IdentityRef } from './identity';
+import type { IdentityRef } from '../identity/identity';
 import { count } from '../shared/telemetry';
 
 /** The bucket a sign-in counts in when its device token is valid: the user's devices item, and the token's bucket there. */

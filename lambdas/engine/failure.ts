@@ -1,7 +1,7 @@
 /** The error frame: what reaches Cognito's caller (a refusal, or one generic message) and what goes to the log. */
 import { GENERIC_FAILURE_MESSAGE } from '../shared/messages';
 import { type Telemetry, type TriggerName, count, errorFields, flush, redacted } from '../shared/telemetry';
-import { InvalidTriggerEventError } from './trigger-event';
+import { InvalidTriggerEventError } from '../identity/trigger-event';
 
 /** The message a refused user sees. It is the whole error: nothing else reaches Cognito's caller. */
 export class RefusalError extends Error {

@@ -1,6 +1,6 @@
 import type { TriggerConfig } from './config';
-import type { CheckedEvent } from './trigger-event';
-import { identityRef, normalizeEmail, normalizeIdentifier, normalizePhone, phoneCallingCode } from './identity';
+import type { CheckedEvent } from '../identity/trigger-event';
+import { identityRef, normalizeEmail, normalizeIdentifier, normalizePhone, phoneCallingCode } from '../identity/identity';
 import type { KeyCheck } from './decide';
 
 /** Cognito generates a UUID user name when email or phone is the sign-in name: a fresh one per sign-up. */

@@ -5,7 +5,7 @@ import { devicesIdentity } from '../engine/device-bucket';
 import { isLocked, isPermanent } from '../policy/policy';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../shared/telemetry';
-import { checkTriggerEvent, signInIdentityOf } from '../engine/trigger-event';
+import { checkTriggerEvent, signInIdentityOf } from '../identity/trigger-event';
 
 const RESET = 'PostConfirmation_ConfirmForgotPassword';
 

@@ -1,5 +1,5 @@
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
+import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
 import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
 import { deviceChoice } from '../engine/device-choice';
 import { DeviceBucketRefusedError } from '../engine/store';

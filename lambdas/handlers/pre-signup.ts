@@ -1,5 +1,5 @@
 import type { PreSignUpTriggerEvent } from 'aws-lambda';
-import { checkTriggerEvent } from '../engine/trigger-event';
+import { checkTriggerEvent } from '../identity/trigger-event';
 import { decideKeys } from '../engine/decide';
 import type { TriggerDeps } from '../engine/deps';
 import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';

@@ -5,10 +5,10 @@ import { issueDeviceToken } from '../engine/device-token';
 import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
 import { deviceChoice } from '../engine/device-choice';
 import { reportFailure } from '../engine/failure';
-import { userIdentity } from '../engine/identity';
+import { userIdentity } from '../identity/identity';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../shared/telemetry';
-import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
+import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../identity/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 
 /**

@@ -1,4 +1,4 @@
-import { checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
+import { checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
 import { deviceChoice } from '../engine/device-choice';
 import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
