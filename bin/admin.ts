@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { lockedUntilText } from '../lambdas/engine/lockout-events';
+import { lockedUntilText } from '../lambdas/outbox/lockout-events';
 import { isPermanent } from '../lambdas/policy/policy';
 import { AdminStore } from '../lib/admin/admin-store';
 import { type Prompt, confirmReset, describeReset } from '../lib/admin/confirm';

@@ -35,4 +35,4 @@ export { DEFAULT_SETTINGS } from './policy/settings';
 export type { DeviceTokens, LockoutMode, LockoutSettings, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from './policy/settings';
 export type { RateLimitPolicy } from './policy/policy';
 export { EVENT_SOURCE, METRICS_NAMESPACE, type MetricName, type TriggerName } from './shared/contract';
-export type { LockoutEventDetail, LockoutEventType } from './engine/lockout-events';
+export type { LockoutEventDetail, LockoutEventType } from './outbox/lockout-events';

@@ -11,7 +11,7 @@ import { DeviceKeys } from '../lambdas/engine/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
 import type { TriggerDeps } from '../lambdas/engine/deps';
 import { userIdentity } from '../lambdas/identity/identity';
-import { announcementOf } from '../lambdas/engine/outbox';
+import { announcementOf } from '../lambdas/outbox/outbox';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import type { TriggerName } from '../lambdas/shared/telemetry';

@@ -20,7 +20,7 @@ import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity'
 import { runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import { announcementOf } from '../lambdas/engine/outbox';
+import { announcementOf } from '../lambdas/outbox/outbox';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { type FakeService, type FakeUser, startFakeCognito, startFakeSts } from './support/fake-aws';

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
-import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
+import type { LockoutEventEntry } from '../lambdas/outbox/lockout-events';
 import { settingsToEnv } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
 import { type NoticeRequests, createAnnouncerHandler } from '../lambdas/handlers/announcer';

@@ -3,7 +3,7 @@ import type { DeviceBucket } from './device-bucket';
 import type { TriggerDeps } from './deps';
 import type { IdentityRef, KeyScope } from '../identity/identity';
 import type { AttemptResult } from './limiter';
-import { lockedUntilText } from './lockout-events';
+import { lockedUntilText } from '../outbox/lockout-events';
 import type { RateLimitPolicy } from '../policy/policy';
 import { type Telemetry, count, errorFields } from '../shared/telemetry';
 import { type DecisionInput, type Verdict, combineInputs, verdictFor } from './verdict';

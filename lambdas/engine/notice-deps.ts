@@ -4,10 +4,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { NotifierDeps } from '../handlers/notify-user';
-import { loadNotifierConfig } from './notice-config';
-import { NoticeLedger } from './notice-ledger';
-import { sesSender } from './notice-mail';
-import { cognitoDirectory } from './notice-recipient';
+import { loadNotifierConfig } from '../outbox/notice-config';
+import { NoticeLedger } from '../outbox/notice-ledger';
+import { sesSender } from '../outbox/notice-mail';
+import { cognitoDirectory } from '../outbox/notice-recipient';
 import { createTelemetry } from '../shared/telemetry';
 
 /** Short timeouts: the notifier waits on nobody's sign-in, but a hung call holds up the records behind it. */

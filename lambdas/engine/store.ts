@@ -20,7 +20,7 @@ import {
   openEntryWindow,
   windowIndex,
 } from './device-bucket';
-import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from './outbox';
+import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../outbox/outbox';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, streakMemoryMs, windowCutoff } from '../policy/policy';
 
 /**

@@ -5,7 +5,7 @@ import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NOTICES_ENV, PARTITION_KEY, TABLE_NAME_ENV, USER_POOL_ID_ENV } from '../shared/contract';
 import { reportFailure } from '../engine/failure';
-import { eventPublisherFromEnv } from '../engine/lockout-event-publisher';
+import { eventPublisherFromEnv } from '../outbox/lockout-event-publisher';
 import { SettingError, settingsFromEnv } from '../policy/settings';
 import { createTelemetry, flush } from '../shared/telemetry';
 import { type BatchResponse, type NoticeRequests, createAnnouncerHandler } from '../handlers/announcer';

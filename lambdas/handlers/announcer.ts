@@ -2,8 +2,8 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PARTITION_KEY } from '../shared/contract';
-import type { EventPublisher } from '../engine/lockout-event-publisher';
-import { type LockoutEventDetail, lockedUntilText, lockoutEventEntry } from '../engine/lockout-events';
+import type { EventPublisher } from '../outbox/lockout-event-publisher';
+import { type LockoutEventDetail, lockedUntilText, lockoutEventEntry } from '../outbox/lockout-events';
 import {
   type Announcement,
   NOTICE_RECORD_SECONDS,
@@ -12,7 +12,7 @@ import {
   announcementOf,
   logIdOf,
   noticeKey,
-} from '../engine/outbox';
+} from '../outbox/outbox';
 import type { LockoutMode, UnlockOnPasswordReset } from '../policy/settings';
 import { type Telemetry, count, errorFields, flush } from '../shared/telemetry';
 

@@ -18,17 +18,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBBatchItemFailure, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { NotifierConfig } from '../engine/notice-config';
-import type { NoticeLedger, NoticeOutcome, HourHold, RecipientHold } from '../engine/notice-ledger';
-import { type EmailSender, classifySendFailure } from '../engine/notice-mail';
-import type { RecipientDirectory } from '../engine/notice-recipient';
-import { noticeRecordOf } from '../engine/notice-request';
-import { noticeText } from '../engine/notice-text';
-import type { NoticeRequest } from '../engine/outbox';
+import type { NotifierConfig } from '../outbox/notice-config';
+import type { NoticeLedger, NoticeOutcome, HourHold, RecipientHold } from '../outbox/notice-ledger';
+import { type EmailSender, classifySendFailure } from '../outbox/notice-mail';
+import type { RecipientDirectory } from '../outbox/notice-recipient';
+import { noticeRecordOf } from '../outbox/notice-request';
+import { noticeText } from '../outbox/notice-text';
+import type { NoticeRequest } from '../outbox/outbox';
 import { type MetricName, type Telemetry, count, createTelemetry, errorFields, flush } from '../shared/telemetry';
 
-export { DEFAULT_NOTICE_SUBJECT } from '../engine/notice-text';
-export type { EmailSender } from '../engine/notice-mail';
+export { DEFAULT_NOTICE_SUBJECT } from '../outbox/notice-text';
+export type { EmailSender } from '../outbox/notice-mail';
 
 /** Everything the notifier depends on; Lambda builds it once per cold start (notice-deps.ts), tests pass their own. */
 export interface NotifierDeps {

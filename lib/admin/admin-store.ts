@@ -22,7 +22,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/policy/policy';
 import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
-import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
+import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/outbox/outbox';
 import { redacted } from '../../lambdas/shared/redact';
 import {
   DEVICE_ITEM_KEEP_MS,
