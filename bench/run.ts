@@ -19,7 +19,7 @@ import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../
 import { bareUpdateItem } from './floor';
 import { type Handler, LATENCY_ROWS, type LatencyRow, freshBundle } from './latency-row';
 import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secrets-manager';
-import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { DEVICE_KEY_SECRET_ENV } from '../lambdas/shared/contract';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { round, percentiles } from './stats';

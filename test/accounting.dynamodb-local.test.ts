@@ -7,8 +7,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
 import { AUTH_SESSION_MS } from '../lambdas/engine/accounting';
-import { DeviceKeys } from '../lambdas/engine/device-keys';
-import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { DeviceKeys } from '../lambdas/devices/device-keys';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import type { TriggerDeps } from '../lambdas/engine/deps';
 import { userIdentity } from '../lambdas/identity/identity';
 import { announcementOf } from '../lambdas/outbox/outbox';

@@ -24,9 +24,9 @@ import { announcementOf } from '../lambdas/outbox/outbox';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { type FakeService, type FakeUser, startFakeCognito, startFakeSts } from './support/fake-aws';
-import { DeviceKeys } from '../lambdas/engine/device-keys';
-import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { devicesIdentity } from '../lambdas/engine/device-bucket';
+import { DeviceKeys } from '../lambdas/devices/device-keys';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
+import { devicesIdentity } from '../lambdas/devices/device-bucket';
 import { startSecretsManager } from '../sandbox/secrets-manager';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { devicesIdentity } from '../lambdas/engine/device-bucket';
+import { devicesIdentity } from '../lambdas/devices/device-bucket';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
-import { devicesIdentity } from '../lambdas/engine/device-bucket';
+import { devicesIdentity } from '../lambdas/devices/device-bucket';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { TriggerFailureError } from '../lambdas/engine/failure';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/policy/policy';

@@ -18,7 +18,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { bucketAttribute, devicesIdentity } from '../lambdas/engine/device-bucket';
+import { bucketAttribute, devicesIdentity } from '../lambdas/devices/device-bucket';
 import { PRUNE_KEEPS_DEVICES } from '../lambdas/engine/store';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LOCAL_REGION } from '../sandbox/dynamodb-local';

@@ -15,10 +15,10 @@ import {
   RECORD_CAPACITY,
   decideWithoutStore,
 } from '../lambdas/engine/instance-record';
-import { deviceRecordKey, devicesIdentity } from '../lambdas/engine/device-bucket';
+import { deviceRecordKey, devicesIdentity } from '../lambdas/devices/device-bucket';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
-import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

@@ -1,5 +1,5 @@
 /** Orchestration: one attempt counted against every key of an event, the verdict, and one log line per key. */
-import type { DeviceBucket } from './device-bucket';
+import type { DeviceBucket } from '../devices/device-bucket';
 import type { TriggerDeps } from './deps';
 import type { IdentityRef, KeyScope } from '../identity/identity';
 import type { AttemptResult } from './limiter';

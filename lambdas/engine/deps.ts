@@ -2,7 +2,7 @@
 import type { CircuitChange } from './circuit-breaker';
 import { type TriggerConfig, loadConfig } from './config';
 import { DEVICE_KEY_SECRET_ENV } from '../shared/contract';
-import { DeviceKeys } from './device-keys';
+import { DeviceKeys } from '../devices/device-keys';
 import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
 import { StoreGuard } from './store-guard';
 import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from '../shared/telemetry';

@@ -1,5 +1,5 @@
 import { type LockoutState, type RateLimitPolicy, decideAttempt, isLocked, isPermanent } from '../policy/policy';
-import { deviceRecordKey } from './device-bucket';
+import { deviceRecordKey } from '../devices/device-bucket';
 import type { AttemptStore, ItemFacts, RequestOptions, WriteResult } from './store';
 
 /**

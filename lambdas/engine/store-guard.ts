@@ -13,8 +13,8 @@ import {
 } from './instance-record';
 import { type AttemptResult, NO_STATE, SlowPathGate, registerAttempt, result } from './limiter';
 import { type RateLimitPolicy, isLocked } from '../policy/policy';
-import { deviceRecordKey, windowIndex } from './device-bucket';
-import { LocalDevicePlaces } from './local-device-places';
+import { deviceRecordKey, windowIndex } from '../devices/device-bucket';
+import { LocalDevicePlaces } from '../devices/local-device-places';
 import { type AttemptStore, type ClearResult, DeviceBucketRefusedError, type ItemFacts } from './store';
 
 /**

@@ -19,7 +19,7 @@ import {
   openEntry,
   openEntryWindow,
   windowIndex,
-} from './device-bucket';
+} from '../devices/device-bucket';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../outbox/outbox';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, expiryEpochSeconds, streakMemoryMs, windowCutoff } from '../policy/policy';
 

@@ -1,7 +1,7 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
 import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../engine/failure';
-import { devicesIdentity } from '../engine/device-bucket';
+import { devicesIdentity } from '../devices/device-bucket';
 import { isLocked, isPermanent } from '../policy/policy';
 import { StoreBypassedError } from '../engine/store-guard';
 import { count, errorFields, flush } from '../shared/telemetry';

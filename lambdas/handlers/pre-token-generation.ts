@@ -1,9 +1,9 @@
 import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
 import type { TriggerDeps } from '../engine/deps';
-import { devicesIdentity } from '../engine/device-bucket';
-import { issueDeviceToken } from '../engine/device-token';
+import { devicesIdentity } from '../devices/device-bucket';
+import { issueDeviceToken } from '../devices/device-token';
 import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
-import { deviceChoice } from '../engine/device-choice';
+import { deviceChoice } from '../devices/device-choice';
 import { reportFailure } from '../engine/failure';
 import { userIdentity } from '../identity/identity';
 import { StoreBypassedError } from '../engine/store-guard';

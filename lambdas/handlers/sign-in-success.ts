@@ -1,5 +1,5 @@
 import { checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
-import { deviceChoice } from '../engine/device-choice';
+import { deviceChoice } from '../devices/device-choice';
 import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
 import { StoreBypassedError } from '../engine/store-guard';

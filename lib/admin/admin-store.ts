@@ -31,7 +31,7 @@ import {
   REVOKED_BEFORE,
   devicesIdentity,
   lockedDeviceCount,
-} from '../../lambdas/engine/device-bucket';
+} from '../../lambdas/devices/device-bucket';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
 import type { RotationStage } from './device-key';

@@ -16,7 +16,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../lambdas/engine/config';
 import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
-import { DeviceKeys } from '../../lambdas/engine/device-keys';
+import { DeviceKeys } from '../../lambdas/devices/device-keys';
 import { LockoutStore, createDocumentClient } from '../../lambdas/engine/store';
 import { type TriggerName, createTelemetry } from '../../lambdas/shared/telemetry';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../sandbox/dynamodb-local';
