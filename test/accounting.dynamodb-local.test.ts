@@ -6,14 +6,14 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
-import { AUTH_SESSION_MS } from '../lambdas/engine/accounting';
+import { AUTH_SESSION_MS } from '../lambdas/store/accounting';
 import { DeviceKeys } from '../lambdas/devices/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import type { TriggerDeps } from '../lambdas/engine/deps';
 import { userIdentity } from '../lambdas/identity/identity';
 import { announcementOf } from '../lambdas/outbox/outbox';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import type { TriggerName } from '../lambdas/shared/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

@@ -19,7 +19,7 @@ import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv } from '../lambdas/policy/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { announcementOf } from '../lambdas/outbox/outbox';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';

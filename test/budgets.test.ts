@@ -16,7 +16,7 @@ import { type TriggerDeps, guardFor } from '../lambdas/engine/deps';
 import { DeviceKeys } from '../lambdas/devices/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { LockoutStore } from '../lambdas/engine/store';
+import { LockoutStore } from '../lambdas/store/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

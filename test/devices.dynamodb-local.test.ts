@@ -11,7 +11,7 @@ import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCou
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

@@ -7,7 +7,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { devicesIdentity, bucketAttribute } from '../lambdas/devices/device-bucket';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import type { TriggerName } from '../lambdas/shared/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';

@@ -19,7 +19,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketAttribute, devicesIdentity } from '../lambdas/devices/device-bucket';
-import { PRUNE_KEEPS_DEVICES } from '../lambdas/engine/store';
+import { PRUNE_KEEPS_DEVICES } from '../lambdas/store/store';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LOCAL_REGION } from '../sandbox/dynamodb-local';
 import { platformRequests } from '../sandbox/iam-template';

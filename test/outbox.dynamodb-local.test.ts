@@ -14,7 +14,7 @@ import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import type { LockoutEventEntry } from '../lambdas/outbox/lockout-events';
 import { settingsToEnv } from '../lambdas/policy/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { type NoticeRequests, createAnnouncerHandler } from '../lambdas/handlers/announcer';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

@@ -4,7 +4,7 @@
  */
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/engine/circuit-breaker';
+import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/store/circuit-breaker';
 import { configFromSettings } from '../lambdas/engine/config';
 import {
   DEFAULT_RECORD_LIMITS,
@@ -14,7 +14,7 @@ import {
   LONGEST_RECORD_KEY_LENGTH,
   RECORD_CAPACITY,
   decideWithoutStore,
-} from '../lambdas/engine/instance-record';
+} from '../lambdas/store/instance-record';
 import { deviceRecordKey, devicesIdentity } from '../lambdas/devices/device-bucket';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';

@@ -10,7 +10,7 @@ import { PortTakenError, freePort } from '../sandbox/ports';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/policy/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';

@@ -2,7 +2,7 @@
 import type { DeviceBucket } from '../devices/device-bucket';
 import type { TriggerDeps } from './deps';
 import type { IdentityRef, KeyScope } from '../identity/identity';
-import type { AttemptResult } from './limiter';
+import type { AttemptResult } from '../store/limiter';
 import { lockedUntilText } from '../outbox/lockout-events';
 import type { RateLimitPolicy } from '../policy/policy';
 import { type Telemetry, count, errorFields } from '../shared/telemetry';

@@ -1,10 +1,10 @@
 /** Wiring: what a handler depends on, built once per cold start from the environment. */
-import type { CircuitChange } from './circuit-breaker';
+import type { CircuitChange } from '../store/circuit-breaker';
 import { type TriggerConfig, loadConfig } from './config';
 import { DEVICE_KEY_SECRET_ENV } from '../shared/contract';
 import { DeviceKeys } from '../devices/device-keys';
-import { type AttemptStore, LockoutStore, createDocumentClient } from './store';
-import { StoreGuard } from './store-guard';
+import { type AttemptStore, LockoutStore, createDocumentClient } from '../store/store';
+import { StoreGuard } from '../store/store-guard';
 import { type Telemetry, type TriggerName, count, createTelemetry, errorFields } from '../shared/telemetry';
 
 /** Everything a handler depends on; tests pass their own, Lambda builds the default once per cold start. */

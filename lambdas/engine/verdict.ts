@@ -1,4 +1,4 @@
-import type { AttemptOutcome } from './limiter';
+import type { AttemptOutcome } from '../store/limiter';
 import type { LockoutMode, StoreErrorPolicy } from '../policy/settings';
 
 /** What the trigger does with a decision, after the mode and the store-error policy are applied. */

@@ -3,7 +3,7 @@ import type { TriggerDeps } from '../engine/deps';
 import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../engine/failure';
 import { devicesIdentity } from '../devices/device-bucket';
 import { isLocked, isPermanent } from '../policy/policy';
-import { StoreBypassedError } from '../engine/store-guard';
+import { StoreBypassedError } from '../store/store-guard';
 import { count, errorFields, flush } from '../shared/telemetry';
 import { checkTriggerEvent, signInIdentityOf } from '../identity/trigger-event';
 

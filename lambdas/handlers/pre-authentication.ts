@@ -2,7 +2,7 @@ import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
 import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
 import { deviceChoice } from '../devices/device-choice';
-import { DeviceBucketRefusedError } from '../engine/store';
+import { DeviceBucketRefusedError } from '../store/store';
 import { count } from '../shared/telemetry';
 import type { TriggerDeps } from '../engine/deps';
 import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';

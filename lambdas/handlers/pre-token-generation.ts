@@ -6,7 +6,7 @@ import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
 import { deviceChoice } from '../devices/device-choice';
 import { reportFailure } from '../engine/failure';
 import { userIdentity } from '../identity/identity';
-import { StoreBypassedError } from '../engine/store-guard';
+import { StoreBypassedError } from '../store/store-guard';
 import { count, errorFields, flush } from '../shared/telemetry';
 import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../identity/trigger-event';
 import { createSuccessHandler } from './sign-in-success';

@@ -2,8 +2,8 @@ import { checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/tr
 import { deviceChoice } from '../devices/device-choice';
 import type { TriggerDeps } from '../engine/deps';
 import { passUnrecognized, reportFailure } from '../engine/failure';
-import { StoreBypassedError } from '../engine/store-guard';
-import { type Accounting, accountingOf } from '../engine/accounting';
+import { StoreBypassedError } from '../store/store-guard';
+import { type Accounting, accountingOf } from '../store/accounting';
 import { type TriggerName, count, countBy, errorFields, flush } from '../shared/telemetry';
 
 export interface SuccessSignal {

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/policy/policy';
-import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
+import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/store/store';
 import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/outbox/outbox';
 import { redacted } from '../../lambdas/shared/redact';
 import {

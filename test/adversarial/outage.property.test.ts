@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { configFromSettings } from '../../lambdas/engine/config';
 import { DEFAULT_SETTINGS } from '../../lambdas/policy/settings';
-import { StoreGuard } from '../../lambdas/engine/store-guard';
+import { StoreGuard } from '../../lambdas/store/store-guard';
 import { FakeClock } from '../support/deps';
 import { MemoryStore, type RequestFate } from '../support/memory-store';
 

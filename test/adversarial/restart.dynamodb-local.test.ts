@@ -11,7 +11,7 @@ import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../.
 import { userIdentity } from '../../lambdas/identity/identity';
 import { runtimeDeps } from '../../lambdas/engine/deps';
 import { settingsToEnv } from '../../lambdas/policy/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/store/store';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { preAuthEvent } from '../../sandbox/sample-events';
 

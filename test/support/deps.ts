@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configFromSettings } from '../../lambdas/engine/config';
 import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
 import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/policy/settings';
-import { LockoutStore } from '../../lambdas/engine/store';
+import { LockoutStore } from '../../lambdas/store/store';
 
 /** A clock the test moves by hand. */
 export class FakeClock {

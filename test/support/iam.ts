@@ -17,7 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../lambdas/engine/config';
 import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
 import { DeviceKeys } from '../../lambdas/devices/device-keys';
-import { LockoutStore, createDocumentClient } from '../../lambdas/engine/store';
+import { LockoutStore, createDocumentClient } from '../../lambdas/store/store';
 import { type TriggerName, createTelemetry } from '../../lambdas/shared/telemetry';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../sandbox/dynamodb-local';
 import { type RolePrincipal } from '../../sandbox/iam-policy';
