@@ -9,7 +9,7 @@ import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
 import { AUTH_SESSION_MS } from '../lambdas/store/accounting';
 import { DeviceKeys } from '../lambdas/devices/device-keys';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
-import type { TriggerDeps } from '../lambdas/engine/deps';
+import type { TriggerDeps } from '../lambdas/runtime/deps';
 import { userIdentity } from '../lambdas/identity/identity';
 import { announcementOf } from '../lambdas/outbox/outbox';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';

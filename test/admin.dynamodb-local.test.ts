@@ -17,7 +17,7 @@ import { ServerClock, watchServerDate } from '../lib/admin/server-clock';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, createLockoutTable, localAwsEnv, startDynamoDbLocal } from '../sandbox/dynamodb-local';
 import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
 import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
-import { runtimeDeps } from '../lambdas/engine/deps';
+import { runtimeDeps } from '../lambdas/runtime/deps';
 import { settingsToEnv } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { announcementOf } from '../lambdas/outbox/outbox';

@@ -5,7 +5,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { createLockoutTable } from '../sandbox/dynamodb-local';
-import type { TriggerDeps } from '../lambdas/engine/deps';
+import type { TriggerDeps } from '../lambdas/runtime/deps';
 import { DeviceKeys } from '../lambdas/devices/device-keys';
 import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/devices/device-bucket';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';

@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { devicesIdentity } from '../lambdas/devices/device-bucket';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
-import { TriggerFailureError } from '../lambdas/engine/failure';
+import { TriggerFailureError } from '../lambdas/runtime/failure';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/policy/policy';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

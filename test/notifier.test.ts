@@ -25,7 +25,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadNotifierConfig } from '../lambdas/outbox/notice-config';
-import { notifierDepsFromEnv } from '../lambdas/engine/notice-deps';
+import { notifierDepsFromEnv } from '../lambdas/runtime/notice-deps';
 import { NoticeLedger, hourKey, recipientKey } from '../lambdas/outbox/notice-ledger';
 import { classifySendFailure, sesSender } from '../lambdas/outbox/notice-mail';
 import { cognitoDirectory, subFilter } from '../lambdas/outbox/notice-recipient';

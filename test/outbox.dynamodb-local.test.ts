@@ -10,7 +10,7 @@ import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, Desc
 import { DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SIGN_IN_CASE_SENSITIVE_ENV } from '../lambdas/shared/contract';
-import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
+import { type TriggerDeps, runtimeDeps } from '../lambdas/runtime/deps';
 import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import type { LockoutEventEntry } from '../lambdas/outbox/lockout-events';
 import { settingsToEnv } from '../lambdas/policy/settings';

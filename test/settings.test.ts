@@ -1,4 +1,4 @@
-import { loadConfig } from '../lambdas/engine/config';
+import { loadConfig } from '../lambdas/runtime/config';
 import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/policy/settings';
 
 const base = { LOCKOUT_TABLE_NAME: 'lockout-table', LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false' };

@@ -5,7 +5,7 @@
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/store/circuit-breaker';
-import { configFromSettings } from '../lambdas/engine/config';
+import { configFromSettings } from '../lambdas/runtime/config';
 import {
   DEFAULT_RECORD_LIMITS,
   EMPTY_ENTRY,

@@ -8,7 +8,7 @@ import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { createLockoutTable, startDynamoDbLocal } from '../sandbox/dynamodb-local';
 import { PortTakenError, freePort } from '../sandbox/ports';
 import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
-import { type TriggerDeps, runtimeDeps } from '../lambdas/engine/deps';
+import { type TriggerDeps, runtimeDeps } from '../lambdas/runtime/deps';
 import { settingsToEnv, type LockoutSettings } from '../lambdas/policy/settings';
 import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';

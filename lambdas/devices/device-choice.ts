@@ -1,6 +1,6 @@
 import { type DeviceBucket, devicesIdentity } from './device-bucket';
 import { checkDeviceToken } from './device-token';
-import type { TriggerDeps } from '../engine/deps';
+import type { TriggerDeps } from '../runtime/deps';
 import type { IdentityRef } from '../identity/identity';
 import { count } from '../shared/telemetry';
 

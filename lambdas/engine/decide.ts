@@ -1,6 +1,6 @@
 /** Orchestration: one attempt counted against every key of an event, the verdict, and one log line per key. */
 import type { DeviceBucket } from '../devices/device-bucket';
-import type { TriggerDeps } from './deps';
+import type { TriggerDeps } from '../runtime/deps';
 import type { IdentityRef, KeyScope } from '../identity/identity';
 import type { AttemptResult } from '../store/limiter';
 import { lockedUntilText } from '../outbox/lockout-events';

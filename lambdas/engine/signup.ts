@@ -1,4 +1,4 @@
-import type { TriggerConfig } from './config';
+import type { TriggerConfig } from '../runtime/config';
 import type { CheckedEvent } from '../identity/trigger-event';
 import { identityRef, normalizeEmail, normalizeIdentifier, normalizePhone, phoneCallingCode } from '../identity/identity';
 import type { KeyCheck } from './decide';

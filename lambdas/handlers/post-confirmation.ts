@@ -1,6 +1,6 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
-import type { TriggerDeps } from '../engine/deps';
-import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../engine/failure';
+import type { TriggerDeps } from '../runtime/deps';
+import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../runtime/failure';
 import { devicesIdentity } from '../devices/device-bucket';
 import { isLocked, isPermanent } from '../policy/policy';
 import { StoreBypassedError } from '../store/store-guard';

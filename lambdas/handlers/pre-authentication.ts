@@ -4,8 +4,8 @@ import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
 import { deviceChoice } from '../devices/device-choice';
 import { DeviceBucketRefusedError } from '../store/store';
 import { count } from '../shared/telemetry';
-import type { TriggerDeps } from '../engine/deps';
-import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
+import type { TriggerDeps } from '../runtime/deps';
+import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../runtime/failure';
 import { refusalText } from '../engine/refusal-text';
 
 /**

@@ -1,8 +1,8 @@
 import type { PreSignUpTriggerEvent } from 'aws-lambda';
 import { checkTriggerEvent } from '../identity/trigger-event';
 import { decideKeys } from '../engine/decide';
-import type { TriggerDeps } from '../engine/deps';
-import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
+import type { TriggerDeps } from '../runtime/deps';
+import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../runtime/failure';
 import { signUpChecks } from '../engine/signup';
 
 const SOURCES = ['PreSignUp_SignUp', 'PreSignUp_AdminCreateUser', 'PreSignUp_ExternalProvider'] as const;

@@ -1,10 +1,10 @@
 import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
-import type { TriggerDeps } from '../engine/deps';
+import type { TriggerDeps } from '../runtime/deps';
 import { devicesIdentity } from '../devices/device-bucket';
 import { issueDeviceToken } from '../devices/device-token';
 import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
 import { deviceChoice } from '../devices/device-choice';
-import { reportFailure } from '../engine/failure';
+import { reportFailure } from '../runtime/failure';
 import { userIdentity } from '../identity/identity';
 import { StoreBypassedError } from '../store/store-guard';
 import { count, errorFields, flush } from '../shared/telemetry';

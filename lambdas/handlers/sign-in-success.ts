@@ -1,7 +1,7 @@
 import { checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
 import { deviceChoice } from '../devices/device-choice';
-import type { TriggerDeps } from '../engine/deps';
-import { passUnrecognized, reportFailure } from '../engine/failure';
+import type { TriggerDeps } from '../runtime/deps';
+import { passUnrecognized, reportFailure } from '../runtime/failure';
 import { StoreBypassedError } from '../store/store-guard';
 import { type Accounting, accountingOf } from '../store/accounting';
 import { type TriggerName, count, countBy, errorFields, flush } from '../shared/telemetry';

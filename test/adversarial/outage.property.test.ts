@@ -6,7 +6,7 @@
  * request answered it admits exactly N.
  */
 import fc from 'fast-check';
-import { configFromSettings } from '../../lambdas/engine/config';
+import { configFromSettings } from '../../lambdas/runtime/config';
 import { DEFAULT_SETTINGS } from '../../lambdas/policy/settings';
 import { StoreGuard } from '../../lambdas/store/store-guard';
 import { FakeClock } from '../support/deps';
