@@ -1,5 +1,5 @@
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
-import { refusalText } from '../lambdas/engine/refusal-text';
+import { refusalText } from '../lambdas/decision/refusal-text';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { recognizeLockout } from '../lib/client/lockout-error';
 

@@ -7,7 +7,7 @@ import {
   expiryEpochSeconds,
   lockoutDuration,
 } from '../lambdas/policy/policy';
-import { combineInputs, verdictFor } from '../lambdas/engine/verdict';
+import { combineInputs, verdictFor } from '../lambdas/decision/verdict';
 import { FakeClock } from './support/deps';
 
 const MINUTE = 60_000;

@@ -14,7 +14,7 @@
  * refusal messages in use, and the generic failure only when it is the lockout's one generic text.
  */
 import { GENERIC_FAILURE_MESSAGE } from '../../lambdas/shared/messages';
-import { MINUTES_PLACEHOLDER } from '../../lambdas/engine/refusal-text';
+import { MINUTES_PLACEHOLDER } from '../../lambdas/decision/refusal-text';
 
 /** The triggers that refuse: sign-in (PreAuthentication) and sign-up (PreSignUp). */
 export type LockoutTrigger = 'PreAuthentication' | 'PreSignUp';

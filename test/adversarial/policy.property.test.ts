@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check';
 import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, decideAttempt, decideSuccess, isLocked } from '../../lambdas/policy/policy';
-import { type DecisionInput, verdictFor } from '../../lambdas/engine/verdict';
+import { type DecisionInput, verdictFor } from '../../lambdas/decision/verdict';
 
 const policyArb: fc.Arbitrary<RateLimitPolicy> = fc
   .record({
