@@ -1,13 +1,20 @@
 import { type DeviceBucket, devicesIdentity } from './device-bucket';
+import type { DeviceKeys } from './device-keys';
 import { checkDeviceToken } from './device-token';
-import type { TriggerDeps } from '../runtime/deps';
 import type { IdentityRef } from '../identity/identity';
-import { count } from '../shared/telemetry';
+import { type Telemetry, count } from '../shared/telemetry';
 
 /** The bucket a sign-in counts in when its device token is valid: the user's devices item, and the token's bucket there. */
 export interface DeviceChoice {
   readonly identity: IdentityRef;
   readonly device: Omit<DeviceBucket, 'decidedAt'>;
+}
+
+/** What the choice reads of a trigger's dependencies (runtime/deps.ts `TriggerDeps` holds it all). */
+export interface DeviceChoiceDeps {
+  readonly config: { readonly devices?: { readonly claim: string; readonly bucketsPerWindow: number } };
+  readonly deviceKeys?: DeviceKeys;
+  readonly telemetry: Telemetry;
 }
 
 /**
@@ -17,7 +24,7 @@ export interface DeviceChoice {
  * or none: one HMAC per key, no network call (the keys are in memory after the cold start). A token sent but not
  * valid is logged with its reason and the hashed identity, and counted.
  */
-export async function deviceChoice(deps: TriggerDeps, identity: IdentityRef, metadata: unknown, now: number): Promise<DeviceChoice | undefined> {
+export async function deviceChoice(deps: DeviceChoiceDeps, identity: IdentityRef, metadata: unknown, now: number): Promise<DeviceChoice | undefined> {
   const devices = deps.config.devices;
   if (devices === undefined || deps.deviceKeys === undefined) return undefined;
   const raw = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[devices.claim] : undefined;

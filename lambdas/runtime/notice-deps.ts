@@ -3,12 +3,23 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { NotifierDeps } from '../handlers/notify-user';
-import { loadNotifierConfig } from '../outbox/notice-config';
+import { type NotifierConfig, loadNotifierConfig } from '../outbox/notice-config';
 import { NoticeLedger } from '../outbox/notice-ledger';
-import { sesSender } from '../outbox/notice-mail';
-import { cognitoDirectory } from '../outbox/notice-recipient';
-import { createTelemetry } from '../shared/telemetry';
+import { type EmailSender, sesSender } from '../outbox/notice-mail';
+import { type RecipientDirectory, cognitoDirectory } from '../outbox/notice-recipient';
+import { type Telemetry, createTelemetry } from '../shared/telemetry';
+
+/** Everything the notifier depends on; Lambda builds it once per cold start (below), tests pass their own. */
+export interface NotifierDeps {
+  readonly config: Pick<NotifierConfig, 'from' | 'words' | 'recipientPeriodSeconds' | 'maxPerHour'>;
+  readonly ledger: NoticeLedger;
+  readonly directory: RecipientDirectory;
+  readonly sender: EmailSender;
+  readonly telemetry: Telemetry;
+  readonly now: () => number;
+  /** A fresh claim token per attempt at a notice; random by default. */
+  readonly newToken?: () => string;
+}
 
 /** Short timeouts: the notifier waits on nobody's sign-in, but a hung call holds up the records behind it. */
 const CONNECTION_TIMEOUT_MS = 2_000;
