@@ -101,6 +101,14 @@ export function deviceRecordKey(itemKey: string, did: string): string {
  */
 export const DEVICE_ITEM_KEEP_MS = (400 + 1) * 24 * 3600 * 1000;
 
+/**
+ * The devices item's TTL (epoch seconds) for a write at `now`: DEVICE_ITEM_KEEP_MS from then, and never before `until`
+ * (an operator's lock of the user's devices). The triggers and the admin CLI set it alike.
+ */
+export function deviceItemTtl(now: number, until = 0): number {
+  return Math.ceil(Math.max(now + DEVICE_ITEM_KEEP_MS, until) / 1000);
+}
+
 const num = (item: Record<string, unknown>, name: string): number | undefined => {
   const value = item[name];
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;

@@ -6,7 +6,6 @@ import { PARTITION_KEY, TTL_ATTRIBUTE } from '../shared/contract';
 import {
   BUCKET_ATTRIBUTE,
   DEVICES_ATTRIBUTE,
-  DEVICE_ITEM_KEEP_MS,
   type BucketAttribute,
   type DeviceBucket,
   MAX_DEVICES_PER_USER,
@@ -14,6 +13,7 @@ import {
   OPERATOR_LOCKED_UNTIL,
   REVOKED_BEFORE,
   bucketAttribute,
+  deviceItemTtl,
   deviceState,
   isRevoked,
   openEntry,
@@ -744,10 +744,6 @@ function textSet(value: unknown): string[] {
 
 const subName = (sub: string | undefined): Record<string, string> => (sub === undefined ? {} : { '#sub': SUB_ATTRIBUTE });
 const subValue = (sub: string | undefined): Record<string, string> => (sub === undefined ? {} : { ':sub': sub });
-
-function deviceItemTtl(now: number): number {
-  return Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000);
-}
 
 function revisionCondition(observed: LockoutState | undefined): {
   ConditionExpression: string;
