@@ -153,11 +153,9 @@ export class LockoutStore {
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    return this.conditional(async () => {
-      const output = await this.client.send(command, options);
-      // ALL_NEW after a successful update always carries the item.
-      return parseState(output.Attributes ?? {});
-    });
+    const sent = await this.sendConditional(command, options);
+    // ALL_NEW after a successful update always carries the item.
+    return sent.ok ? { ok: true, value: parseState(sent.attributes ?? {}) } : refusedBy(sent.item);
   }
 
   /**
@@ -186,10 +184,8 @@ export class LockoutStore {
       ...revisionCondition(observed),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    return this.conditional(async () => {
-      await this.client.send(command, options);
-      return next;
-    });
+    const sent = await this.sendConditional(command, options);
+    return sent.ok ? { ok: true, value: next } : refusedBy(sent.item);
   }
 
   /**
@@ -242,7 +238,7 @@ export class LockoutStore {
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    return this.deviceConditional(device, async () => (await this.client.send(command, options)).Attributes ?? {});
+    return deviceWritten(device, await this.sendConditional(command, options));
   }
 
   /**
@@ -316,14 +312,7 @@ export class LockoutStore {
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    return this.deviceConditional(
-      device,
-      async () => {
-        await this.client.send(command, options);
-        return undefined;
-      },
-      next,
-    );
+    return deviceWritten(device, await this.sendConditional(command, options), next);
   }
 
   /**
@@ -348,20 +337,15 @@ export class LockoutStore {
       ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    this.requestCount += 1;
     const lastWrite = (item: Record<string, unknown> | undefined) => {
       const value = item?.[bucketAttribute(did, 'a')];
       return typeof value === 'number' ? value : undefined;
     };
-    try {
-      const output = await this.client.send(command, options);
-      return { outcome: 'cleared', attemptAt: lastWrite(output.Attributes) };
-    } catch (error) {
-      if (!isConditionalFailure(error)) throw error;
-      const raw = (error as ConditionalCheckFailedException).Item;
-      const item = raw === undefined ? undefined : unmarshall(raw);
-      return item !== undefined && deviceState(item, did) !== undefined ? { outcome: 'locked', attemptAt: lastWrite(item) } : { outcome: 'absent' };
-    }
+    const sent = await this.sendConditional(command, options);
+    if (sent.ok) return { outcome: 'cleared', attemptAt: lastWrite(sent.attributes) };
+    return sent.item !== undefined && deviceState(sent.item, did) !== undefined
+      ? { outcome: 'locked', attemptAt: lastWrite(sent.item) }
+      : { outcome: 'absent' };
   }
 
   /**
@@ -377,53 +361,48 @@ export class LockoutStore {
     options: RequestOptions = {},
     facts: ItemFacts = {},
   ): Promise<'cleared' | 'permanent'> {
-    this.requestCount += 1;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PARTITION_KEY]: key },
-          // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left. A password
-          // reset also revokes every token issued before it (as a new password signs other sessions out): whoever
-          // held one, and the old password, must sign in again.
-          UpdateExpression:
-            'SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device' +
-            `${op === 'reset' ? ', #revoked = :now' : ''}${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock, #open`,
-          // Written even where there is no item yet: an instance that locked a device bucket alone during an outage
-          // must not write that lock back (as for the anonymous item). A permanent operator lock is lifted only with
-          // `permanentToo`; else nothing is written (the account stays locked for every device).
-          ...(permanentToo ? {} : { ConditionExpression: 'attribute_not_exists(#operatorLock) OR #operatorLock < :permanent' }),
-          ExpressionAttributeNames: {
-            '#ttl': TTL_ATTRIBUTE,
-            '#op': OP_ATTRIBUTE,
-            '#bucket': BUCKET_ATTRIBUTE,
-            '#operatorLock': OPERATOR_LOCKED_UNTIL,
-            // The devices that counted before the clear hold no place in this window any more.
-            '#open': OPEN_ATTRIBUTE,
-            ...(op === 'reset' ? { '#revoked': REVOKED_BEFORE } : {}),
-            ...subName(facts.sub),
-          },
-          ExpressionAttributeValues: {
-            ':now': now,
-            ':zero': 0,
-            ':ttl': deviceItemTtl(now),
-            ':op': op,
-            ':device': 'device',
-            ...subValue(facts.sub),
-            ...(permanentToo ? {} : { ':permanent': PERMANENT_LOCK_UNTIL }),
-          },
-        }),
-        options,
-      );
-      return 'cleared';
-    } catch (error) {
-      if (!isConditionalFailure(error)) throw error;
-      // The permanent operator lock stays, but a reset's revocation does not wait for the operator: a later unlock
-      // must not bring back tokens issued before the password changed. Rare (a reset under a permanent lock), so a
-      // second request, in the same budget.
-      if (op === 'reset') await this.revokeBefore(key, now, options);
-      return 'permanent';
-    }
+    const sent = await this.sendConditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: key },
+        // lockedUntil is the announcer's copy of the last device lock (device-bucket.ts): none is left. A password
+        // reset also revokes every token issued before it (as a new password signs other sessions out): whoever
+        // held one, and the old password, must sign in again.
+        UpdateExpression:
+          'SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #op = :op, #bucket = :device' +
+          `${op === 'reset' ? ', #revoked = :now' : ''}${facts.sub === undefined ? '' : ', #sub = :sub'} REMOVE #operatorLock, #open`,
+        // Written even where there is no item yet: an instance that locked a device bucket alone during an outage
+        // must not write that lock back (as for the anonymous item). A permanent operator lock is lifted only with
+        // `permanentToo`; else nothing is written (the account stays locked for every device).
+        ...(permanentToo ? {} : { ConditionExpression: 'attribute_not_exists(#operatorLock) OR #operatorLock < :permanent' }),
+        ExpressionAttributeNames: {
+          '#ttl': TTL_ATTRIBUTE,
+          '#op': OP_ATTRIBUTE,
+          '#bucket': BUCKET_ATTRIBUTE,
+          '#operatorLock': OPERATOR_LOCKED_UNTIL,
+          // The devices that counted before the clear hold no place in this window any more.
+          '#open': OPEN_ATTRIBUTE,
+          ...(op === 'reset' ? { '#revoked': REVOKED_BEFORE } : {}),
+          ...subName(facts.sub),
+        },
+        ExpressionAttributeValues: {
+          ':now': now,
+          ':zero': 0,
+          ':ttl': deviceItemTtl(now),
+          ':op': op,
+          ':device': 'device',
+          ...subValue(facts.sub),
+          ...(permanentToo ? {} : { ':permanent': PERMANENT_LOCK_UNTIL }),
+        },
+      }),
+      options,
+    );
+    if (sent.ok) return 'cleared';
+    // The permanent operator lock stays, but a reset's revocation does not wait for the operator: a later unlock
+    // must not bring back tokens issued before the password changed. Rare (a reset under a permanent lock), so a
+    // second request, in the same budget.
+    if (op === 'reset') await this.revokeBefore(key, now, options);
+    return 'permanent';
   }
 
   /** Revokes every device token issued at or before `now`, and nothing else. */
@@ -493,25 +472,19 @@ export class LockoutStore {
         unchanged.push(`#a${i} = :a${i}`);
       } else unchanged.push(`attribute_not_exists(#a${i})`);
     });
-    this.requestCount += 1;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PARTITION_KEY]: key },
-          UpdateExpression: `REMOVE ${removed.join(', ')} DELETE #devices :gone`,
-          ConditionExpression: unchanged.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-        options,
-      );
-      return stale.length;
-    } catch (error) {
-      // A device written since the read: the next sign-in tries again.
-      if (isConditionalFailure(error)) return 0;
-      throw error;
-    }
+    const sent = await this.sendConditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: key },
+        UpdateExpression: `REMOVE ${removed.join(', ')} DELETE #devices :gone`,
+        ConditionExpression: unchanged.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+      options,
+    );
+    // Refused: a device written since the read; the next sign-in tries again.
+    return sent.ok ? stale.length : 0;
   }
 
   /**
@@ -524,36 +497,28 @@ export class LockoutStore {
    */
   async clearUnlessLocked(key: string, now: number, policy: RateLimitPolicy, options: RequestOptions = {}): Promise<ClearResult> {
     const zeroed: LockoutState = { failures: 0, windowStart: now, lockedUntil: 0, lockouts: 0, rev: 0, clearedAt: now };
-    this.requestCount += 1;
-    try {
-      const output = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PARTITION_KEY]: key },
-          UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl, #op = :op',
-          ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ':zero': 0,
-            ':one': 1,
-            ':now': now,
-            // Covers a clear remembered since any time up to now, and the attempt the accounting looks for.
-            ':ttl': Math.max(expiryEpochSeconds(zeroed, policy) ?? 0, Math.ceil((now + AUTH_SESSION_MS) / 1000)),
-            ':op': 'success' satisfies ItemOp,
-          },
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        options,
-      );
-      return { outcome: 'cleared', attemptAt: attemptAtOf(output.Attributes) };
-    } catch (error) {
-      if (!isConditionalFailure(error)) throw error;
-      const raw = (error as ConditionalCheckFailedException).Item;
-      if (raw === undefined) return { outcome: 'absent' };
-      const observed = unmarshall(raw);
-      return { outcome: 'locked', attemptAt: attemptAtOf(observed) };
-    }
+    const sent = await this.sendConditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: key },
+        UpdateExpression: 'SET failures = :zero, lockouts = :zero, windowStart = :now, rev = rev + :one, #ttl = :ttl, #op = :op',
+        ConditionExpression: 'attribute_exists(#pk) AND lockedUntil <= :now',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE, '#op': OP_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ':zero': 0,
+          ':one': 1,
+          ':now': now,
+          // Covers a clear remembered since any time up to now, and the attempt the accounting looks for.
+          ':ttl': Math.max(expiryEpochSeconds(zeroed, policy) ?? 0, Math.ceil((now + AUTH_SESSION_MS) / 1000)),
+          ':op': 'success' satisfies ItemOp,
+        },
+        ReturnValues: 'ALL_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+      options,
+    );
+    if (sent.ok) return { outcome: 'cleared', attemptAt: attemptAtOf(sent.attributes) };
+    return sent.item === undefined ? { outcome: 'absent' } : { outcome: 'locked', attemptAt: attemptAtOf(sent.item) };
   }
 
   /**
@@ -632,49 +597,49 @@ export class LockoutStore {
       ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    const result = await this.conditional(async () => (await this.client.send(command, options)).Attributes);
-    if (!result.ok) return { outcome: 'permanent' };
-    return result.value === undefined ? { outcome: 'absent' } : { outcome: 'cleared', removed: parseState(result.value) };
+    const sent = await this.sendConditional(command, options);
+    if (!sent.ok) return { outcome: 'permanent' };
+    return sent.attributes === undefined ? { outcome: 'absent' } : { outcome: 'cleared', removed: parseState(sent.attributes) };
   }
 
   /**
-   * A device bucket write: the state written (from the item DynamoDB returns, or `written`), or the bucket's state
-   * in the item that refused it. A refusal that sends the attempt to the anonymous bucket throws
-   * DeviceBucketRefusedError (DeviceTokenRevokedError for a revocation).
+   * The one way a conditional request is sent, and counted: what it returned when it landed, or the item that refused
+   * it (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; undefined where there was none). Any other error is thrown.
    */
-  private async deviceConditional(
-    device: DeviceBucket,
-    send: () => Promise<Record<string, unknown> | undefined>,
-    written?: LockoutState,
-  ): Promise<WriteResult> {
+  private async sendConditional(command: UpdateCommand | PutCommand, options: RequestOptions): Promise<Sent> {
     this.requestCount += 1;
     try {
-      const item = await send();
-      // The fast path's ALL_NEW always holds the bucket it just wrote.
-      return { ok: true, value: written ?? (deviceState(item ?? {}, device.did) as LockoutState) };
+      // Either command answers with `Attributes`; the client's overloads take one command class at a time.
+      return { ok: true, attributes: (await this.client.send(command as UpdateCommand, options)).Attributes };
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
       const raw = (error as ConditionalCheckFailedException).Item;
-      const item = raw === undefined ? {} : unmarshall(raw);
-      const refusal = deviceRefusal(item, device);
-      if (refusal === 'revoked') throw new DeviceTokenRevokedError();
-      if (refusal !== undefined) throw new DeviceBucketRefusedError(refusal);
-      return { ok: false, observed: deviceState(item, device.did), open: textSet(item[OPEN_ATTRIBUTE]) };
+      return { ok: false, item: raw === undefined ? undefined : unmarshall(raw) };
     }
   }
+}
 
-  private async conditional<T>(send: () => Promise<T>): Promise<Conditional<T>> {
-    this.requestCount += 1;
-    try {
-      return { ok: true, value: await send() };
-    } catch (error) {
-      if (isConditionalFailure(error)) {
-        const raw = (error as ConditionalCheckFailedException).Item;
-        return { ok: false, observed: raw ? parseState(unmarshall(raw)) : undefined };
-      }
-      throw error;
-    }
-  }
+/** A conditional request's answer (`sendConditional`). */
+type Sent = { readonly ok: true; readonly attributes?: Record<string, unknown> } | { readonly ok: false; readonly item?: Record<string, unknown> };
+
+/** An anonymous item's write refused: the state of the item that refused it. */
+function refusedBy(item: Record<string, unknown> | undefined): WriteResult {
+  return { ok: false, observed: item === undefined ? undefined : parseState(item) };
+}
+
+/**
+ * A device bucket write: the state written (from the item DynamoDB returns, or `written`), or the bucket's state
+ * in the item that refused it. A refusal that sends the attempt to the anonymous bucket throws
+ * DeviceBucketRefusedError (DeviceTokenRevokedError for a revocation).
+ */
+function deviceWritten(device: DeviceBucket, sent: Sent, written?: LockoutState): WriteResult {
+  // The fast path's ALL_NEW always holds the bucket it just wrote.
+  if (sent.ok) return { ok: true, value: written ?? (deviceState(sent.attributes ?? {}, device.did) as LockoutState) };
+  const item = sent.item ?? {};
+  const refusal = deviceRefusal(item, device);
+  if (refusal === 'revoked') throw new DeviceTokenRevokedError();
+  if (refusal !== undefined) throw new DeviceBucketRefusedError(refusal);
+  return { ok: false, observed: deviceState(item, device.did), open: textSet(item[OPEN_ATTRIBUTE]) };
 }
 
 function isConditionalFailure(error: unknown): boolean {
