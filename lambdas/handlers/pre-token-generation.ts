@@ -6,8 +6,8 @@ import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
 import { deviceChoice } from '../devices/device-choice';
 import { reportFailure } from '../runtime/failure';
 import { userIdentity } from '../identity/identity';
-import { StoreBypassedError } from '../store/store-guard';
-import { count, errorFields, flush } from '../shared/telemetry';
+import { reportStoreError } from '../store/store-guard';
+import { count, flush } from '../shared/telemetry';
 import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../identity/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 
@@ -115,8 +115,7 @@ async function tidy(deps: TriggerDeps, sub: string, remaining: () => number, spa
     const pruned = await deps.guard.pruneDevices(item.key, deps.now(), deps.config.devices!.policy, spare);
     if (pruned > 0) logger.info('devices no longer in use removed', { identity: item.logId, pruned });
   } catch (error) {
-    count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-    logger.error('lockout store unavailable: devices item not tidied', { identity: item.logId, ...errorFields(error) });
+    reportStoreError(deps.telemetry, error, 'lockout store unavailable: devices item not tidied', { identity: item.logId });
   }
 }
 

@@ -16,6 +16,7 @@ import { type RateLimitPolicy, isLocked } from '../policy/policy';
 import { deviceRecordKey, windowIndex } from '../devices/device-bucket';
 import { LocalDevicePlaces } from '../devices/local-device-places';
 import { type AttemptStore, type ClearResult, DeviceBucketRefusedError, type ItemFacts } from './store';
+import { type Telemetry, count, errorFields } from '../shared/telemetry';
 
 /**
  * The store as a decision meets it: the atomic store first, within the time budget; when it fails or the
@@ -41,6 +42,15 @@ export class StoreBypassedError extends Error {
   constructor() {
     super('store not asked: the circuit is open after repeated store failures');
   }
+}
+
+/**
+ * A store write that did not land outside a decision (a success's clear, a password reset's, a mark, a tidy-up):
+ * counted (`StoreBypassed` when the open circuit kept it from the store, else `StoreErrors`) and logged with the error.
+ */
+export function reportStoreError(telemetry: Telemetry, error: unknown, message: string, fields: Record<string, unknown>): void {
+  count(telemetry.metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
+  telemetry.logger.error(message, { ...fields, ...errorFields(error) });
 }
 
 export interface StoreGuardOptions {
