@@ -11,7 +11,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { localAwsEnv } from '../sandbox/dynamodb-local';
 import { freePort } from '../sandbox/ports';
 import { percentiles, round } from './stats';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { createDocumentClient } from '../lambdas/engine/store';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
+import { createDocumentClient } from '../lambdas/store/store';
 
 /**
  * The floor every decision is compared with: one bare `UpdateItem` round trip, through the same client settings the

@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { KNOBS, SETTING_NAMES, type LockoutSettings, DEFAULT_SETTINGS, settingsToEnv } from '../lambdas/engine/settings';
-import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
+import { KNOBS, SETTING_NAMES, type LockoutSettings, DEFAULT_SETTINGS, settingsToEnv } from '../lambdas/policy/settings';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../sandbox/sample-events';
 import { bareUpdateItem } from './floor';
 

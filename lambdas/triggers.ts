@@ -21,7 +21,7 @@ export type {
   PreSignUpTriggerEvent,
   PreTokenGenerationTriggerEvent,
 } from 'aws-lambda';
-export { GENERIC_FAILURE_MESSAGE } from './engine/messages';
+export { GENERIC_FAILURE_MESSAGE } from './shared/messages';
 // One module per factory: each Lambda entry imports only its own, so only pre-authentication and
 // post-confirmation bundles carry the EventBridge client.
 export { postAuthenticationHandler } from './factories/post-authentication';
@@ -31,8 +31,8 @@ export { preSignUpHandler } from './factories/pre-signup';
 export { preTokenGenerationHandler } from './factories/pre-token-generation';
 // The runtime side's names and shapes, for TypeScript code that reads the lockout's settings, metrics and events
 // (the construct library's main entry exports only what jsii can carry to every language).
-export { DEFAULT_SETTINGS } from './engine/settings';
-export type { DeviceTokens, LockoutMode, LockoutSettings, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from './engine/settings';
-export type { RateLimitPolicy } from './engine/policy';
-export { EVENT_SOURCE, METRICS_NAMESPACE, type MetricName, type TriggerName } from './engine/contract';
-export type { LockoutEventDetail, LockoutEventType } from './engine/lockout-events';
+export { DEFAULT_SETTINGS } from './policy/settings';
+export type { DeviceTokens, LockoutMode, LockoutSettings, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from './policy/settings';
+export type { RateLimitPolicy } from './policy/policy';
+export { EVENT_SOURCE, METRICS_NAMESPACE, type MetricName, type TriggerName } from './shared/contract';
+export type { LockoutEventDetail, LockoutEventType } from './outbox/lockout-events';

@@ -7,7 +7,7 @@ import {
   checkSettingRelations,
   parseSettingText,
   DEFAULT_SETTINGS,
-} from '../lambdas/engine/settings';
+} from '../lambdas/policy/settings';
 import type { CognitoLockoutStackProps } from './cognito-lockout-stack';
 import { propsFromSettings } from './lockout-props';
 

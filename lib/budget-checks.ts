@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { SERIAL_STORE_BUDGETS, TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS, serialWaitMs } from '../lambdas/engine/contract';
-import type { LockoutSettings } from '../lambdas/engine/settings';
+import { SERIAL_STORE_BUDGETS, TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS, serialWaitMs } from '../lambdas/shared/contract';
+import type { LockoutSettings } from '../lambdas/policy/settings';
 
 export type BudgetedTrigger = keyof typeof SERIAL_STORE_BUDGETS;
 

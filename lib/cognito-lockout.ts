@@ -43,10 +43,10 @@ import {
   LAMBDA_NODE_MAJOR,
   TRIGGER_TIMEOUT_MS,
   TTL_ATTRIBUTE,
-} from '../lambdas/engine/contract';
-import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
-import { noticeSubjectProblem, noticeTextProblem } from '../lambdas/engine/notice-text';
-import { settingsToEnv } from '../lambdas/engine/settings';
+} from '../lambdas/shared/contract';
+import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/outbox/outbox';
+import { noticeSubjectProblem, noticeTextProblem } from '../lambdas/outbox/notice-text';
+import { settingsToEnv } from '../lambdas/policy/settings';
 import { checkTriggerBudgets } from './budget-checks';
 import { type LockoutPolicyProps, settingsFromProps } from './lockout-props';
 import { LockoutMonitoring, type LockoutMonitoringProps } from './lockout-monitoring';
@@ -291,7 +291,7 @@ export class CognitoLockout extends Construct {
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
-      // The outbox (lambdas/engine/outbox.ts): lock starts and lifts are read from here, never sent by a decision.
+      // The outbox (lambdas/outbox/outbox.ts): lock starts and lifts are read from here, never sent by a decision.
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
       removalPolicy,
     });
@@ -673,7 +673,7 @@ export function checkNotifyUser(props: NotifyUserProps): string {
   if (!Token.isUnresolved(from) && (typeof from !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(from))) {
     throw new Error(`CognitoLockout: notifyUser.fromEmail must be an email address verified in Amazon SES, got ${JSON.stringify(from)}`);
   }
-  // The notifier's own checks (lambdas/engine/notice-text.ts), so synth refuses what its cold start would.
+  // The notifier's own checks (lambdas/outbox/notice-text.ts), so synth refuses what its cold start would.
   const problem =
     (subject === undefined || Token.isUnresolved(subject) ? undefined : noticeSubjectProblem(subject, 'CognitoLockout: notifyUser.subject')) ??
     (text === undefined || Token.isUnresolved(text) ? undefined : noticeTextProblem(text, 'CognitoLockout: notifyUser.text'));

@@ -15,7 +15,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEVICE_KEY_READERS, METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/engine/contract';
+import { DEVICE_KEY_READERS, METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from '../lambdas/shared/contract';
 
 export interface LockoutMonitoringProps {
   /**
@@ -63,7 +63,7 @@ const TRIGGER_NAMES: Record<keyof MonitoredTriggers, TriggerName> = {
   preTokenGeneration: 'PreTokenGeneration',
 };
 
-/** The stream's consumers (lambdas/engine/outbox.ts), when the construct has them. */
+/** The stream's consumers (lambdas/outbox/outbox.ts), when the construct has them. */
 export interface MonitoredOutbox {
   /** @default - none */
   readonly announcer?: IFunction;
@@ -80,7 +80,7 @@ export interface MonitoredOutbox {
 export interface LockoutMonitoringConstructProps extends LockoutMonitoringProps {
   readonly triggers: MonitoredTriggers;
   /**
-   * The table stream's consumers (lambdas/engine/outbox.ts), when the construct has them.
+   * The table stream's consumers (lambdas/outbox/outbox.ts), when the construct has them.
    * @default - none
    */
   readonly outbox?: MonitoredOutbox;

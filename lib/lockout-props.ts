@@ -1,5 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import { DEFAULT_SETTINGS, type LockoutSettings, type SettingName, checkSetting, checkSettingRelations } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS, type LockoutSettings, type SettingName, checkSetting, checkSettingRelations } from '../lambdas/policy/settings';
 
 // The closed sets of values are enums, so that Python, Java and Go apps get typed members rather than strings (jsii
 // maps a union of string literals to a plain string). Each member's value is the setting's value in the functions'

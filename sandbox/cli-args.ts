@@ -1,4 +1,4 @@
-import { SETTING_NAMES } from '../lambdas/engine/settings';
+import { SETTING_NAMES } from '../lambdas/policy/settings';
 
 /** The app's context keys beyond the settings that the sandbox passes on (OAuth URLs, lock notices). */
 export const APP_CONTEXT_KEYS = ['callbackUrls', 'logoutUrls', 'notifyUserFrom', 'notifyUserSubject', 'notifyUserText'];

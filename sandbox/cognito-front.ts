@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { MANAGED_LOGIN_PATHS, ManagedLogin, type ManagedLoginDeps, type OAuthClient } from './managed-login';
-import { userIdentity } from '../lambdas/engine/identity';
+import { userIdentity } from '../lambdas/identity/identity';
 import { InvalidSrpParameterError, SrpServer } from './srp';
 import { ChoiceSessions, type PasswordChallenge, PASSWORD_CHALLENGES, missingCredential, selectedChallenge, userAuthStart } from './user-auth';
 

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { userIdentity } from '../lambdas/engine/identity';
+import { userIdentity } from '../lambdas/identity/identity';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client/device-token';
 import { LOCAL_CREDENTIALS } from './dynamodb-local';
 import type { SandboxStatus } from './sandbox';

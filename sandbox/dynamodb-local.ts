@@ -129,7 +129,7 @@ export async function warmUp(engine: DynamoDbLocal, requests = 2000, concurrency
 /** Creates a table with the lockout key schema and TTL attribute given. */
 /**
  * The lockout table as the construct deploys it: the key, TTL, and a stream of new and old images (the outbox the
- * announcer and the notifier read, see lambdas/engine/outbox.ts). Returns the stream's ARN.
+ * announcer and the notifier read, see lambdas/outbox/outbox.ts). Returns the stream's ARN.
  */
 export async function createLockoutTable(client: DynamoDBClient, tableName: string, partitionKey: string, ttlAttribute: string): Promise<string> {
   const created = await client.send(

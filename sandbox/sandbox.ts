@@ -27,7 +27,7 @@ import {
   ListUserPoolsCommand,
   UpdateUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { type LockoutSettings, settingsFromEnv } from '../lambdas/engine/settings';
+import { type LockoutSettings, settingsFromEnv } from '../lambdas/policy/settings';
 import { STATUS_PATH, openFront } from './cognito-front';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import {

@@ -32,7 +32,7 @@ export const LAMBDA_OPTIONS = {
   // The SDK's ES module builds let esbuild drop the commands the code never sends.
   mainFields: ['module', 'main'],
   // Lambda supplies credentials in the environment: the SDK's default chain (SSO, INI files, IMDS...) is dead weight.
-  alias: { '@aws-sdk/credential-provider-node': path.join(root, 'lambdas', 'engine', 'env-credentials.ts') },
+  alias: { '@aws-sdk/credential-provider-node': path.join(root, 'lambdas', 'runtime', 'env-credentials.ts') },
   logLevel: 'warning',
   legalComments: 'linked',
 };

@@ -2,7 +2,7 @@
 /**
  * The Node.js majors the project supports, and so the ones CI runs the whole suite on: every major `engines.node`
  * in package.json names (`^22.12.0 || ^24.0.0`), which must include the major of the Lambda runtime the construct
- * deploys (LAMBDA_NODE_MAJOR in lambdas/engine/contract.ts; test/node-majors.test.ts fails when it does not).
+ * deploys (LAMBDA_NODE_MAJOR in lambdas/shared/contract.ts; test/node-majors.test.ts fails when it does not).
  * `node scripts/node-majors.mjs` prints them, space-separated, for .ci/run.
  */
 import { readFileSync } from 'node:fs';
@@ -21,9 +21,9 @@ export function supportedMajors(pkg = JSON.parse(readFileSync(path.join(root, 'p
 }
 
 /** The major of the Lambda runtime the construct deploys, read from the one place it is set. */
-export function lambdaNodeMajor(contract = readFileSync(path.join(root, 'lambdas', 'engine', 'contract.ts'), 'utf8')) {
+export function lambdaNodeMajor(contract = readFileSync(path.join(root, 'lambdas', 'shared', 'contract.ts'), 'utf8')) {
   const match = /export const LAMBDA_NODE_MAJOR = (\d+);/.exec(contract);
-  if (match === null) throw new Error('lambdas/engine/contract.ts does not set LAMBDA_NODE_MAJOR');
+  if (match === null) throw new Error('lambdas/shared/contract.ts does not set LAMBDA_NODE_MAJOR');
   return Number(match[1]);
 }
 

@@ -6,15 +6,15 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
-import { AUTH_SESSION_MS } from '../lambdas/engine/accounting';
-import { DeviceKeys } from '../lambdas/engine/device-keys';
-import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import type { TriggerDeps } from '../lambdas/engine/deps';
-import { userIdentity } from '../lambdas/engine/identity';
-import { announcementOf } from '../lambdas/engine/outbox';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import type { TriggerName } from '../lambdas/engine/telemetry';
+import { AUTH_SESSION_MS } from '../lambdas/store/accounting';
+import { DeviceKeys } from '../lambdas/devices/device-keys';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
+import type { TriggerDeps } from '../lambdas/runtime/deps';
+import { userIdentity } from '../lambdas/identity/identity';
+import { announcementOf } from '../lambdas/outbox/outbox';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
+import { LockoutStore, PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
+import type { TriggerName } from '../lambdas/shared/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';

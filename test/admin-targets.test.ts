@@ -7,8 +7,8 @@ import {
   UserNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
-import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/shared/contract';
+import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { AdminError } from '../lib/admin/errors';
 import { fromStack, parseDuration, resolveSignIn } from '../lib/admin/targets';
 

@@ -4,14 +4,14 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { devicesIdentity } from '../lambdas/engine/device-bucket';
+import { devicesIdentity } from '../lambdas/devices/device-bucket';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
-import { type EventPublisher, eventPublisherFromEnv } from '../lambdas/engine/lockout-event-publisher';
-import type { LockoutEventEntry } from '../lambdas/engine/lockout-events';
-import { ANNOUNCER_FILTERS, type NoticeRequest, announcementId } from '../lambdas/engine/outbox';
-import { PERMANENT_LOCK_UNTIL } from '../lambdas/engine/policy';
+import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';
+import { type EventPublisher, eventPublisherFromEnv } from '../lambdas/outbox/lockout-event-publisher';
+import type { LockoutEventEntry } from '../lambdas/outbox/lockout-events';
+import { ANNOUNCER_FILTERS, type NoticeRequest, announcementId } from '../lambdas/outbox/outbox';
+import { PERMANENT_LOCK_UNTIL } from '../lambdas/policy/policy';
 import { type AnnouncerDeps, type NoticeRequests, createAnnouncerHandler } from '../lambdas/handlers/announcer';
 import { testDeps } from './support/deps';
 

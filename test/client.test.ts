@@ -1,6 +1,6 @@
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
-import { refusalText } from '../lambdas/engine/refusal-text';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
+import { refusalText } from '../lambdas/decision/refusal-text';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { recognizeLockout } from '../lib/client/lockout-error';
 
 /**

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..');

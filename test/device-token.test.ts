@@ -1,6 +1,6 @@
 import { rotatedKeys, ROTATION_LEAD_MS } from '../lib/admin/device-key';
-import { DEVICE_KEY_REFRESH_MS, DEVICE_KEY_RETRY_MS, DeviceKeys, keyRetryDelayMs } from '../lambdas/engine/device-keys';
-import { DEVICE_TOKEN_AUDIENCE, checkDeviceToken, issueDeviceToken, parseDeviceKeySet, signingKey } from '../lambdas/engine/device-token';
+import { DEVICE_KEY_REFRESH_MS, DEVICE_KEY_RETRY_MS, DeviceKeys, keyRetryDelayMs } from '../lambdas/devices/device-keys';
+import { DEVICE_TOKEN_AUDIENCE, checkDeviceToken, issueDeviceToken, parseDeviceKeySet, signingKey } from '../lambdas/devices/device-token';
 import { FakeClock } from './support/deps';
 
 const DAY = 86_400_000;

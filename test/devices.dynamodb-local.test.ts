@@ -5,20 +5,20 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { createLockoutTable } from '../sandbox/dynamodb-local';
-import type { TriggerDeps } from '../lambdas/engine/deps';
-import { DeviceKeys } from '../lambdas/engine/device-keys';
-import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/engine/device-bucket';
-import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { userIdentity, unknownNameIdentity } from '../lambdas/engine/identity';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import type { TriggerDeps } from '../lambdas/runtime/deps';
+import { DeviceKeys } from '../lambdas/devices/device-keys';
+import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/devices/device-bucket';
+import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
+import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
+import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
 import { postAuthEvent, postConfirmationEvent, preAuthEvent, preTokenGenerationEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 import { freePort } from '../sandbox/ports';
-import type { TriggerName } from '../lambdas/engine/telemetry';
+import type { TriggerName } from '../lambdas/shared/telemetry';
 import { FakeClock } from './support/deps';
 import { enforcedTriggerDeps } from './support/iam';
 import { useDynamoDbLocal } from './support/local-services';
@@ -552,6 +552,6 @@ function tokenDid(token: string): string {
 /** The token itself when `key` signed it, else undefined. */
 function tokenForCheck(token: string, key: string): string | undefined {
   const set = parseDeviceKeySet(JSON.stringify({ key }));
-  const { checkDeviceToken } = jest.requireActual('../lambdas/engine/device-token') as typeof import('../lambdas/engine/device-token');
+  const { checkDeviceToken } = jest.requireActual('../lambdas/devices/device-token') as typeof import('../lambdas/devices/device-token');
   return checkDeviceToken(set, token, USER, Date.now() + 60 * MINUTE).valid ? token : undefined;
 }

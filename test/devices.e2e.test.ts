@@ -12,7 +12,7 @@ import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSe
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
 import { type Sandbox, startSandbox } from '../sandbox/sandbox';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { confirmedUser, sandboxCognito } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';

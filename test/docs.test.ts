@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { KNOBS, DEFAULT_SETTINGS, SETTING_NAMES } from '../lambdas/engine/settings';
+import { KNOBS, DEFAULT_SETTINGS, SETTING_NAMES } from '../lambdas/policy/settings';
 import { propNameOf } from '../lib/lockout-props';
 
 const root = path.join(__dirname, '..');

@@ -4,7 +4,7 @@
  * the bundles the construct deploys (built by jest's global setup), whose entries the build generates.
  */
 import type { PostAuthenticationTriggerEvent, PreAuthenticationTriggerEvent, PreSignUpTriggerEvent } from 'aws-lambda';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../sandbox/sample-events';
 
 type Entry<E> = { handler: (event: E) => Promise<E> };

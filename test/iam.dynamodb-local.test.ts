@@ -5,10 +5,10 @@
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { devicesIdentity, bucketAttribute } from '../lambdas/engine/device-bucket';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
-import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/engine/store';
-import type { TriggerName } from '../lambdas/engine/telemetry';
+import { devicesIdentity, bucketAttribute } from '../lambdas/devices/device-bucket';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
+import { PARTITION_KEY, PRUNE_KEEPS_DEVICES, TTL_ATTRIBUTE } from '../lambdas/store/store';
+import type { TriggerName } from '../lambdas/shared/telemetry';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';

@@ -6,8 +6,8 @@ import {
   phoneCallingCode,
   unknownNameIdentity,
   userIdentity,
-} from '../lambdas/engine/identity';
-import { checkTriggerEvent, signInIdentityOf } from '../lambdas/engine/trigger-event';
+} from '../lambdas/identity/identity';
+import { checkTriggerEvent, signInIdentityOf } from '../lambdas/identity/trigger-event';
 import { preAuthEvent, unknownUserPreAuthEvent } from '../sandbox/sample-events';
 
 const INSENSITIVE = { caseSensitive: false };

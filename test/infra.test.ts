@@ -7,8 +7,8 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/engine/contract';
-import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../lambdas/shared/contract';
+import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/outbox/outbox';
 import { readAppConfig } from '../lib/app-config';
 import { CognitoLockout, type CognitoLockoutProps, cdkLibAtLeast, checkCdkVersion } from '../lib/cognito-lockout';
 import { LockoutMode, StoreErrorPolicy, SuccessSignal, UnlockOnPasswordReset } from '../lib/lockout-props';

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/engine/outbox';
+import { ANNOUNCER_FILTERS, NOTIFIER_FILTERS } from '../lambdas/outbox/outbox';
 import { UnsupportedPatternError } from '../sandbox/stream-poller';
 import { type SandboxBlueprint, appContext, localEnvironment, streamConsumersOf, synthesizeBlueprint } from '../sandbox/synthesized';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { CreateTableCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { ANNOUNCER_FILTERS } from '../lambdas/engine/outbox';
+import { ANNOUNCER_FILTERS } from '../lambdas/outbox/outbox';
 import {
   type DynamoDbLocal,
   LOCAL_CREDENTIALS,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { LAMBDA_NODE_MAJOR } from '../lambdas/engine/contract';
+import { LAMBDA_NODE_MAJOR } from '../lambdas/shared/contract';
 import { buildApp } from '../lib/app';
 import { appContext } from '../sandbox/synthesized';
 

@@ -6,8 +6,8 @@ import {
   decideSuccess,
   expiryEpochSeconds,
   lockoutDuration,
-} from '../lambdas/engine/policy';
-import { combineInputs, verdictFor } from '../lambdas/engine/verdict';
+} from '../lambdas/policy/policy';
+import { combineInputs, verdictFor } from '../lambdas/decision/verdict';
 import { FakeClock } from './support/deps';
 
 const MINUTE = 60_000;

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
+import { unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
 import { runDemo } from '../sandbox/demo';
 import { LOCAL_CREDENTIALS } from '../sandbox/dynamodb-local';
 import { type SandboxStatus, fetchStatus } from '../sandbox/sandbox';

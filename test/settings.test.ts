@@ -1,5 +1,5 @@
-import { loadConfig } from '../lambdas/engine/config';
-import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/engine/settings';
+import { loadConfig } from '../lambdas/runtime/config';
+import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/policy/settings';
 
 const base = { LOCKOUT_TABLE_NAME: 'lockout-table', LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false' };
 

@@ -4,8 +4,8 @@
  */
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/engine/circuit-breaker';
-import { configFromSettings } from '../lambdas/engine/config';
+import { CircuitBreaker, DEFAULT_CIRCUIT } from '../lambdas/store/circuit-breaker';
+import { configFromSettings } from '../lambdas/runtime/config';
 import {
   DEFAULT_RECORD_LIMITS,
   EMPTY_ENTRY,
@@ -14,12 +14,12 @@ import {
   LONGEST_RECORD_KEY_LENGTH,
   RECORD_CAPACITY,
   decideWithoutStore,
-} from '../lambdas/engine/instance-record';
-import { deviceRecordKey, devicesIdentity } from '../lambdas/engine/device-bucket';
-import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/engine/identity';
-import { GENERIC_FAILURE_MESSAGE } from '../lambdas/engine/messages';
-import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/engine/device-token';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+} from '../lambdas/store/instance-record';
+import { deviceRecordKey, devicesIdentity } from '../lambdas/devices/device-bucket';
+import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/identity/identity';
+import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
+import { checkDeviceToken, issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';

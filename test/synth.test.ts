@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { createLockoutTable, type DynamoDbLocal, localAwsEnv, startDynamoDbLocal } from '../sandbox/dynamodb-local';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/engine/store';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../lambdas/store/store';
 import { preAuthEvent } from '../sandbox/sample-events';
-import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS, settingsFromEnv, settingsToEnv } from '../lambdas/policy/settings';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..');

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { DEFAULT_SETTINGS } from '../lambdas/engine/settings';
+import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { confirmedUser, sandboxCognito } from './support/local-services';
 

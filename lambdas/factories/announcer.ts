@@ -3,11 +3,11 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { NOTICES_ENV, PARTITION_KEY, TABLE_NAME_ENV, USER_POOL_ID_ENV } from '../engine/contract';
-import { reportFailure } from '../engine/failure';
-import { eventPublisherFromEnv } from '../engine/lockout-event-publisher';
-import { SettingError, settingsFromEnv } from '../engine/settings';
-import { createTelemetry, flush } from '../engine/telemetry';
+import { NOTICES_ENV, PARTITION_KEY, TABLE_NAME_ENV, USER_POOL_ID_ENV } from '../shared/contract';
+import { reportFailure } from '../runtime/failure';
+import { eventPublisherFromEnv } from '../outbox/lockout-event-publisher';
+import { SettingError, settingsFromEnv } from '../policy/settings';
+import { createTelemetry, flush } from '../shared/telemetry';
 import { type BatchResponse, type NoticeRequests, createAnnouncerHandler } from '../handlers/announcer';
 
 const telemetry = createTelemetry('Announcer');

@@ -2,7 +2,7 @@
 // requests only), it emails the owner of a locked account through Amazon SES (v2). Configuration comes from the
 // environment the construct sets: LOCKOUT_TABLE_NAME, LOCKOUT_USER_POOL_ID, NOTIFY_FROM, and optionally
 // NOTIFY_SUBJECT, NOTIFY_TEXT, NOTIFY_RECIPIENT_PERIOD_SECONDS, NOTIFY_MAX_PER_HOUR.
-import { notifierDepsFromEnv } from '../engine/notice-deps';
+import { notifierDepsFromEnv } from '../runtime/notice-deps';
 import { createNotifierHandler, notifierEntry } from '../handlers/notify-user';
 
 // Built once per cold start. A configuration error does not fail the init: every invocation logs it and reports

@@ -1,7 +1,7 @@
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
-import { runtimeDeps } from '../engine/deps';
-import { secretsManagerReader } from '../engine/secret-reader';
-import { triggerEntry } from '../engine/entry';
+import { runtimeDeps } from '../runtime/deps';
+import { secretsManagerReader } from '../runtime/secret-reader';
+import { triggerEntry } from '../runtime/entry';
 import { createPostAuthenticationHandler } from '../handlers/post-authentication';
 
 /** Clears the identity's failures after a successful sign-in. Never throws. */

@@ -1,6 +1,6 @@
 import type { Context, PostConfirmationTriggerEvent } from 'aws-lambda';
-import { runtimeDeps } from '../engine/deps';
-import { triggerEntry } from '../engine/entry';
+import { runtimeDeps } from '../runtime/deps';
+import { triggerEntry } from '../runtime/entry';
 import { createPostConfirmationHandler } from '../handlers/post-confirmation';
 
 /** Lifts the sign-in lock after a confirmed password reset (unlockOnPasswordReset); sign-up confirmations pass. */

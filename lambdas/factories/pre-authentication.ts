@@ -1,7 +1,7 @@
 import type { Context, PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { runtimeDeps } from '../engine/deps';
-import { secretsManagerReader } from '../engine/secret-reader';
-import { triggerEntry } from '../engine/entry';
+import { runtimeDeps } from '../runtime/deps';
+import { secretsManagerReader } from '../runtime/secret-reader';
+import { triggerEntry } from '../runtime/entry';
 import { createPreAuthenticationHandler } from '../handlers/pre-authentication';
 
 /**

@@ -1,6 +1,6 @@
 import type { PreSignUpTriggerEvent } from 'aws-lambda';
-import { runtimeDeps } from '../engine/deps';
-import { triggerEntry } from '../engine/entry';
+import { runtimeDeps } from '../runtime/deps';
+import { triggerEntry } from '../runtime/entry';
 import { createPreSignUpHandler } from '../handlers/pre-signup';
 
 /** Counts a self-service sign-up and throws the configured refusal when over a limit. */

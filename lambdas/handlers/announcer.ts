@@ -1,9 +1,9 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PARTITION_KEY } from '../engine/contract';
-import type { EventPublisher } from '../engine/lockout-event-publisher';
-import { type LockoutEventDetail, lockedUntilText, lockoutEventEntry } from '../engine/lockout-events';
+import { PARTITION_KEY } from '../shared/contract';
+import type { EventPublisher } from '../outbox/lockout-event-publisher';
+import { type LockoutEventDetail, lockedUntilText, lockoutEventEntry } from '../outbox/lockout-events';
 import {
   type Announcement,
   NOTICE_RECORD_SECONDS,
@@ -12,9 +12,9 @@ import {
   announcementOf,
   logIdOf,
   noticeKey,
-} from '../engine/outbox';
-import type { LockoutMode, UnlockOnPasswordReset } from '../engine/settings';
-import { type Telemetry, count, errorFields, flush } from '../engine/telemetry';
+} from '../outbox/outbox';
+import type { LockoutMode, UnlockOnPasswordReset } from '../policy/settings';
+import { type Telemetry, count, errorFields, flush } from '../shared/telemetry';
 
 /** Writes a notice request unless one for the same lock exists: 'duplicate' when it does (a redelivery). */
 export interface NoticeRequests {

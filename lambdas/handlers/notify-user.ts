@@ -18,29 +18,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBBatchItemFailure, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { NotifierConfig } from '../engine/notice-config';
-import type { NoticeLedger, NoticeOutcome, HourHold, RecipientHold } from '../engine/notice-ledger';
-import { type EmailSender, classifySendFailure } from '../engine/notice-mail';
-import type { RecipientDirectory } from '../engine/notice-recipient';
-import { noticeRecordOf } from '../engine/notice-request';
-import { noticeText } from '../engine/notice-text';
-import type { NoticeRequest } from '../engine/outbox';
-import { type MetricName, type Telemetry, count, createTelemetry, errorFields, flush } from '../engine/telemetry';
+import type { NoticeOutcome, HourHold, RecipientHold } from '../outbox/notice-ledger';
+import { classifySendFailure } from '../outbox/notice-mail';
+import { noticeRecordOf } from '../outbox/notice-request';
+import { noticeText } from '../outbox/notice-text';
+import type { NoticeRequest } from '../outbox/outbox';
+import type { NotifierDeps } from '../runtime/notice-deps';
+import { type MetricName, type Telemetry, count, createTelemetry, errorFields, flush } from '../shared/telemetry';
 
-export { DEFAULT_NOTICE_SUBJECT } from '../engine/notice-text';
-export type { EmailSender } from '../engine/notice-mail';
-
-/** Everything the notifier depends on; Lambda builds it once per cold start (notice-deps.ts), tests pass their own. */
-export interface NotifierDeps {
-  readonly config: Pick<NotifierConfig, 'from' | 'words' | 'recipientPeriodSeconds' | 'maxPerHour'>;
-  readonly ledger: NoticeLedger;
-  readonly directory: RecipientDirectory;
-  readonly sender: EmailSender;
-  readonly telemetry: Telemetry;
-  readonly now: () => number;
-  /** A fresh claim token per attempt at a notice; random by default. */
-  readonly newToken?: () => string;
-}
+export { DEFAULT_NOTICE_SUBJECT } from '../outbox/notice-text';
+export type { EmailSender } from '../outbox/notice-mail';
+export type { NotifierDeps } from '../runtime/notice-deps';
 
 export type NotifierHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 

@@ -1,5 +1,5 @@
 import type { PostAuthenticationTriggerEvent } from 'aws-lambda';
-import type { TriggerDeps } from '../engine/deps';
+import type { TriggerDeps } from '../runtime/deps';
 import { createSuccessHandler } from './sign-in-success';
 
 /** Post-authentication as a success signal: every error, a malformed event's too, is logged and swallowed. */

@@ -1,11 +1,11 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
-import type { TriggerDeps } from '../engine/deps';
-import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../engine/failure';
-import { devicesIdentity } from '../engine/device-bucket';
-import { isLocked, isPermanent } from '../engine/policy';
-import { StoreBypassedError } from '../engine/store-guard';
-import { count, errorFields, flush } from '../engine/telemetry';
-import { checkTriggerEvent, signInIdentityOf } from '../engine/trigger-event';
+import type { TriggerDeps } from '../runtime/deps';
+import { DecisionUnavailableError, passUnrecognized, reportFailure } from '../runtime/failure';
+import { devicesIdentity } from '../devices/device-bucket';
+import { isLocked, isPermanent } from '../policy/policy';
+import { reportStoreError } from '../store/store-guard';
+import { count, flush } from '../shared/telemetry';
+import { checkTriggerEvent, signInIdentityOf } from '../identity/trigger-event';
 
 const RESET = 'PostConfirmation_ConfirmForgotPassword';
 
@@ -68,8 +68,7 @@ export function createPostConfirmationHandler(deps: TriggerDeps) {
             : 'password reset: counts cleared';
         logger.info(message, { identity: identity.logId, outcome: result.outcome });
       } catch (error) {
-        count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-        logger.error('lockout store unavailable: the password reset did not lift the lock', { identity: identity.logId, ...errorFields(error) });
+        reportStoreError(deps.telemetry, error, 'lockout store unavailable: the password reset did not lift the lock', { identity: identity.logId });
       }
       revocationLost = !(await devices);
     } catch (error) {
@@ -96,17 +95,15 @@ async function revokeDevices(deps: TriggerDeps, sub: string, userLogId: string, 
     logger.info('password reset: device buckets cleared, earlier tokens revoked', { identity: identity.logId, outcome });
     return true;
   } catch (error) {
-    count(metrics, 'StoreErrors');
-    count(metrics, 'DeviceRevocationsFailed');
-    // The user's identity as `status` shows it, so that an operator can find whom to `revoke-devices`.
-    logger.error(
+    // Never bypassed (store-guard.ts `clearDevices` retries within its budget): counted as a store error. The user's
+    // identity as `status` shows it, so that an operator can find whom to `revoke-devices`.
+    reportStoreError(
+      deps.telemetry,
+      error,
       'lockout store unavailable: the password reset is failed, so that the user repeats it and the revocation of device tokens is not lost',
-      {
-        identity: userLogId,
-        devices: identity.logId,
-        ...errorFields(error),
-      },
+      { identity: userLogId, devices: identity.logId },
     );
+    count(metrics, 'DeviceRevocationsFailed');
     return false;
   }
 }

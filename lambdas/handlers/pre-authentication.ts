@@ -1,12 +1,12 @@
 import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
-import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
-import { type Decision, type KeyCheck, decideKeys } from '../engine/decide';
-import { deviceChoice } from '../engine/device-choice';
-import { DeviceBucketRefusedError } from '../engine/store';
-import { count } from '../engine/telemetry';
-import type { TriggerDeps } from '../engine/deps';
-import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
-import { refusalText } from '../engine/refusal-text';
+import { InvalidTriggerEventError, checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
+import { type Decision, type KeyCheck, decideKeys } from '../decision/decide';
+import { deviceChoice } from '../devices/device-choice';
+import { DeviceBucketRefusedError } from '../store/store';
+import { count } from '../shared/telemetry';
+import type { TriggerDeps } from '../runtime/deps';
+import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../runtime/failure';
+import { refusalText } from '../decision/refusal-text';
 
 /**
  * Runs before Cognito checks the password: refuse while locked, otherwise count the attempt as presumed

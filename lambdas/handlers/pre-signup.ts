@@ -1,9 +1,9 @@
 import type { PreSignUpTriggerEvent } from 'aws-lambda';
-import { checkTriggerEvent } from '../engine/trigger-event';
-import { decideKeys } from '../engine/decide';
-import type { TriggerDeps } from '../engine/deps';
-import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../engine/failure';
-import { signUpChecks } from '../engine/signup';
+import { checkTriggerEvent } from '../identity/trigger-event';
+import { decideKeys } from '../decision/decide';
+import type { TriggerDeps } from '../runtime/deps';
+import { DecisionUnavailableError, RefusalError, refusingTrigger } from '../runtime/failure';
+import { signUpChecks } from '../decision/signup';
 
 const SOURCES = ['PreSignUp_SignUp', 'PreSignUp_AdminCreateUser', 'PreSignUp_ExternalProvider'] as const;
 

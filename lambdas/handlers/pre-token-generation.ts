@@ -1,14 +1,14 @@
 import type { PreTokenGenerationTriggerEvent } from 'aws-lambda';
-import type { TriggerDeps } from '../engine/deps';
-import { devicesIdentity } from '../engine/device-bucket';
-import { issueDeviceToken } from '../engine/device-token';
-import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../engine/contract';
-import { deviceChoice } from '../engine/device-choice';
-import { reportFailure } from '../engine/failure';
-import { userIdentity } from '../engine/identity';
-import { StoreBypassedError } from '../engine/store-guard';
-import { count, errorFields, flush } from '../engine/telemetry';
-import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../engine/trigger-event';
+import type { TriggerDeps } from '../runtime/deps';
+import { devicesIdentity } from '../devices/device-bucket';
+import { issueDeviceToken } from '../devices/device-token';
+import { TRIGGER_TIMEOUT_MS, TRIGGER_WORK_ROOM_MS } from '../shared/contract';
+import { deviceChoice } from '../devices/device-choice';
+import { reportFailure } from '../runtime/failure';
+import { userIdentity } from '../identity/identity';
+import { reportStoreError } from '../store/store-guard';
+import { count, flush } from '../shared/telemetry';
+import { InvalidTriggerEventError, attributeText, checkTriggerEvent, isFederated } from '../identity/trigger-event';
 import { createSuccessHandler } from './sign-in-success';
 
 /**
@@ -115,8 +115,7 @@ async function tidy(deps: TriggerDeps, sub: string, remaining: () => number, spa
     const pruned = await deps.guard.pruneDevices(item.key, deps.now(), deps.config.devices!.policy, spare);
     if (pruned > 0) logger.info('devices no longer in use removed', { identity: item.logId, pruned });
   } catch (error) {
-    count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-    logger.error('lockout store unavailable: devices item not tidied', { identity: item.logId, ...errorFields(error) });
+    reportStoreError(deps.telemetry, error, 'lockout store unavailable: devices item not tidied', { identity: item.logId });
   }
 }
 

@@ -1,10 +1,10 @@
-import { checkTriggerEvent, isFederated, signInIdentityOf } from '../engine/trigger-event';
-import { deviceChoice } from '../engine/device-choice';
-import type { TriggerDeps } from '../engine/deps';
-import { passUnrecognized, reportFailure } from '../engine/failure';
-import { StoreBypassedError } from '../engine/store-guard';
-import { type Accounting, accountingOf } from '../engine/accounting';
-import { type TriggerName, count, countBy, errorFields, flush } from '../engine/telemetry';
+import { checkTriggerEvent, isFederated, signInIdentityOf } from '../identity/trigger-event';
+import { deviceChoice } from '../devices/device-choice';
+import type { TriggerDeps } from '../runtime/deps';
+import { passUnrecognized, reportFailure } from '../runtime/failure';
+import { reportStoreError } from '../store/store-guard';
+import { type Accounting, accountingOf } from '../store/accounting';
+import { type TriggerName, count, countBy, flush } from '../shared/telemetry';
 
 export interface SuccessSignal {
   readonly trigger: Extract<TriggerName, 'PostAuthentication' | 'PreTokenGeneration'>;
@@ -74,12 +74,10 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
             deadlineAt,
           );
       } catch (error) {
-        count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-        logger.error('lockout store unavailable: failures not cleared', {
+        reportStoreError(deps.telemetry, error, 'lockout store unavailable: failures not cleared', {
           identity: identity.logId,
           // Without the store's answer nothing is known of the attempt: never reported as uncounted.
           ...(signal.trigger === 'PostAuthentication' ? { accounting: 'unknown' satisfies Accounting } : {}),
-          ...errorFields(error),
         });
       }
     } catch (error) {
@@ -115,7 +113,6 @@ async function reportUncounted(
   try {
     await deps.guard.markUncounted(key, now, { sub: event.request.userAttributes?.sub, clientId }, deadlineAt);
   } catch (error) {
-    count(metrics, error instanceof StoreBypassedError ? 'StoreBypassed' : 'StoreErrors');
-    logger.error('could not mark an uncounted sign-in for its event', { identity: logId, ...errorFields(error) });
+    reportStoreError(deps.telemetry, error, 'could not mark an uncounted sign-in for its event', { identity: logId });
   }
 }

@@ -20,18 +20,18 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/engine/policy';
-import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/engine/store';
-import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/engine/outbox';
-import { redacted } from '../../lambdas/engine/redact';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, isLocked, isPermanent } from '../../lambdas/policy/policy';
+import { PARTITION_KEY, TTL_ATTRIBUTE, parseState } from '../../lambdas/store/store';
+import { type ItemOp, OP_ATTRIBUTE, SUB_ATTRIBUTE } from '../../lambdas/outbox/outbox';
+import { redacted } from '../../lambdas/shared/redact';
 import {
-  DEVICE_ITEM_KEEP_MS,
   OPEN_ATTRIBUTE,
   OPERATOR_LOCKED_UNTIL,
   REVOKED_BEFORE,
+  deviceItemTtl,
   devicesIdentity,
   lockedDeviceCount,
-} from '../../lambdas/engine/device-bucket';
+} from '../../lambdas/devices/device-bucket';
 import type { OperatorIdentity } from './operator';
 import { AdminError } from './errors';
 import type { RotationStage } from './device-key';
@@ -165,7 +165,7 @@ export class AdminStore {
           Update: this.stateUpdate(key, {
             expression: `SET #revoked = :now, #ttl = :ttl, ${told.expression}`,
             names: { '#revoked': REVOKED_BEFORE, '#ttl': TTL_ATTRIBUTE, ...told.names },
-            values: { ':now': now, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ...told.values },
+            values: { ':now': now, ':ttl': deviceItemTtl(now), ...told.values },
           }),
         },
         { Put: this.auditPut({ action: 'revoke-devices', ...actor(operator), at: now, identity: key, details: { revokedBefore: now } }) },
@@ -491,7 +491,7 @@ function devicesCleared(now: number, news: News): Expression {
     // The devices that counted before the unlock hold no place in this window any more (`open`, device-bucket.ts).
     expression: `SET clearedAt = :now, lockedUntil = :zero, #ttl = :ttl, #bucket = :device, ${told.expression} REMOVE #operatorLock, #open`,
     names: { '#ttl': TTL_ATTRIBUTE, '#bucket': 'bucket', '#operatorLock': OPERATOR_LOCKED_UNTIL, '#open': OPEN_ATTRIBUTE, ...told.names },
-    values: { ':now': now, ':zero': 0, ':ttl': Math.ceil((now + DEVICE_ITEM_KEEP_MS) / 1000), ':device': 'device', ...told.values },
+    values: { ':now': now, ':zero': 0, ':ttl': deviceItemTtl(now), ':device': 'device', ...told.values },
   };
 }
 
@@ -506,7 +506,7 @@ function devicesLocked(now: number, until: number): Expression {
     names: { '#operatorLock': OPERATOR_LOCKED_UNTIL, '#ttl': TTL_ATTRIBUTE },
     values: {
       ':until': until,
-      ...(permanent ? {} : { ':ttl': Math.ceil(Math.max(now + DEVICE_ITEM_KEEP_MS, until) / 1000) + OPERATOR_LOCK_TTL_SLACK_SECONDS }),
+      ...(permanent ? {} : { ':ttl': deviceItemTtl(now, until) + OPERATOR_LOCK_TTL_SLACK_SECONDS }),
     },
   };
 }

@@ -7,8 +7,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DEVICE_KEY_REFRESH_MS } from '../../lambdas/engine/device-keys';
-import { DeviceKeyError, parseDeviceKeySet, signingKey } from '../../lambdas/engine/device-token';
+import { DEVICE_KEY_REFRESH_MS } from '../../lambdas/devices/device-keys';
+import { DeviceKeyError, parseDeviceKeySet, signingKey } from '../../lambdas/devices/device-token';
 import { AdminError } from './errors';
 
 /** How long after a rotation the new key starts signing: two refresh periods, so a re-read that fails once is retried in time. */

@@ -1,7 +1,7 @@
 /**
  * Where the admin CLI acts: the lockout table (from the deployed stack's outputs, or named), and which item a
  * user name means. The triggers key a user Cognito knows by its `sub`, and a name Cognito resolves to nobody by
- * the text compared as the pool compares names (lambdas/engine/identity.ts); the CLI asks the pool which of the
+ * the text compared as the pool compares names (lambdas/identity/identity.ts); the CLI asks the pool which of the
  * two a typed name is, exactly as Cognito would resolve it at sign-in.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -11,8 +11,8 @@ import {
   DescribeUserPoolCommand,
   UserNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { TARGETS_OUTPUT_DESCRIPTION } from '../../lambdas/engine/contract';
-import { type IdentityRef, unknownNameIdentity, userIdentity } from '../../lambdas/engine/identity';
+import { TARGETS_OUTPUT_DESCRIPTION } from '../../lambdas/shared/contract';
+import { type IdentityRef, unknownNameIdentity, userIdentity } from '../../lambdas/identity/identity';
 import { AdminError } from './errors';
 
 export { AdminError } from './errors';

@@ -13,8 +13,8 @@
  * included, so the trigger's name alone proves nothing: a refusal is recognized only when the text is one of the
  * refusal messages in use, and the generic failure only when it is the lockout's one generic text.
  */
-import { GENERIC_FAILURE_MESSAGE } from '../../lambdas/engine/messages';
-import { MINUTES_PLACEHOLDER } from '../../lambdas/engine/refusal-text';
+import { GENERIC_FAILURE_MESSAGE } from '../../lambdas/shared/messages';
+import { MINUTES_PLACEHOLDER } from '../../lambdas/decision/refusal-text';
 
 /** The triggers that refuse: sign-in (PreAuthentication) and sign-up (PreSignUp). */
 export type LockoutTrigger = 'PreAuthentication' | 'PreSignUp';

@@ -7,8 +7,8 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { GENERIC_FAILURE_MESSAGE } from '../../lambdas/engine/messages';
-import { DEFAULT_SETTINGS } from '../../lambdas/engine/settings';
+import { GENERIC_FAILURE_MESSAGE } from '../../lambdas/shared/messages';
+import { DEFAULT_SETTINGS } from '../../lambdas/policy/settings';
 import { createPostAuthenticationHandler } from '../../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../../lambdas/handlers/pre-signup';

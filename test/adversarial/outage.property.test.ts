@@ -6,9 +6,9 @@
  * request answered it admits exactly N.
  */
 import fc from 'fast-check';
-import { configFromSettings } from '../../lambdas/engine/config';
-import { DEFAULT_SETTINGS } from '../../lambdas/engine/settings';
-import { StoreGuard } from '../../lambdas/engine/store-guard';
+import { configFromSettings } from '../../lambdas/runtime/config';
+import { DEFAULT_SETTINGS } from '../../lambdas/policy/settings';
+import { StoreGuard } from '../../lambdas/store/store-guard';
 import { FakeClock } from '../support/deps';
 import { MemoryStore, type RequestFate } from '../support/memory-store';
 

@@ -2,8 +2,8 @@
  * Properties of the pure policy over arbitrary sequences of attempts, successful sign-ins and clock moves.
  */
 import fc from 'fast-check';
-import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, decideAttempt, decideSuccess, isLocked } from '../../lambdas/engine/policy';
-import { type DecisionInput, verdictFor } from '../../lambdas/engine/verdict';
+import { type LockoutState, PERMANENT_LOCK_UNTIL, type RateLimitPolicy, decideAttempt, decideSuccess, isLocked } from '../../lambdas/policy/policy';
+import { type DecisionInput, verdictFor } from '../../lambdas/decision/verdict';
 
 const policyArb: fc.Arbitrary<RateLimitPolicy> = fc
   .record({

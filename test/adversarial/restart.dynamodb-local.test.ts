@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbLocal, createLockoutTable, startDynamoDbLocal } from '../../sandbox/dynamodb-local';
-import { userIdentity } from '../../lambdas/engine/identity';
-import { runtimeDeps } from '../../lambdas/engine/deps';
-import { settingsToEnv } from '../../lambdas/engine/settings';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/engine/store';
+import { userIdentity } from '../../lambdas/identity/identity';
+import { runtimeDeps } from '../../lambdas/runtime/deps';
+import { settingsToEnv } from '../../lambdas/policy/settings';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/store/store';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { preAuthEvent } from '../../sandbox/sample-events';
 

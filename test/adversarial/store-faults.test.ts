@@ -6,8 +6,8 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { runtimeDeps } from '../../lambdas/engine/deps';
-import { DEFAULT_SETTINGS, type StoreErrorPolicy, settingsToEnv } from '../../lambdas/engine/settings';
+import { runtimeDeps } from '../../lambdas/runtime/deps';
+import { DEFAULT_SETTINGS, type StoreErrorPolicy, settingsToEnv } from '../../lambdas/policy/settings';
 import { createPostAuthenticationHandler } from '../../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../../lambdas/handlers/pre-authentication';
 import { createPreSignUpHandler } from '../../lambdas/handlers/pre-signup';

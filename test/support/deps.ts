@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { configFromSettings } from '../../lambdas/engine/config';
-import { type TriggerDeps, guardFor } from '../../lambdas/engine/deps';
-import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/engine/settings';
-import { LockoutStore } from '../../lambdas/engine/store';
+import { configFromSettings } from '../../lambdas/runtime/config';
+import { type TriggerDeps, guardFor } from '../../lambdas/runtime/deps';
+import { DEFAULT_SETTINGS, type LockoutSettings } from '../../lambdas/policy/settings';
+import { LockoutStore } from '../../lambdas/store/store';
 
 /** A clock the test moves by hand. */
 export class FakeClock {

@@ -1,6 +1,6 @@
-import type { LockoutState, RateLimitPolicy } from '../../lambdas/engine/policy';
-import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/engine/policy';
-import type { AttemptStore, ClearResult, RequestOptions, WriteResult } from '../../lambdas/engine/store';
+import type { LockoutState, RateLimitPolicy } from '../../lambdas/policy/policy';
+import { PERMANENT_LOCK_UNTIL, windowCutoff } from '../../lambdas/policy/policy';
+import type { AttemptStore, ClearResult, RequestOptions, WriteResult } from '../../lambdas/store/store';
 
 /**
  * How one request fares: answered, failed before the store applied it (throttled, refused connection), or
