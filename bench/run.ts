@@ -567,23 +567,26 @@ async function measureThroughput(load: Loader, floor: () => Promise<unknown>) {
 }
 
 async function measureAttack(load: Loader) {
-  const rows: Array<{ n: number; identities: number; attempts: number; admitted: number; ratio: number }> = [];
+  const rows: Array<{ n: number; identities: number; attempts: number; admitted: number; ratio: number; storeUse: StoreUse }> = [];
   for (const n of [1, 5, 10]) {
     for (const identities of [1, 50]) {
       for (let repeat = 0; repeat < 3; repeat++) {
         // Only N differs from the shipped defaults (store-error policy local, 1.5 s budget).
         const pre = await load('PreAuthentication', { maxFailedAttempts: n });
         const names = Array.from({ length: identities }, (_, i) => `attack-${randomUUID()}-${i}`);
+        const counter = new StoreUseCounter();
         const outcomes = await Promise.all(
           Array.from({ length: 1000 }, (_, i) =>
-            pre(preAuthEvent(names[i % identities])).then(
-              () => 1,
-              () => 0,
-            ),
+            counter
+              .trace(() => pre(preAuthEvent(names[i % identities])))
+              .then(
+                () => 1,
+                () => 0,
+              ),
           ),
         );
         const admitted = outcomes.reduce<number>((a, b) => a + b, 0);
-        rows.push({ n, identities, attempts: 1000, admitted, ratio: round(admitted / (n * identities), 3) });
+        rows.push({ n, identities, attempts: 1000, admitted, ratio: round(admitted / (n * identities), 3), storeUse: counter.result() });
       }
     }
   }
@@ -797,12 +800,13 @@ function toMarkdown(r: Results): string {
     parts.push([
       'Over-admission under attack, shipped defaults but N (store-error policy `local`, 1.5 s store budget): 1,000 concurrent attempts in one process (admitted / N per identity; three runs each):',
       '',
-      '| N | Identities | Admitted per run | admitted / (N × identities) |',
-      '| ---: | ---: | --- | --- |',
+      '| N | Identities | Admitted per run | admitted / (N × identities) | Decisions without the store, per run |',
+      '| ---: | ---: | --- | --- | --- |',
       ...[1, 5, 10].flatMap((n) =>
         [1, 50].map((ids) => {
           const runs = attack.filter((a) => a.n === n && a.identities === ids);
-          return `| ${n} | ${ids} | ${runs.map((a) => a.admitted).join(', ')} | ${runs.map((a) => a.ratio.toFixed(3)).join(', ')} |`;
+          const without = runs.map((a) => (a.storeUse.withoutStore === 0 ? '0' : `**${a.storeUse.withoutStore}** ⚠`)).join(', ');
+          return `| ${n} | ${ids} | ${runs.map((a) => a.admitted).join(', ')} | ${runs.map((a) => a.ratio.toFixed(3)).join(', ')} | ${without} |`;
         }),
       ),
     ]);
