@@ -3,7 +3,9 @@
  * bench/run.ts. A Lambda instance holds one function's bundle; measured in a shared process, every bundle loaded
  * (each with its own SDK clients and sockets) slowed the ones measured after it. Here a row's bundles and its
  * floor client are all the process holds, and the row's samples alternate with floor samples, so the ratio
- * compares like with like. Prints `{ samples, floor }` (ms) as JSON.
+ * compares like with like. Prints `{ samples, floor, storeUse, setupStoreUse }` as JSON: the row's and its floor's
+ * times (ms), and how many of the row's timed decisions (and of the untimed ones that set them up) were taken without
+ * the store (store-use.ts; the parent loads the bundles with POWERTOOLS_LOG_LEVEL=ERROR for that).
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -12,6 +14,7 @@ import { KNOBS, SETTING_NAMES, type LockoutSettings, DEFAULT_SETTINGS, settingsT
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { postAuthEvent, preAuthEvent, preSignUpEvent } from '../sandbox/sample-events';
 import { bareUpdateItem } from './floor';
+import { StoreUseCounter } from './store-use';
 
 export const LATENCY_ROWS = ['preAuthentication', 'preAuthenticationWithDeviceToken', 'postAuthentication', 'preSignUp'] as const;
 export type LatencyRow = (typeof LATENCY_ROWS)[number];
@@ -35,7 +38,7 @@ function load(bundleDir: string, settings: Partial<LockoutSettings>, table: stri
   return freshBundle(bundleDir, settings, { LOCKOUT_TABLE_NAME: table });
 }
 
-async function timed(call: () => Promise<unknown>): Promise<number> {
+async function timedCall(call: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await call();
   return performance.now() - started;
@@ -47,6 +50,10 @@ async function main(): Promise<void> {
   const table = process.env.BENCH_TABLE!;
   const invocations = Number(process.env.BENCH_INVOCATIONS ?? 2000);
   const ids = Array.from({ length: 100 }, (_, i) => `steady-${i}`);
+  const timedUse = new StoreUseCounter();
+  const setupUse = new StoreUseCounter();
+  /** One timed decision, traced. */
+  const timed = (decide: () => Promise<unknown>) => timedUse.trace(() => timedCall(decide));
   let call: (i: number) => Promise<number>;
   switch (row) {
     case 'preAuthentication': {
@@ -71,7 +78,7 @@ async function main(): Promise<void> {
       const pre = load(bundles.PreAuthentication, {}, table);
       const post = load(bundles.PostAuthentication, {}, table);
       call = async (i) => {
-        await pre(preAuthEvent(`post-${i}`));
+        await setupUse.trace(() => pre(preAuthEvent(`post-${i}`)));
         return timed(() => post(postAuthEvent(`post-${i}`)));
       };
       break;
@@ -90,14 +97,17 @@ async function main(): Promise<void> {
     await floor.call();
     await call(invocations + i).catch(() => undefined);
   }
+  // Only the measured decisions count.
+  timedUse.reset();
+  setupUse.reset();
   const samples: number[] = [];
   const floorSamples: number[] = [];
   for (let i = 0; i < invocations; i++) {
-    floorSamples.push(await timed(floor.call));
+    floorSamples.push(await timedCall(floor.call));
     samples.push(await call(i));
   }
   floor.destroy();
-  process.stdout.write(`${JSON.stringify({ samples, floor: floorSamples })}\n`);
+  process.stdout.write(`${JSON.stringify({ samples, floor: floorSamples, storeUse: timedUse.result(), setupStoreUse: setupUse.result() })}\n`);
 }
 
 // Run as a child of bench/run.ts, which also imports the row names from here.
