@@ -99,27 +99,31 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     (await table.send(new GetCommand({ TableName: status.tableName, Key: { [status.partitionKey]: userIdentity(sub).key }, ConsistentRead: true })))
       .Item;
 
+  // A new user, signed up and confirmed; its sub, by which the lockout keys it whatever name or alias is typed.
+  const newUser = async (email: string): Promise<string> => {
+    await cognito.send(
+      new SignUpCommand({
+        ClientId: status.userPoolClientId,
+        Username: email,
+        Password: PASSWORD,
+        UserAttributes: [{ Name: 'email', Value: email }],
+      }),
+    );
+    await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
+    const user = await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }));
+    return user.UserAttributes!.find((a) => a.Name === 'sub')!.Value!;
+  };
+
   try {
     const email = `demo-${randomUUID().slice(0, 8)}@example.com`;
+    let sub: string;
     try {
-      await cognito.send(
-        new SignUpCommand({
-          ClientId: status.userPoolClientId,
-          Username: email,
-          Password: PASSWORD,
-          UserAttributes: [{ Name: 'email', Value: email }],
-        }),
-      );
-      await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
+      sub = await newUser(email);
       check('sign up and confirm a user', 'confirmed', 'confirmed');
     } catch (error) {
       check('sign up and confirm a user', 'confirmed', `error: ${(error as Error).name}: ${(error as Error).message}`);
       return steps;
     }
-    // The lockout keys a known user by its sub, whatever name or alias is typed.
-    const sub = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: email }))).UserAttributes!.find(
-      (a) => a.Name === 'sub',
-    )!.Value!;
 
     check("sign in with the right password, on the owner's laptop", 'signed-in', await signIn(email, PASSWORD, laptop));
     const devicesOn = status.settings.deviceTokens === 'on';
@@ -188,18 +192,7 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     // Every sign-in accounted for: a flow that skips pre-authentication (the sandbox's stand-in: cognito-local itself),
     // for a user with no attempt in the last 15 minutes (a counted attempt that recent would cover the sign-in).
     const other = `demo-${randomUUID().slice(0, 8)}@example.com`;
-    await cognito.send(
-      new SignUpCommand({
-        ClientId: status.userPoolClientId,
-        Username: other,
-        Password: PASSWORD,
-        UserAttributes: [{ Name: 'email', Value: other }],
-      }),
-    );
-    await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: other }));
-    const otherSub = (await cognito.send(new AdminGetUserCommand({ UserPoolId: status.userPoolId, Username: other }))).UserAttributes!.find(
-      (a) => a.Name === 'sub',
-    )!.Value!;
+    const otherSub = await newUser(other);
     const uncounted = new CognitoIdentityProviderClient({
       endpoint: status.withoutPreAuthentication,
       region: status.region,

@@ -23,7 +23,7 @@ import { FakeClock } from './support/deps';
 import { enforcedTriggerDeps } from './support/iam';
 import { useDynamoDbLocal } from './support/local-services';
 import { AdminStore } from '../lib/admin/admin-store';
-import { countOf, whileStoreAnswers } from './support/answering-store';
+import { countOf, whileStoreAnswers, withoutStore } from './support/answering-store';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -109,12 +109,14 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
     const { f, token, anonymous, device } = await whileStoreAnswers(async () => {
       const f = await fixture();
       const token = tokenFor(USER, f.clock.now());
-      const [anonymous, device] = await Promise.all([fire(200, () => preAuthEvent(USER), f.preAuth), fire(3, () => withToken(token), f.preAuth)]);
+      // Two of the owner's attempts during the storm: a write the SDK retries after its answer was lost can count one
+      // attempt twice (docs/policy.md), so two can weigh four, and the owner's next attempt still fits under N = 5.
+      const [anonymous, device] = await Promise.all([fire(200, () => preAuthEvent(USER), f.preAuth), fire(2, () => withToken(token), f.preAuth)]);
       expect(admitted(anonymous)).toBeLessThanOrEqual(N);
-      return { storeErrors: countOf(f.metricNames, 'StoreErrors'), result: { f, token, anonymous, device } };
+      return { storeErrors: withoutStore(f.metricNames), result: { f, token, anonymous, device } };
     });
     expect(admitted(anonymous)).toBe(N);
-    expect(admitted(device)).toBe(3);
+    expect(admitted(device)).toBe(2);
     // The anonymous bucket is locked; the owner's device still signs in.
     await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
     await expect(f.preAuth(withToken(token))).resolves.toBeDefined();
@@ -129,7 +131,7 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
       const stolen = tokenFor(USER, f.clock.now());
       const outcomes = await fire(200, () => withToken(stolen), f.preAuth);
       expect(admitted(outcomes)).toBeLessThanOrEqual(N);
-      return { storeErrors: countOf(f.metricNames, 'StoreErrors'), result: { f, stolen, outcomes } };
+      return { storeErrors: withoutStore(f.metricNames), result: { f, stolen, outcomes } };
     });
     expect(admitted(outcomes)).toBe(N);
     expect(countOf(f.metricNames, 'DeviceLockoutsStarted')).toBe(1);

@@ -94,13 +94,16 @@ function announcer(events: LockoutEventEntry[]) {
 
 describe('the outbox on DynamoDB Local', () => {
   it('announces each lock once, and requests one notice for a known user only, however many instances and deliveries', async () => {
-    // Two function instances, 100 concurrent attempts each, on a known user and on an unknown name.
+    // Two function instances, 24 concurrent attempts each (12 per identity: more than N = 5 per instance), on a known
+    // user and on an unknown name. Few enough that DynamoDB Local answers every write within the store budget on a
+    // loaded 2-core machine (with 100 each it did not always, and each instance then decided alone, at most N each):
+    // this test is about what the stream announces, the concurrency guarantees have their own suites.
     const instances = [instance(), instance()].map((deps) => createPreAuthenticationHandler(deps));
     const known = preAuthEvent('jane@example.com', { userAttributes: { sub: JANE_SUB, email: 'jane@example.com', email_verified: 'true' } });
     const unknown = unknownUserPreAuthEvent('Nobody@Example.com');
     const outcomes = await Promise.all(
       instances.flatMap((handler) =>
-        Array.from({ length: 100 }, (_, i) =>
+        Array.from({ length: 24 }, (_, i) =>
           handler(i % 2 ? known : unknown).then(
             () => 'admitted',
             () => 'refused',

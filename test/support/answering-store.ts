@@ -9,7 +9,7 @@
  * whether or not the store answers (never more than N admitted) is asserted inside the scenario, on every try.
  */
 export interface Try<T> {
-  /** Store errors the scenario's decisions met (the `StoreErrors` metric): any means the precondition failed. */
+  /** Decisions the store did not take (`StoreErrors`, `StoreBypassed`): any means the precondition failed. */
   readonly storeErrors: number;
   readonly result: T;
 }
@@ -29,6 +29,9 @@ export async function whileStoreAnswers<T>(scenario: () => Promise<Try<T>>, trie
       `(store errors per try: ${missed.join(', ')}). The machine is too loaded for this test; the guarantee itself held on every try.`,
   );
 }
+
+/** Decisions the store did not take: it failed or was late (StoreErrors), or the circuit was open (StoreBypassed). */
+export const withoutStore = (metricNames: readonly string[]): number => countOf(metricNames, 'StoreErrors') + countOf(metricNames, 'StoreBypassed');
 
 /** How many times `name` was emitted. */
 export const countOf = (metricNames: readonly string[], name: string): number => metricNames.filter((m) => m === name).length;
