@@ -325,7 +325,8 @@ describe('post-authentication handler', () => {
   });
 
   it('never fails a sign-in on a store error or a hanging store, and never calls it uncounted then', async () => {
-    const { postAuth, deps } = setup({ settings: { storeTimeoutMs: 150, storeErrorPolicy: 'deny' } });
+    // Shipped defaults: the hanging store is given up at the 1.5 s store budget.
+    const { postAuth, deps } = setup();
     const addMetric = jest.spyOn(deps.telemetry.metrics, 'addMetric');
     ddb
       .on(UpdateCommand)
