@@ -44,12 +44,9 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
   const n = status.settings.maxFailedAttempts;
   const stormSize = options.stormSize ?? Math.max(20, n * 4);
   const lockSeconds = status.settings.lockoutDurationSeconds;
-  const cognito = new CognitoIdentityProviderClient({
-    endpoint: status.endpoint,
-    region: status.region,
-    credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-  });
+  const cognitoAt = (endpoint: string) =>
+    new CognitoIdentityProviderClient({ endpoint, region: status.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const cognito = cognitoAt(status.endpoint);
   const table = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: status.dynamodbEndpoint, region: status.region, credentials: LOCAL_CREDENTIALS }),
   );
@@ -193,12 +190,7 @@ export async function runDemo(status: SandboxStatus, options: DemoOptions = {}):
     // for a user with no attempt in the last 15 minutes (a counted attempt that recent would cover the sign-in).
     const other = `demo-${randomUUID().slice(0, 8)}@example.com`;
     const otherSub = await newUser(other);
-    const uncounted = new CognitoIdentityProviderClient({
-      endpoint: status.withoutPreAuthentication,
-      region: status.region,
-      credentials: LOCAL_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    const uncounted = cognitoAt(status.withoutPreAuthentication);
     try {
       await uncounted.send(
         new InitiateAuthCommand({
