@@ -269,10 +269,14 @@ export class CognitoLockout extends Construct {
    * `rotate-device-key`, which keeps the previous key valid.
    */
   readonly deviceKeySecret?: Secret;
+  /** Whether the aws-cdk-lib this app loads can acknowledge a finding containing `::` (read once, at construction). */
+  private readonly acknowledgesFindings: boolean;
 
   constructor(scope: Construct, id: string, props: CognitoLockoutProps) {
     super(scope, id);
-    checkCdkVersion(cdkLibVersion());
+    const version = cdkLibVersion();
+    checkCdkVersion(version);
+    this.acknowledgesFindings = cdkLibAtLeast(version, FINDING_ACKNOWLEDGEMENTS_SINCE);
     const settings = settingsFromProps(props, 'CognitoLockout');
     if (props.logLevel !== undefined && !Token.isUnresolved(props.logLevel) && !Object.values(LogLevel).includes(props.logLevel)) {
       const members = Object.keys(LogLevel).map((member) => `LogLevel.${member}`);
@@ -495,7 +499,7 @@ export class CognitoLockout extends Construct {
     // aws-cdk-lib before 2.270.0 refuses an id whose finding contains `::` ("Invalid validation rule ID"): there the
     // acknowledgement is left out (cdk-nag then reports IAM5 on the consumers' roles, with the reason below in the docs)
     // rather than the construct refusing a release that has everything else it needs.
-    if (cdkLibAtLeast(cdkLibVersion(), FINDING_ACKNOWLEDGEMENTS_SINCE)) {
+    if (this.acknowledgesFindings) {
       Validations.of(fn.role!).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         reason:
