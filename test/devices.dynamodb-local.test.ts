@@ -491,6 +491,32 @@ describe('stolen device tokens buy little, shipped defaults', () => {
     expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: 0, lockouts: 0, lockedUntil: 0, op: 'success' });
   });
 
+  it.each(['post-authentication first', 'pre token generation first'])(
+    "leaves an attacker's anonymous failures standing when both success triggers get the owner's token (%s)",
+    async (order) => {
+      const f = await fixture();
+      // Someone without a token is one failure short of locking the account.
+      await fire(N - 1, () => preAuthEvent(USER), f.preAuth);
+      const owner = tokenFor(USER, f.clock.now());
+      await f.preAuth(withToken(owner));
+      f.clock.advance(2000);
+      const postAuth = postAuthEvent(USER);
+      postAuth.request.clientMetadata = { [CLAIM]: owner };
+      const preToken = preTokenGenerationEvent(USER);
+      preToken.request.clientMetadata = { [CLAIM]: owner };
+      const both = [() => f.postAuth(postAuth), () => f.preToken(preToken)];
+      for (const run of order === 'post-authentication first' ? both : both.reverse()) await run();
+      // The first success cleared the device's bucket; the second finds it empty, with this session's attempt stamped
+      // on it, and leaves the anonymous bucket alone.
+      expect(await f.item(devicesIdentity(USER).key)).not.toHaveProperty(bucketAttribute(tokenDid(owner), 'f'));
+      expect(await f.item(userIdentity(USER).key)).toMatchObject({ failures: N - 1 });
+      expect(f.metricNames).not.toContain('UncountedSignIns');
+      // One more failure still locks it.
+      expect(await attempt(() => f.preAuth(preAuthEvent(USER)))).toBe('admitted');
+      expect(await attempt(() => f.preAuth(preAuthEvent(USER)))).toBe('refused');
+    },
+  );
+
   it('never tidies away the device a sign-in came with, and removes at most 25 devices a sign-in from an item of the previous version', async () => {
     const f = await fixture();
     const key = devicesIdentity(USER).key;

@@ -49,10 +49,15 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
           device === undefined
             ? await deps.guard.clear(identity.key, now, deps.config.signIn)
             : await deps.guard.clearDevice(device.identity.key, device.device.did, now, deps.config.devices!.policy);
-        // A valid token whose bucket holds no count: its attempt was counted in the anonymous bucket (the device
-        // found no place this window, or its token was superseded or revoked). Clear that one, unless locked, as a
-        // sign-in without a token would, in what is left of the same budget.
-        if (device !== undefined && cleared.outcome === 'absent') cleared = await deps.guard.clear(identity.key, now, deps.config.signIn, deadlineAt);
+        // A valid token whose bucket holds no count and no attempt from this authentication session: its attempt
+        // was counted in the anonymous bucket (the device found no place this window, or its token was superseded
+        // or revoked). Clear that one, unless locked, as a sign-in without a token would, in what is left of the
+        // same budget. A bucket with an attempt from the session was counted and cleared already (both success
+        // triggers clear, and either may run first): clearing the anonymous bucket then would wipe an attacker's
+        // failures. When the device also counted an earlier sign-in in the session, the owner's one anonymous
+        // failure is left standing: the error that keeps more counted, never fewer.
+        if (device !== undefined && cleared.outcome === 'absent' && accountingOf(cleared.attemptAt, now) === 'uncounted')
+          cleared = await deps.guard.clear(identity.key, now, deps.config.signIn, deadlineAt);
         if (cleared.outcome === 'cleared') count(metrics, 'FailuresCleared');
         // Post-authentication runs once per sign-in (pre token generation also at refreshes and for other tokens):
         // it accounts for the sign-in. Federated users were returned above: no password, nothing to count.

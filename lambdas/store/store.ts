@@ -343,9 +343,11 @@ export class LockoutStore {
     };
     const sent = await this.sendConditional(command, options);
     if (sent.ok) return { outcome: 'cleared', attemptAt: lastWrite(sent.attributes) };
+    // 'absent' keeps the stamp too: a bucket already cleared by this sign-in's other success trigger still shows
+    // that the attempt was counted here (sign-in-success.ts).
     return sent.item !== undefined && deviceState(sent.item, did) !== undefined
       ? { outcome: 'locked', attemptAt: lastWrite(sent.item) }
-      : { outcome: 'absent' };
+      : { outcome: 'absent', attemptAt: lastWrite(sent.item) };
   }
 
   /**
