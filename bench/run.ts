@@ -16,7 +16,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { build } from 'esbuild';
 import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
 import { type LockoutSettings } from '../lambdas/policy/settings';
-import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
+import { localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
+import { createBenchTable } from './table';
 import { bareUpdateItem } from './floor';
 import { type Handler, LATENCY_ROWS, type LatencyRow, freshBundle } from './latency-row';
 import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secrets-manager';
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   let tables = 0;
   const newTable = async () => {
     const name = `bench-${++tables}`;
-    await createLockoutTable(engine.client, name, blueprint.table.partitionKey, blueprint.table.ttlAttribute);
+    await createBenchTable(engine.client, name, blueprint.table.partitionKey, blueprint.table.ttlAttribute);
     return name;
   };
   /** A fresh instance of a bundle, configured through its environment exactly as in Lambda. */
