@@ -11,7 +11,8 @@ import { findSourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { bareUpdateItem } from './floor';
-import { createLockoutTable, localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
+import { localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
+import { createBenchTable } from './table';
 import { preAuthEvent } from '../sandbox/sample-events';
 import { appContext, synthesizeBlueprint } from '../sandbox/synthesized';
 
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   try {
     await warmUp(engine);
     const table = `profile-${randomUUID().slice(0, 8)}`;
-    await createLockoutTable(engine.client, table, blueprint.table.partitionKey, blueprint.table.ttlAttribute);
+    await createBenchTable(engine.client, table, blueprint.table.partitionKey, blueprint.table.ttlAttribute);
     Object.assign(process.env, {
       LOCKOUT_TABLE_NAME: table,
       LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
