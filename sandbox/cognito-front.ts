@@ -28,6 +28,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamodb-local';
 import { MANAGED_LOGIN_PATHS, ManagedLogin, type ManagedLoginDeps, type OAuthClient } from './managed-login';
 import { userIdentity } from '../lambdas/identity/identity';
 import { InvalidSrpParameterError, SrpServer } from './srp';
+import type { ChallengeMetadata } from './challenge-metadata';
 import { ChoiceSessions, type PasswordChallenge, PASSWORD_CHALLENGES, missingCredential, selectedChallenge, userAuthStart } from './user-auth';
 
 export interface FrontOptions {
@@ -35,6 +36,8 @@ export interface FrontOptions {
   readonly cognitoUrl: string;
   /** The local Lambda Invoke endpoint. */
   readonly lambdaUrl: string;
+  /** Where a challenge response's ClientMetadata waits for its sign-in's success triggers (the Lambda router adds it). */
+  readonly challengeMetadata?: ChallengeMetadata;
   readonly userPoolId: string;
   /** Served as JSON at GET /__sandbox, for the demo and tests. */
   readonly status: object;
@@ -234,7 +237,13 @@ async function userAuth(
   if (start.kind === 'attempt') {
     const missing = missingCredential(start.challenge, parameters);
     if (missing !== undefined) return sendError(res, 400, 'InvalidParameterException', missing);
-    return passwordAttempt(req, res, options, admin, state, { ...input, typed: parameters.USERNAME, challenge: start.challenge, parameters });
+    return passwordAttempt(req, res, options, admin, state, {
+      ...input,
+      typed: parameters.USERNAME,
+      challenge: start.challenge,
+      parameters,
+      answersChallenge: false,
+    });
   }
   // The choice, identical for every name: which of them exist is not told (PreventUserExistenceErrors).
   res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
@@ -270,6 +279,7 @@ function selectChallenge(
     typed: choice.typed,
     challenge,
     parameters: responses,
+    answersChallenge: true,
   });
 }
 
@@ -279,6 +289,8 @@ interface PasswordAttempt extends AuthInput {
   readonly challenge: PasswordChallenge;
   /** The request's AuthParameters or ChallengeResponses, with PASSWORD or SRP_A (missingCredential checked). */
   readonly parameters: Record<string, string>;
+  /** A RespondToAuthChallenge (SELECT_CHALLENGE's answer): its ClientMetadata reaches the success triggers. */
+  readonly answersChallenge: boolean;
 }
 
 /**
@@ -297,16 +309,29 @@ async function passwordAttempt(
   const gate = await preAuthenticate(options, admin, attempt.typed, attempt);
   if (gate.refusal !== undefined) return refuse(res, gate.refusal);
   if (attempt.challenge === 'PASSWORD_SRP') return startSrp(res, state.srp, options, attempt.typed, gate.user, attempt.parameters.SRP_A);
+  const username = gate.user?.Username ?? attempt.typed;
   const signIn = {
     AuthFlow: 'USER_PASSWORD_AUTH',
     ClientId: attempt.ClientId,
-    AuthParameters: { USERNAME: gate.user?.Username ?? attempt.typed, PASSWORD: attempt.parameters.PASSWORD },
+    AuthParameters: { USERNAME: username, PASSWORD: attempt.parameters.PASSWORD },
     ClientMetadata: attempt.ClientMetadata,
   };
-  return answerSignIn(
-    res,
-    await send(req, Buffer.from(JSON.stringify(signIn)), options.cognitoUrl, 'AWSCognitoIdentityProviderService.InitiateAuth'),
-  );
+  return answerSignIn(res, await completeSignIn(req, options, username, signIn, attempt.answersChallenge ? attempt.ClientMetadata : undefined));
+}
+
+/**
+ * The password sign-in at cognito-local that completes what the front checked. `challengeMetadata`: the metadata of
+ * the challenge response that completes it, which Cognito gives the success triggers (challenge-metadata.ts).
+ */
+function completeSignIn(
+  req: IncomingMessage,
+  options: FrontOptions,
+  username: string,
+  signIn: object,
+  challengeMetadata: Record<string, string> | undefined,
+): Promise<Answer> {
+  const call = () => send(req, Buffer.from(JSON.stringify(signIn)), options.cognitoUrl, 'AWSCognitoIdentityProviderService.InitiateAuth');
+  return options.challengeMetadata === undefined ? call() : options.challengeMetadata.during(username, challengeMetadata, call);
 }
 
 /** Whether the app client allows USER_AUTH (ALLOW_USER_AUTH), as Cognito checks; 'unknown' for no such client. */
@@ -399,8 +424,7 @@ async function respondToChallenge(
     AuthParameters: { USERNAME: verdict.username, PASSWORD: verdict.password },
     ClientMetadata: input.ClientMetadata,
   };
-  const answer = await send(req, Buffer.from(JSON.stringify(signIn)), options.cognitoUrl, 'AWSCognitoIdentityProviderService.InitiateAuth');
-  return answerSignIn(res, answer);
+  return answerSignIn(res, await completeSignIn(req, options, verdict.username, signIn, input.ClientMetadata));
 }
 
 /** The managed login's sign-in: the API's, pre-authentication first; tokens from cognito-local. */

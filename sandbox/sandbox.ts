@@ -43,6 +43,7 @@ import { type IamGateway, startIamGateway } from './iam-gateway';
 import type { IamLedger } from './iam-requests';
 import type { FunctionRole, LocalNames } from './iam-template';
 import { startLambdaRouter } from './lambda-router';
+import { ChallengeMetadata } from './challenge-metadata';
 import { LOCAL_ACCOUNT, functionAwsEnv, registerFunction } from './local-iam';
 import type { HostedFunction } from './lambda-host';
 import { PortTakenError, onFreePort } from './ports';
@@ -205,7 +206,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         return [name, host.url] as const;
       }),
     );
-    const lambda = await startLambdaRouter(new Map(hosts));
+    const challengeMetadata = new ChallengeMetadata();
+    const lambda = await startLambdaRouter(new Map(hosts), challengeMetadata);
     cleanups.push(() => lambda.close());
 
     progress('starting cognito-local');
@@ -255,6 +257,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     front.serve({
       cognitoUrl: cognito.url,
       lambdaUrl: lambda.url,
+      challengeMetadata,
       userPoolId,
       status,
       cognitoDir,

@@ -18,7 +18,7 @@ import {
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { recognizeLockout } from '../lib/client/lockout-error';
 import { type Sandbox, startSandbox } from '../sandbox/sandbox';
-import { confirmedUser, sandboxCognito } from './support/local-services';
+import { confirmedUser, identityJsSignIn as signInWithIdentityJs, sandboxCognito } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
@@ -139,19 +139,8 @@ it('recognizes a sign-up refusal', async () => {
 });
 
 describe('default SRP sign-in, with the clients unchanged', () => {
-  const identityJsSignIn = (email: string, password: string) =>
-    new Promise<{ getIdToken(): { getJwtToken(): string } }>((resolve, reject) => {
-      const pool = new CognitoUserPool({
-        UserPoolId: sandbox.status.userPoolId,
-        ClientId: sandbox.status.userPoolClientId,
-        endpoint: sandbox.status.endpoint,
-      });
-      // No setAuthenticationFlowType: USER_SRP_AUTH, the library's default.
-      new CognitoUser({ Username: email, Pool: pool }).authenticateUser(new AuthenticationDetails({ Username: email, Password: password }), {
-        onSuccess: resolve,
-        onFailure: reject,
-      });
-    });
+  // No setAuthenticationFlowType: USER_SRP_AUTH, the library's default.
+  const identityJsSignIn = (email: string, password: string) => signInWithIdentityJs(sandbox.status, email, password);
 
   it("amazon-cognito-identity-js signs in, gets Cognito's wrong-password error, then the refusal", async () => {
     await newUser('srp-identity-js@example.com');

@@ -26,7 +26,7 @@ import { platformRequests } from '../sandbox/iam-template';
 import { accessKeyIdOf } from '../sandbox/local-iam';
 import { LOCAL_TABLE_NAME, type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { localNames, principalFor, synthesizedApp } from './support/iam';
-import { confirmedUser, sandboxCognito } from './support/local-services';
+import { confirmedUser, identityJsSignIn, sandboxCognito } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const NEW_PASSWORD = 'Brand-New-Horse-43!';
@@ -123,6 +123,10 @@ it('runs every function down its paths under its own role: nothing refused, ever
   expect(typeof token).toBe('string');
   expect(Object.keys((await devicesItem(sub)) ?? {})).not.toContain(bucketAttribute(oldest, 'r'));
   expect(logs.some((l) => l.trigger === 'PreTokenGeneration' && l.message === 'devices no longer in use removed')).toBe(true);
+
+  // An SRP sign-in with the token (identity-js's default): post-authentication and pre token generation get it in the
+  // answer's metadata, read the key (post-authentication only for such a sign-in) and clear the device's bucket.
+  await expect(identityJsSignIn(sandbox.status, OWNER, PASSWORD, { [CLAIM]: token })).resolves.toBeDefined();
 
   // The device's own bucket, then the anonymous bucket up to its lock (announced, and the owner notified).
   await expect(signIn('wrong-device', { [CLAIM]: token })).rejects.toThrow();

@@ -31,15 +31,20 @@ export function runtimeDeps(trigger: TriggerName, env: NodeJS.ProcessEnv = proce
     guard: guardFor(store, config, telemetry, Date.now),
     telemetry,
     now: Date.now,
-    deviceKeys: config.devices === undefined || readSecret === undefined ? undefined : deviceKeysFor(readSecret, config.devices.keySecret, telemetry),
+    deviceKeys:
+      config.devices === undefined || readSecret === undefined
+        ? undefined
+        : deviceKeysFor(readSecret, config.devices.keySecret, telemetry, trigger === 'PreTokenGeneration'),
   };
 }
 
 /**
- * The keys from their secret, read now (cold start) and refreshed in the background (device-keys.ts). The first
- * decision of an instance waits at most DEVICE_KEY_FIRST_WAIT_MS for them. Without a secret every token counts as absent.
+ * The keys from their secret (device-keys.ts): pre token generation, which signs at every sign-in, reads them now
+ * (cold start); the functions that only check tokens at the first event that carries one. Refreshed in the
+ * background; the first decision that needs them waits at most DEVICE_KEY_FIRST_WAIT_MS. Without a secret every
+ * token counts as absent.
  */
-function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, telemetry: Telemetry): DeviceKeys {
+function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, telemetry: Telemetry, readAtInit: boolean): DeviceKeys {
   return new DeviceKeys(
     async () => {
       if (secretId === undefined) throw new Error(`${DEVICE_KEY_SECRET_ENV} is not set: device tokens count as absent and none are issued`);
@@ -47,6 +52,7 @@ function deviceKeysFor(readSecret: SecretReader, secretId: string | undefined, t
     },
     {
       clock: Date.now,
+      readAtInit,
       onError: (error) => {
         count(telemetry.metrics, 'DeviceKeyErrors');
         telemetry.logger.error('device token key unavailable: tokens count as absent and none are issued', errorFields(error));

@@ -1,5 +1,6 @@
 import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, SignUpCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSession } from 'amazon-cognito-identity-js';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal, warmUp } from '../../sandbox/dynamodb-local';
 import type { SandboxStatus } from '../../sandbox/sandbox';
 
@@ -28,4 +29,24 @@ export function sandboxCognito(status: SandboxStatus): CognitoIdentityProviderCl
 export async function confirmedUser(sdk: CognitoIdentityProviderClient, status: SandboxStatus, email: string, password: string): Promise<void> {
   await sdk.send(new SignUpCommand({ ClientId: status.userPoolClientId, Username: email, Password: password }));
   await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: status.userPoolId, Username: email }));
+}
+
+/**
+ * amazon-cognito-identity-js's default sign-in (USER_SRP_AUTH) against the sandbox: the ClientMetadata goes with both
+ * requests, so pre-authentication gets it, and the success triggers get the PASSWORD_VERIFIER answer's (as in AWS).
+ * ClientMetadata, not ValidationData, which would replace it on the first request.
+ */
+export function identityJsSignIn(
+  status: SandboxStatus,
+  email: string,
+  password: string,
+  clientMetadata?: Record<string, string>,
+): Promise<CognitoUserSession> {
+  const pool = new CognitoUserPool({ UserPoolId: status.userPoolId, ClientId: status.userPoolClientId, endpoint: status.endpoint });
+  return new Promise((resolve, reject) =>
+    new CognitoUser({ Username: email, Pool: pool }).authenticateUser(
+      new AuthenticationDetails({ Username: email, Password: password, ...(clientMetadata === undefined ? {} : { ClientMetadata: clientMetadata }) }),
+      { onSuccess: resolve, onFailure: reject },
+    ),
+  );
 }
