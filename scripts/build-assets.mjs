@@ -55,11 +55,20 @@ export const FACTORIES = {
   announcer: 'announcerHandler',
 };
 
+/**
+ * The functions that check or sign device tokens. Their Secrets Manager client is a file of its own beside the
+ * bundle, required at the first secret read (lambdas/runtime/secret-reader.ts): pre-authentication and
+ * post-authentication read the key only for an event that carries a token, so their cold starts without one never
+ * parse it (pre token generation signs at every sign-in and reads at init).
+ */
+const READS_DEVICE_KEY = ['pre-authentication', 'post-authentication', 'pre-token-generation'];
+
 /** The Lambda bundles the construct deploys; each overwrites its own files, so readers never see a missing bundle. */
 function lambdaBundles() {
-  return Object.entries(FACTORIES).map(([name, factory]) =>
+  return Object.entries(FACTORIES).flatMap(([name, factory]) => [
     build({
       ...LAMBDA_OPTIONS,
+      ...(READS_DEVICE_KEY.includes(name) ? { external: ['./secrets-client'] } : {}),
       stdin: {
         contents: `import { ${factory} } from './factories/${name}';\nexport const handler = ${factory}();\n`,
         resolveDir: path.join(root, 'lambdas'),
@@ -68,7 +77,16 @@ function lambdaBundles() {
       },
       outfile: path.join(dist, 'assets', name, 'index.js'),
     }),
-  );
+    ...(READS_DEVICE_KEY.includes(name)
+      ? [
+          build({
+            ...LAMBDA_OPTIONS,
+            entryPoints: [path.join(root, 'lambdas', 'runtime', 'secrets-client.ts')],
+            outfile: path.join(dist, 'assets', name, 'secrets-client.js'),
+          }),
+        ]
+      : []),
+  ]);
 }
 
 export async function buildLambdaBundles() {

@@ -53,8 +53,8 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-function packagesIn(bundleDir: string): string[] {
-  const map = JSON.parse(readFileSync(path.join(bundleDir, 'index.js.map'), 'utf8')) as { sources: string[] };
+function packagesIn(bundleDir: string, file = 'index.js'): string[] {
+  const map = JSON.parse(readFileSync(path.join(bundleDir, `${file}.map`), 'utf8')) as { sources: string[] };
   const names = map.sources.map((source) => source.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1]).filter((n): n is string => n !== undefined);
   return [...new Set(names)].sort();
 }
@@ -105,14 +105,22 @@ describe('the synthesized app', () => {
       const sdk = packagesIn(dir).filter((p) => p.startsWith('@aws-sdk/'));
       // A decision is one write: only the announcer, a stream consumer, carries EventBridge.
       const announces = name === 'announcer';
-      // The device token key is read from its secret at cold start by the three functions that check or sign tokens.
-      const readsKey = ['preAuthentication', 'postAuthentication', 'preTokenGeneration'].includes(name);
-      const needed = (p: string) =>
-        NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p)) || (readsKey && p === '@aws-sdk/client-secrets-manager');
+      const needed = (p: string) => NEEDED_SDK.has(p) || (announces && NEEDED_FOR_EVENTS.has(p));
       expect({ name, unneeded: sdk.filter((p) => !needed(p)) }).toEqual({ name, unneeded: [] });
       expect(sdk).toContain('@aws-sdk/client-dynamodb');
       expect(sdk.includes('@aws-sdk/client-eventbridge')).toBe(announces);
-      expect({ name, readsKey: sdk.includes('@aws-sdk/client-secrets-manager') }).toEqual({ name, readsKey });
+    }
+  });
+
+  it('keeps the Secrets Manager client in a file beside the bundle, loaded at the first key read, only for the three functions that check or sign device tokens', () => {
+    for (const [name, dir] of Object.entries(bundles)) {
+      const readsKey = ['preAuthentication', 'postAuthentication', 'preTokenGeneration'].includes(name);
+      expect({ name, apart: existsSync(path.join(dir, 'secrets-client.js')) }).toEqual({ name, apart: readsKey });
+      // A cold start without a token (most of pre-authentication's and post-authentication's) never parses it.
+      expect(packagesIn(dir)).not.toContain('@aws-sdk/client-secrets-manager');
+      const index = readFileSync(path.join(dir, 'index.js'), 'utf8');
+      expect({ name, requires: index.includes('require("./secrets-client")') }).toEqual({ name, requires: readsKey });
+      if (readsKey) expect(packagesIn(dir, 'secrets-client.js')).toContain('@aws-sdk/client-secrets-manager');
     }
   });
 

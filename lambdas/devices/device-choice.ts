@@ -28,6 +28,8 @@ export async function deviceChoice(deps: DeviceChoiceDeps, identity: IdentityRef
   const devices = deps.config.devices;
   if (devices === undefined || deps.deviceKeys === undefined) return undefined;
   const raw = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>)[devices.claim] : undefined;
+  // No token sent: nothing to check, and no reason to wait for the keys (or to read them at all).
+  if (raw === undefined) return undefined;
   const check = checkDeviceToken(await deps.deviceKeys.keys(), raw, identity.sub, now);
   if (check.valid) {
     return {

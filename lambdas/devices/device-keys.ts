@@ -7,8 +7,10 @@ import { withDeadline } from '../shared/deadline';
  * generated value, so the key is in no template, output, log or environment variable; only the functions that sign
  * or check tokens may read it, and a rotation is a new secret version (the admin CLI's `rotate-device-key`).
  *
- * Loaded once at cold start, started when the instance is built so the read overlaps Lambda's init; the first
- * decision waits for it at most DEVICE_KEY_FIRST_WAIT_MS. After that no decision waits: the set is re-read in the
+ * Loaded once per instance: when it is built (`readAtInit`, pre token generation, which signs at every sign-in), or
+ * else at the first decision that carries a token, so a cold start without one never loads the Secrets Manager client
+ * (secret-reader.ts). The first decision that needs the keys waits for them at most DEVICE_KEY_FIRST_WAIT_MS. After
+ * that no decision waits: the set is re-read in the
  * background every DEVICE_KEY_REFRESH_MS, which is how an instance learns a rotated key before the rotation's `signFrom`
  * (the CLI sets it later than one refresh period). A read that fails leaves the last good set in place, or none:
  * then every token counts as absent, which is logged and counted, never shown to a user. A failed read is tried again
@@ -19,6 +21,12 @@ export interface DeviceKeysOptions {
   readonly clock: () => number;
   /** Told of every failed read (the reason, never the secret's text). */
   readonly onError: (error: unknown) => void;
+  /**
+   * Start the first read when the instance is built (a function that signs a token at every sign-in: pre token
+   * generation), rather than at the first call of `keys()`: a function that only checks tokens reads the secret,
+   * and loads its client, only once an event carries one.
+   */
+  readonly readAtInit?: boolean;
 }
 
 // The timings every instance uses. They are not options, so that what the tests prove is what the functions do.
@@ -51,14 +59,14 @@ export class DeviceKeys {
   /** Failed reads in a row, for the backoff. */
   private failures = 0;
   private loading: Promise<void> | undefined;
-  private readonly first: Promise<void>;
+  private first: Promise<void> | undefined;
   private firstWait: Promise<unknown> | undefined;
 
   constructor(
     private readonly read: () => Promise<string>,
     private readonly options: DeviceKeysOptions,
   ) {
-    this.first = this.refresh();
+    if (options.readAtInit === true) this.first = this.refresh();
   }
 
   /**
@@ -71,7 +79,9 @@ export class DeviceKeys {
   async keys(): Promise<DeviceKeySet | undefined> {
     // One wait, shared by every call that comes before it ends (a process serving concurrent sign-ins, as the
     // sandbox does): it ends at most DEVICE_KEY_FIRST_WAIT_MS after the first call, and resolves at once afterwards.
-    this.firstWait ??= withDeadline(DEVICE_KEY_FIRST_WAIT_MS, () => this.first).catch(() => undefined);
+    this.first ??= this.refresh();
+    const first = this.first;
+    this.firstWait ??= withDeadline(DEVICE_KEY_FIRST_WAIT_MS, () => first).catch(() => undefined);
     await this.firstWait;
     if (this.loading === undefined && this.options.clock() >= this.nextReadAt) void this.refresh();
     return this.current;
