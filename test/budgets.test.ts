@@ -188,9 +188,20 @@ describe("each trigger's waits fit its timeout, on the shipped defaults", () => 
     sent = [];
     await answeredAfter(() => createPreTokenGenerationHandler(deps(storeClient([SLOW_OK], sent), 0))(preTokenGenerationEvent(USER), lambdaContext()));
     expect(sent).toEqual(['UpdateCommand']);
-    // Failing: no tidy-up either.
+    // Hanging: no tidy-up either.
     sent = [];
     await answeredAfter(() => createPreTokenGenerationHandler(deps(storeClient([HANG], sent), 0))(preTokenGenerationEvent(USER), lambdaContext()));
+    expect(sent).toEqual(['UpdateCommand']);
+    // Failing at once, with nearly all the time left: not healthy, so no tidy-up.
+    sent = [];
+    const refused: Fate = {
+      kind: 'after',
+      ms: 5,
+      answer: () => {
+        throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' });
+      },
+    };
+    await answeredAfter(() => createPreTokenGenerationHandler(deps(storeClient([refused], sent), 0))(preTokenGenerationEvent(USER), lambdaContext()));
     expect(sent).toEqual(['UpdateCommand']);
   });
 });

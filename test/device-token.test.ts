@@ -2,6 +2,8 @@ import { rotatedKeys, ROTATION_LEAD_MS } from '../lib/admin/device-key';
 import { DEVICE_KEY_REFRESH_MS, DEVICE_KEY_RETRY_MS, DeviceKeys, keyRetryDelayMs } from '../lambdas/devices/device-keys';
 import { DEVICE_TOKEN_AUDIENCE, checkDeviceToken, issueDeviceToken, parseDeviceKeySet, signingKey } from '../lambdas/devices/device-token';
 import { FakeClock } from './support/deps';
+import { runtimeDeps } from '../lambdas/runtime/deps';
+import { DEVICE_KEY_SECRET_ENV } from '../lambdas/shared/contract';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 1, 12);
@@ -214,6 +216,40 @@ describe('the keys an instance holds', () => {
     const held = new DeviceKeys(() => new Promise(() => undefined), { clock: Date.now, onError: () => undefined });
     await expect(held.keys()).resolves.toBeUndefined();
     await expect(held.keys()).resolves.toBeUndefined();
+  });
+});
+
+describe("each function's keys, as deployed (runtime/deps.ts)", () => {
+  const env = {
+    LOCKOUT_TABLE_NAME: 'lockout',
+    LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false',
+    [DEVICE_KEY_SECRET_ENV]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:key',
+  };
+
+  it('pre token generation reads at cold start; pre-authentication and post-authentication only when a decision needs the keys', async () => {
+    for (const trigger of ['PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'] as const) {
+      const reads: string[] = [];
+      const deps = runtimeDeps(trigger, env, async (id) => {
+        reads.push(id);
+        return JSON.stringify({ key: A });
+      });
+      expect({ trigger, atInit: reads.length }).toEqual({ trigger, atInit: trigger === 'PreTokenGeneration' ? 1 : 0 });
+      expect((await deps.deviceKeys!.keys())?.keys[0].secret.toString()).toBe(A);
+      expect(reads).toEqual([env[DEVICE_KEY_SECRET_ENV]]);
+    }
+  });
+
+  it('counts DeviceKeyErrors (the alarm) and logs the reason, never the secret, when a read fails', async () => {
+    const deps = runtimeDeps('PreAuthentication', env, () =>
+      Promise.reject(Object.assign(new Error('not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' })),
+    );
+    const metrics = jest.spyOn(deps.telemetry.metrics, 'addMetric').mockReturnValue(deps.telemetry.metrics);
+    const errors = jest.spyOn(deps.telemetry.logger, 'error').mockImplementation(() => undefined);
+    expect(await deps.deviceKeys!.keys()).toBeUndefined();
+    expect(metrics.mock.calls.map(([name]) => name)).toEqual(['DeviceKeyErrors']);
+    expect(errors.mock.calls).toEqual([
+      [expect.stringContaining('device token key unavailable'), { error: { name: 'AccessDeniedException', message: expect.any(String) } }],
+    ]);
   });
 });
 

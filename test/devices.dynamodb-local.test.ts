@@ -385,15 +385,19 @@ describe('stolen device tokens buy little, shipped defaults', () => {
   const BUCKETS = DEFAULT_SETTINGS.deviceBucketsPerWindow;
 
   it('admits at most (deviceBucketsPerWindow + 1) × N per window, 3N by default, with 10 tokens of one user fired at once', async () => {
-    const f = await fixture();
-    // Ten ID tokens of the user, from ten sign-ins on ten devices: ten valid device tokens.
-    const stolen = Array.from({ length: 10 }, () => tokenFor(USER, f.clock.now()));
-    const outcomes = await Promise.all([
-      ...stolen.map((token) => fire(2 * N, () => withToken(token), f.preAuth)),
-      fire(2 * N, () => preAuthEvent(USER), f.preAuth),
-    ]);
-    // The store decided every one of them (none timed out into an instance's own decision).
-    expect(metricCount(f.metricNames, 'StoreErrors')).toBe(0);
+    const { f, stolen, outcomes } = await whileStoreAnswers(async () => {
+      const f = await fixture();
+      // Ten ID tokens of the user, from ten sign-ins on ten devices: ten valid device tokens.
+      const stolen = Array.from({ length: 10 }, () => tokenFor(USER, f.clock.now()));
+      const outcomes = await Promise.all([
+        ...stolen.map((token) => fire(2 * N, () => withToken(token), f.preAuth)),
+        fire(2 * N, () => preAuthEvent(USER), f.preAuth),
+      ]);
+      // The bound holds on every try, whether or not the store decided every attempt in time.
+      expect(admitted(outcomes.flat())).toBeLessThanOrEqual((BUCKETS + 1) * N);
+      return { storeErrors: withoutStore(f.metricNames), result: { f, stolen, outcomes } };
+    });
+    // The store decided every one of them (none timed out into an instance's own decision): exactly the bound.
     expect(BUCKETS).toBe(2);
     expect(admitted(outcomes.flat())).toBe((BUCKETS + 1) * N);
     expect(f.metricNames).toContain('DeviceBucketsFull');

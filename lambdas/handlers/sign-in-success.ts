@@ -68,16 +68,18 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
           bucket: device === undefined ? 'anonymous' : 'device',
           ...(accounting === undefined ? {} : { accounting }),
         });
-        if (accounting === 'uncounted')
-          await reportUncounted(
-            deps,
-            { ...checked, callerContext: (event as { callerContext?: { clientId?: string } }).callerContext },
-            identity.key,
-            identity.logId,
-            source,
+        if (accounting === 'uncounted') {
+          const given = (event as { callerContext?: { clientId?: unknown } }).callerContext?.clientId;
+          await reportUncounted(deps, {
+            key: identity.key,
+            logId: identity.logId,
+            sub: identity.sub,
+            clientId: typeof given === 'string' && given !== '' ? given : undefined,
+            triggerSource: source,
             now,
             deadlineAt,
-          );
+          });
+        }
       } catch (error) {
         reportStoreError(deps.telemetry, error, 'lockout store unavailable: failures not cleared', {
           identity: identity.logId,
@@ -102,21 +104,23 @@ export function createSuccessHandler<E>(deps: TriggerDeps, signal: SuccessSignal
  */
 async function reportUncounted(
   deps: TriggerDeps,
-  event: { readonly callerContext?: { readonly clientId?: string }; readonly request: { readonly userAttributes?: Record<string, string> } },
-  key: string,
-  logId: string,
-  triggerSource: string,
-  now: number,
-  deadlineAt: number,
+  signIn: {
+    readonly key: string;
+    readonly logId: string;
+    readonly sub: string | undefined;
+    readonly clientId: string | undefined;
+    readonly triggerSource: string;
+    readonly now: number;
+    readonly deadlineAt: number;
+  },
 ): Promise<void> {
   const { logger, metrics } = deps.telemetry;
-  const given = event.callerContext?.clientId;
-  const clientId = typeof given === 'string' && given !== '' ? given : undefined;
+  const { key, logId, sub, clientId, triggerSource, now, deadlineAt } = signIn;
   count(metrics, 'UncountedSignIns');
   countBy(metrics, 'UncountedSignIns', { triggerSource, clientId });
   logger.warn('sign-in not counted by pre-authentication: its flow bypasses the lockout', { identity: logId, triggerSource, clientId });
   try {
-    await deps.guard.markUncounted(key, now, { sub: event.request.userAttributes?.sub, clientId }, deadlineAt);
+    await deps.guard.markUncounted(key, now, { sub, clientId }, deadlineAt);
   } catch (error) {
     reportStoreError(deps.telemetry, error, 'could not mark an uncounted sign-in for its event', { identity: logId });
   }

@@ -90,7 +90,7 @@ export class StoreGuard {
     const key = facts.device === undefined ? itemKey : deviceRecordKey(itemKey, facts.device.did);
     // A decision that already spent part of its budget (a device write that sent the attempt to the anonymous
     // bucket) has only the rest: its serial writes share one budget, which the construct counts against the timeout.
-    const budgetMs = Math.min(this.options.budgetMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock());
+    const budgetMs = this.budgetLeft(deadlineAt);
     const alone = (error: unknown, bypassed: boolean) => {
       // Without the store, this instance keeps the store's bound on devices counting apart per window.
       const device = facts.device;
@@ -195,8 +195,13 @@ export class StoreGuard {
 
   /** One store write behind the circuit and within the budget; throws the store's error (or StoreBypassedError). */
   /** `deadlineAt`: a write that follows another of the same budget gets only what is left of it. */
+  /** One request's budget: the whole store budget, or what is left of a decision's when it started earlier. */
+  private budgetLeft(deadlineAt: number | undefined): number {
+    return Math.min(this.options.budgetMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock());
+  }
+
   private async write<T>(send: (abortSignal: AbortSignal) => Promise<T>, deadlineAt?: number): Promise<T> {
-    const budgetMs = Math.min(this.options.budgetMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock());
+    const budgetMs = this.budgetLeft(deadlineAt);
     if (budgetMs <= 0) throw new DeadlineExceededError('no time left in the budget');
     const permit = this.breaker.permit(this.options.clock());
     if (permit === 'bypass') throw new StoreBypassedError();
