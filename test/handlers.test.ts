@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -7,6 +6,7 @@ import { identityRef, unknownNameIdentity, userIdentity } from '../lambdas/ident
 import { devicesIdentity } from '../lambdas/devices/device-bucket';
 import { GENERIC_FAILURE_MESSAGE } from '../lambdas/shared/messages';
 import { TriggerFailureError } from '../lambdas/runtime/failure';
+import { createTelemetry } from '../lambdas/shared/telemetry';
 import { PERMANENT_LOCK_UNTIL, type LockoutState } from '../lambdas/policy/policy';
 import { createPostAuthenticationHandler } from '../lambdas/handlers/post-authentication';
 import { createPreAuthenticationHandler } from '../lambdas/handlers/pre-authentication';
@@ -272,11 +272,20 @@ describe('pre-authentication handler', () => {
   });
 
   it('never writes a typed user name into its logs', async () => {
-    const logger = new Logger({ logLevel: 'DEBUG', serviceName: 'test' });
+    // The functions' own logger (it writes to the file descriptors, fd-console.ts), at its most talkative.
+    const { logger } = createTelemetry('PreAuthentication');
+    logger.setLogLevel('DEBUG');
     const { preAuth, now } = setup({ logger });
     const written: string[] = [];
     const capture = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
-    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    const spies = [
+      // The module itself, not an import's copy of its bindings: what fd-console.ts calls.
+      jest
+        .spyOn(jest.requireActual<typeof import('node:fs')>('node:fs'), 'writeSync')
+        .mockImplementation(((fd: number, chunk: string) => (fd === 1 || fd === 2 ? capture(chunk) && chunk.length : 0)) as () => number),
+      jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+      jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+    ];
     try {
       ddb
         .on(UpdateCommand)

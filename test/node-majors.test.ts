@@ -56,6 +56,10 @@ describe('the Node.js majors CI runs', () => {
     expect(readme).toContain('Node.js 22 or 24');
   });
 
+  it("run the suites without Node 21+'s navigator, which slows the SRP clients 40x in jest's vm context (docs/development.md)", () => {
+    expect(typeof (globalThis as { navigator?: unknown }).navigator).toBe('undefined');
+  });
+
   it("run the runtime the deployed app gives every function: the contract's major", () => {
     const app = new App({ context: { ...appContext(root, {}), 'aws:cdk:bundling-stacks': [] } });
     const template = Template.fromStack(buildApp(app, { nag: false }));

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME, type TriggerName } from './contract';
+import { FD_CONSOLE, type LineConsole } from './fd-console';
 import { redacted } from './redact';
 
 export { redacted } from './redact';
@@ -12,11 +13,23 @@ export interface Telemetry {
   readonly metrics: Metrics;
 }
 
+/**
+ * Powertools Logger and Metrics that write through FD_CONSOLE (fd-console.ts) instead of the stdio streams they would
+ * open when made. Their constructors call `setConsole()`, a method Powertools declares private: replacing it on
+ * subclasses is the one way in that keeps their formats, levels and EMF exactly as Powertools writes them.
+ */
+class FdLogger extends Logger {}
+class FdMetrics extends Metrics {}
+for (const type of [FdLogger, FdMetrics])
+  (type.prototype as unknown as { setConsole(): void }).setConsole = function (this: { console: LineConsole }) {
+    this.console = FD_CONSOLE;
+  };
+
 /** Logger level comes from POWERTOOLS_LOG_LEVEL; the whole event is never logged. */
 export function createTelemetry(trigger: TriggerName): Telemetry {
   return {
-    logger: new Logger({ serviceName: SERVICE_NAME, persistentKeys: { trigger } }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { trigger } }),
+    logger: new FdLogger({ serviceName: SERVICE_NAME, persistentKeys: { trigger } }),
+    metrics: new FdMetrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { trigger } }),
   };
 }
 
