@@ -14,6 +14,7 @@ import { createPreSignUpHandler } from '../lambdas/handlers/pre-signup';
 import { createPreTokenGenerationHandler } from '../lambdas/handlers/pre-token-generation';
 import { createPostConfirmationHandler } from '../lambdas/handlers/post-confirmation';
 import { type TestDepsOptions, testDeps } from './support/deps';
+import { capturingOutput } from './support/output';
 import {
   federatedPreAuthEvent,
   postAuthEvent,
@@ -276,17 +277,7 @@ describe('pre-authentication handler', () => {
     const { logger } = createTelemetry('PreAuthentication');
     logger.setLogLevel('DEBUG');
     const { preAuth, now } = setup({ logger });
-    const written: string[] = [];
-    const capture = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
-    const spies = [
-      // The module itself, not an import's copy of its bindings: what fd-console.ts calls.
-      jest
-        .spyOn(jest.requireActual<typeof import('node:fs')>('node:fs'), 'writeSync')
-        .mockImplementation(((fd: number, chunk: string) => (fd === 1 || fd === 2 ? capture(chunk) && chunk.length : 0)) as () => number),
-      jest.spyOn(process.stdout, 'write').mockImplementation(capture),
-      jest.spyOn(process.stderr, 'write').mockImplementation(capture),
-    ];
-    try {
+    const { log } = await capturingOutput(async () => {
       ddb
         .on(UpdateCommand)
         .resolvesOnce({ Attributes: { failures: 1 } })
@@ -294,10 +285,7 @@ describe('pre-authentication handler', () => {
       ddb.on(PutCommand).resolves({});
       await preAuth(unknownUserPreAuthEvent('Secret.Person@Example.com'));
       await preAuth(unknownUserPreAuthEvent('Secret.Person@Example.com')).catch(() => undefined);
-    } finally {
-      spies.forEach((spy) => spy.mockRestore());
-    }
-    const log = written.join('');
+    });
     expect(log).toContain(unknownNameIdentity('secret.person@example.com', { caseSensitive: false }).logId);
     expect(log).toContain('lockout started');
     expect(log.toLowerCase()).not.toContain('secret.person');

@@ -34,6 +34,7 @@ import { DEFAULT_NOTICE_SUBJECT, noticeSubjectProblem, noticeText, noticeTextPro
 import { type NoticeRequest, noticeKey } from '../lambdas/outbox/outbox';
 import { PERMANENT_LOCK_UNTIL } from '../lambdas/policy/policy';
 import { type NotifierDeps, type NotifierHandler, createNotifierHandler, notifierEntry } from '../lambdas/handlers/notify-user';
+import { capturingOutput } from './support/output';
 
 const SUB = 'a1b2c3d4-0000-4000-8000-00000000000a';
 const IDENTITY = '0123456789abcdef';
@@ -81,18 +82,6 @@ function capturedTelemetry(logLevel: 'DEBUG' | 'SILENT') {
     return metrics;
   });
   return { telemetry: { logger: new Logger({ logLevel }), metrics }, metricNames };
-}
-
-async function capturingOutput<T>(body: () => Promise<T>): Promise<{ result: T; log: string }> {
-  const written: string[] = [];
-  const capture = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
-  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation(capture));
-  try {
-    const result = await body();
-    return { result, log: written.join('') };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-  }
 }
 
 /** The Lambda handler as its generated entry builds it, loaded afresh with `env` as its environment (as at a cold start). */
