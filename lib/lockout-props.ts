@@ -185,45 +185,90 @@ export interface LockoutPolicyProps {
   readonly deviceTokenClaim?: string;
 }
 
-type Unit =
-  'seconds' | 'millis' | 'days' | 'on-off' | typeof LockoutMode | typeof StoreErrorPolicy | typeof UnlockOnPasswordReset | typeof SuccessSignal;
 /**
- * Each prop and the setting it feeds; durations name the unit the setting holds, a boolean its on/off setting, an
- * enum its members (checked here, so that a wrong value names the enum rather than the setting's strings).
+ * How a prop's value becomes its setting's (settingsFromProps) and back (propsFromSettings). `note` follows the
+ * prop's name in messages ("lockoutDuration (in whole seconds)").
  */
-const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingName, Unit?]> = [
-  ['maxFailedAttempts', 'maxFailedAttempts'],
-  ['lockoutDuration', 'lockoutDurationSeconds', 'seconds'],
-  ['failureWindow', 'failureWindowSeconds', 'seconds'],
-  ['lockoutBackoffMultiplier', 'lockoutBackoffMultiplier'],
-  ['maxLockoutDuration', 'maxLockoutDurationSeconds', 'seconds'],
-  ['maxTemporaryLockouts', 'maxTemporaryLockouts'],
-  ['mode', 'lockoutMode', LockoutMode],
-  ['storeErrorPolicy', 'storeErrorPolicy', StoreErrorPolicy],
-  ['refusalMessage', 'refusalMessage'],
-  ['signUpMaxAttempts', 'signUpMaxAttempts'],
-  ['signUpWindow', 'signUpWindowSeconds', 'seconds'],
-  ['signUpLockoutDuration', 'signUpLockoutSeconds', 'seconds'],
-  ['signUpMaxPerEmailDomain', 'signUpMaxPerEmailDomain'],
-  ['signUpMaxPerPhonePrefix', 'signUpMaxPerPhonePrefix'],
-  ['signUpRefusalMessage', 'signUpRefusalMessage'],
-  ['storeTimeout', 'storeTimeoutMs', 'millis'],
-  ['unlockOnPasswordReset', 'unlockOnPasswordReset', UnlockOnPasswordReset],
-  ['successSignal', 'successSignal', SuccessSignal],
-  ['deviceTokens', 'deviceTokens', 'on-off'],
-  ['deviceMaxFailedAttempts', 'deviceMaxFailedAttempts'],
-  ['deviceBucketsPerWindow', 'deviceBucketsPerWindow'],
-  ['deviceTokenLifetime', 'deviceTokenLifetimeDays', 'days'],
-  ['deviceTokenClaim', 'deviceTokenClaim'],
-];
+interface Conversion {
+  readonly note: string;
+  toSetting(raw: unknown, label: string): unknown;
+  toProp(value: unknown): unknown;
+}
 
-const UNIT_TEXT: Record<'seconds' | 'millis' | 'days', string> = { seconds: 'whole seconds', millis: 'milliseconds', days: 'whole days' };
-const ENUM_NAMES = new Map<object, string>([
-  [LockoutMode, 'LockoutMode'],
-  [StoreErrorPolicy, 'StoreErrorPolicy'],
-  [UnlockOnPasswordReset, 'UnlockOnPasswordReset'],
-  [SuccessSignal, 'SuccessSignal'],
-]);
+/** A number, a string: the setting's own value, checked by the setting. */
+const AS_IS: Conversion = { note: '', toSetting: (raw) => raw, toProp: (value) => value };
+
+/** A `Duration`, held by the setting as a whole number of `unit`. */
+function duration(unit: 'seconds' | 'millis' | 'days'): Conversion {
+  const text = { seconds: 'whole seconds', millis: 'milliseconds', days: 'whole days' }[unit];
+  return {
+    note: ` (in ${text})`,
+    toSetting: (raw, label) => {
+      // Anything else is the setting's to refuse, naming the prop.
+      if (!(raw instanceof Duration)) return raw;
+      try {
+        if (unit === 'days') return raw.toDays({ integral: true });
+        return unit === 'seconds' ? raw.toSeconds({ integral: true }) : raw.toMilliseconds({ integral: true });
+      } catch {
+        throw new Error(`${label} must be a whole number of ${text.replace('whole ', '')}, got ${raw.toHumanString()}`);
+      }
+    },
+    toProp: (value) =>
+      unit === 'seconds' ? Duration.seconds(value as number) : unit === 'millis' ? Duration.millis(value as number) : Duration.days(value as number),
+  };
+}
+
+/** A boolean, held by the setting as 'on' or 'off'. */
+const SWITCH: Conversion = {
+  note: '',
+  toSetting: (raw, label) => {
+    if (typeof raw !== 'boolean') throw new Error(`${label} must be true or false, got ${JSON.stringify(raw)}`);
+    return raw ? 'on' : 'off';
+  },
+  toProp: (value) => value === 'on',
+};
+
+/** A member of an enum, checked here so that a wrong value names the enum rather than the setting's strings. */
+function member(members: object, enumName: string): Conversion {
+  return {
+    note: '',
+    toSetting: (raw, label) => {
+      if (!(Object.values(members) as unknown[]).includes(raw)) {
+        const names = Object.keys(members).map((key) => `${enumName}.${key}`);
+        throw new Error(`${label} must be one of ${names.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+    },
+    toProp: (value) => value,
+  };
+}
+
+/** Each prop, the setting it feeds, and how its value converts. */
+const PROP_SETTINGS: ReadonlyArray<readonly [keyof LockoutPolicyProps, SettingName, Conversion]> = [
+  ['maxFailedAttempts', 'maxFailedAttempts', AS_IS],
+  ['lockoutDuration', 'lockoutDurationSeconds', duration('seconds')],
+  ['failureWindow', 'failureWindowSeconds', duration('seconds')],
+  ['lockoutBackoffMultiplier', 'lockoutBackoffMultiplier', AS_IS],
+  ['maxLockoutDuration', 'maxLockoutDurationSeconds', duration('seconds')],
+  ['maxTemporaryLockouts', 'maxTemporaryLockouts', AS_IS],
+  ['mode', 'lockoutMode', member(LockoutMode, 'LockoutMode')],
+  ['storeErrorPolicy', 'storeErrorPolicy', member(StoreErrorPolicy, 'StoreErrorPolicy')],
+  ['refusalMessage', 'refusalMessage', AS_IS],
+  ['signUpMaxAttempts', 'signUpMaxAttempts', AS_IS],
+  ['signUpWindow', 'signUpWindowSeconds', duration('seconds')],
+  ['signUpLockoutDuration', 'signUpLockoutSeconds', duration('seconds')],
+  ['signUpMaxPerEmailDomain', 'signUpMaxPerEmailDomain', AS_IS],
+  ['signUpMaxPerPhonePrefix', 'signUpMaxPerPhonePrefix', AS_IS],
+  ['signUpRefusalMessage', 'signUpRefusalMessage', AS_IS],
+  ['storeTimeout', 'storeTimeoutMs', duration('millis')],
+  ['unlockOnPasswordReset', 'unlockOnPasswordReset', member(UnlockOnPasswordReset, 'UnlockOnPasswordReset')],
+  ['successSignal', 'successSignal', member(SuccessSignal, 'SuccessSignal')],
+  ['deviceTokens', 'deviceTokens', SWITCH],
+  ['deviceMaxFailedAttempts', 'deviceMaxFailedAttempts', AS_IS],
+  ['deviceBucketsPerWindow', 'deviceBucketsPerWindow', AS_IS],
+  ['deviceTokenLifetime', 'deviceTokenLifetimeDays', duration('days')],
+  ['deviceTokenClaim', 'deviceTokenClaim', AS_IS],
+];
 
 /** The prop that feeds a setting, for messages. */
 export function propNameOf(setting: SettingName): keyof LockoutPolicyProps {
@@ -238,7 +283,7 @@ export function propNameOf(setting: SettingName): keyof LockoutPolicyProps {
 export function settingsFromProps(props: LockoutPolicyProps, owner: string): LockoutSettings {
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   let hasTokens = false;
-  for (const [prop, name, unit] of PROP_SETTINGS) {
+  for (const [prop, name, conversion] of PROP_SETTINGS) {
     const raw = props[prop];
     if (raw === undefined) continue;
     if (Token.isUnresolved(raw)) {
@@ -246,15 +291,8 @@ export function settingsFromProps(props: LockoutPolicyProps, owner: string): Loc
       settings[name] = raw;
       continue;
     }
-    const label = `${owner}: ${prop}${typeof unit === 'string' && unit !== 'on-off' ? ` (in ${UNIT_TEXT[unit]})` : ''}`;
-    const value =
-      raw instanceof Duration
-        ? durationValue(raw, unit as keyof typeof UNIT_TEXT, label)
-        : unit === 'on-off'
-          ? onOff(raw, label)
-          : typeof unit === 'object'
-            ? enumValue(raw, unit, label)
-            : raw;
+    const label = `${owner}: ${prop}${conversion.note}`;
+    const value = conversion.toSetting(raw, label);
     if (Token.isUnresolved(value)) {
       hasTokens = true;
       settings[name] = value;
@@ -267,46 +305,12 @@ export function settingsFromProps(props: LockoutPolicyProps, owner: string): Loc
   return result;
 }
 
-function onOff(value: unknown, label: string): 'on' | 'off' {
-  if (typeof value !== 'boolean') throw new Error(`${label} must be true or false, got ${JSON.stringify(value)}`);
-  return value ? 'on' : 'off';
-}
-
-function enumValue(value: unknown, members: object, label: string): string {
-  const values: unknown[] = Object.values(members);
-  if (!values.includes(value)) {
-    const name = ENUM_NAMES.get(members)!;
-    const names = Object.keys(members).map((member) => `${name}.${member}`);
-    throw new Error(`${label} must be one of ${names.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as string;
-}
-
-function durationValue(duration: Duration, unit: keyof typeof UNIT_TEXT, label: string): number {
-  try {
-    if (unit === 'days') return duration.toDays({ integral: true });
-    return unit === 'seconds' ? duration.toSeconds({ integral: true }) : duration.toMilliseconds({ integral: true });
-  } catch {
-    throw new Error(`${label} must be a whole number of ${UNIT_TEXT[unit].replace('whole ', '')}, got ${duration.toHumanString()}`);
-  }
-}
-
 /** The inverse of `settingsFromProps`, for the app's context: every setting as its prop, durations as `Duration`. */
 export function propsFromSettings(settings: Partial<LockoutSettings>): LockoutPolicyProps {
   const props: Record<string, unknown> = {};
-  for (const [prop, name, unit] of PROP_SETTINGS) {
+  for (const [prop, name, conversion] of PROP_SETTINGS) {
     const value = settings[name];
-    if (value === undefined) continue;
-    props[prop] =
-      unit === 'seconds'
-        ? Duration.seconds(value as number)
-        : unit === 'millis'
-          ? Duration.millis(value as number)
-          : unit === 'days'
-            ? Duration.days(value as number)
-            : unit === 'on-off'
-              ? value === 'on'
-              : value;
+    if (value !== undefined) props[prop] = conversion.toProp(value);
   }
   return props as LockoutPolicyProps;
 }
