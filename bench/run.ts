@@ -10,12 +10,11 @@ import { type Server, createServer, request as httpRequest } from 'node:http';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { build } from 'esbuild';
 import { LAMBDA_OPTIONS } from '../scripts/build-assets.mjs';
-import { type LockoutSettings } from '../lambdas/policy/settings';
 import { localAwsEnv, startDynamoDbLocal, warmUp } from '../sandbox/dynamodb-local';
 import { createBenchTable } from './table';
 import { bareUpdateItem } from './floor';
@@ -23,7 +22,7 @@ import { type Handler, LATENCY_ROWS, type LatencyRow, freshBundle } from './late
 import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secrets-manager';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { DEVICE_KEY_SECRET_ENV } from '../lambdas/shared/contract';
-import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
+import { DEFAULT_SETTINGS, type LockoutSettings, settingsFromEnv } from '../lambdas/policy/settings';
 import { round, percentiles } from './stats';
 import { STORE_USE_LOG_LEVEL, type StoreUse, StoreUseCounter, installStoreUse, storeUseMark, sumStoreUse } from './store-use';
 import {
@@ -78,6 +77,7 @@ async function main(): Promise<void> {
   console.log('… synthesizing the app and bundling the triggers');
   // Lock notices on, so that the announcer requests them as it would in a deployment that sends them.
   const blueprint = synthesizeBlueprint(appContext(root, { notifyUserFrom: 'security@example.com' }), path.join(work, 'cdk.out'));
+  checkDeployedDefaults(blueprint.triggers);
   console.log('… starting DynamoDB Local');
   const engine = await startDynamoDbLocal();
   await warmUp(engine);
@@ -267,6 +267,23 @@ function countingProxy(target: string): Promise<CountingProxy> {
       resolve(proxy);
     }),
   );
+}
+
+/**
+ * Every figure is taken under the settings the committed cdk.json deploys. The bundles here get only the settings a
+ * row changes (named in its heading) and read every other from DEFAULT_SETTINGS, as a function without the variable
+ * would: so the run fails unless the synthesized functions' settings are exactly those.
+ */
+function checkDeployedDefaults(triggers: Record<string, { environment: Record<string, unknown> }>): void {
+  for (const [name, trigger] of Object.entries(triggers)) {
+    const deployed = settingsFromEnv(trigger.environment as Record<string, string>);
+    if (!isDeepStrictEqual(deployed, DEFAULT_SETTINGS)) {
+      const differing = (Object.keys(DEFAULT_SETTINGS) as Array<keyof LockoutSettings>).filter(
+        (k) => !isDeepStrictEqual(deployed[k], DEFAULT_SETTINGS[k]),
+      );
+      throw new Error(`${name} deploys settings other than the defaults the benchmark runs with: ${differing.join(', ')}`);
+    }
+  }
 }
 
 async function measureRequests(load: Loader, proxy: CountingProxy, secrets: LocalSecretsManager) {
@@ -745,7 +762,7 @@ function toMarkdown(r: Results): string {
     const latency = r.latency;
     const rows = LATENCY_ROWS.map((k) => [k, latency[k]] as const);
     parts.push([
-      `Decision latency, ${r.invocations} warm invocations each (ms), shipped settings except \`maxFailedAttempts\` 1000 for the pre-authentication rows (so that repeated attempts on the same identities stay in the steady state, the path N = 5 takes below its limit). Each row runs in a process of its own and alternates its decisions with bare \`UpdateItem\` round trips (its floor), measured beside it: the store's speed drifts during a run, so a row's ratio is to its own floor. Decisions without the store: how many of the row's timed decisions the store did not take (store errors, or the circuit open); a row with any is marked ⚠.`,
+      `Decision latency, ${r.invocations} warm invocations each (ms), shipped settings except \`maxFailedAttempts\` 1000 for the pre-authentication rows (so that repeated attempts on the same identities stay in the steady state, the path N = 5 takes below its limit) and \`signUpMaxAttempts\` 100,000 for pre sign-up (so that the row's sign-ups stay below the sign-up limit). Each row runs in a process of its own and alternates its decisions with bare \`UpdateItem\` round trips (its floor), measured beside it: the store's speed drifts during a run, so a row's ratio is to its own floor. Decisions without the store: how many of the row's timed decisions the store did not take (store errors, or the circuit open); a row with any is marked ⚠.`,
       '',
       '| | p50 | p95 | p99 | Its floor: p50 | p95 | p99 | p50 / floor p50 | Decisions without the store |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -757,7 +774,7 @@ function toMarkdown(r: Results): string {
   }
   if (r.requests !== undefined) {
     parts.push([
-      'DynamoDB requests per pre-authentication decision, counted on the wire (mean / max over 20 identities):',
+      'DynamoDB requests per pre-authentication decision, counted on the wire (mean / max over 20 identities), shipped settings except `maxFailedAttempts` 2, `lockoutDuration` 1 s and `failureWindow` 2 s, so that a lock and the expiries come within the row (what a decision sends does not depend on them):',
       '',
       '| First attempt | Steady state | Lockout start | While locked | After lock expiry | After window expiry | Steady state, device token |',
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
