@@ -2,13 +2,11 @@
  * The front-end helper against the errors the real clients raise: Amplify v6, amazon-cognito-identity-js and
  * the AWS SDK, each signing in against the local sandbox until the lockout refuses it.
  */
-import * as path from 'node:path';
 import { Amplify } from '@aws-amplify/core';
 import { signIn, signOut } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import {
   AdminUpdateUserAttributesCommand,
-  CognitoIdentityProviderClient,
   ConfirmForgotPasswordCommand,
   ForgotPasswordCommand,
   InitiateAuthCommand,
@@ -17,37 +15,20 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { type Sandbox, startSandbox } from '../sandbox/sandbox';
-import { confirmedUser, identityJsSignIn as signInWithIdentityJs, sandboxCognito } from './support/local-services';
+import { confirmedUser, identityJsSignIn as signInWithIdentityJs, useSandbox } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
-let sandbox: Sandbox;
-let sdk: CognitoIdentityProviderClient;
-const logs: Array<Record<string, unknown>> = [];
 
-beforeAll(async () => {
-  sandbox = await startSandbox({
-    projectRoot: path.join(__dirname, '..'),
-    port: 0,
-    dynamodbPort: 0,
-    context: { maxFailedAttempts: '1', signUpMaxAttempts: '2', notifyUserFrom: 'security@example.com' },
-    onLog: (line) => logs.push(line),
-  });
-  sdk = sandboxCognito(sandbox.status);
-}, 120_000);
-afterAll(async () => {
-  sdk?.destroy();
-  await sandbox?.stop();
-});
+const local = useSandbox({ maxFailedAttempts: '1', signUpMaxAttempts: '2', notifyUserFrom: 'security@example.com' });
 
-const newUser = (email: string) => confirmedUser(sdk, sandbox.status, email, PASSWORD);
+const newUser = (email: string) => confirmedUser(local.sdk, local.sandbox.status, email, PASSWORD);
 
 /** USER_PASSWORD_AUTH sign-ins for one name, through the AWS SDK. */
 const passwordSignIn = (username: string) => (password: string) =>
-  sdk.send(
+  local.sdk.send(
     new InitiateAuthCommand({
-      ClientId: sandbox.status.userPoolClientId,
+      ClientId: local.sandbox.status.userPoolClientId,
       AuthFlow: 'USER_PASSWORD_AUTH',
       AuthParameters: { USERNAME: username, PASSWORD: password },
     }),
@@ -70,9 +51,9 @@ async function untilRefused(attempt: (password: string) => Promise<unknown>): Pr
 it("recognizes the AWS SDK's refusal, and not its wrong-password error", async () => {
   await newUser('sdk-user@example.com');
   const { first, refusal } = await untilRefused((password) =>
-    sdk.send(
+    local.sdk.send(
       new InitiateAuthCommand({
-        ClientId: sandbox.status.userPoolClientId,
+        ClientId: local.sandbox.status.userPoolClientId,
         AuthFlow: 'USER_PASSWORD_AUTH',
         AuthParameters: { USERNAME: 'sdk-user@example.com', PASSWORD: password },
       }),
@@ -86,9 +67,9 @@ it("recognizes the AWS SDK's refusal, and not its wrong-password error", async (
 it("recognizes amazon-cognito-identity-js's refusal", async () => {
   await newUser('identity-js-user@example.com');
   const pool = new CognitoUserPool({
-    UserPoolId: sandbox.status.userPoolId,
-    ClientId: sandbox.status.userPoolClientId,
-    endpoint: sandbox.status.endpoint,
+    UserPoolId: local.sandbox.status.userPoolId,
+    ClientId: local.sandbox.status.userPoolClientId,
+    endpoint: local.sandbox.status.endpoint,
   });
   const { first, refusal } = await untilRefused(
     (password) =>
@@ -112,7 +93,11 @@ it("recognizes Amplify v6 signIn's refusal", async () => {
   jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   // What `Amplify.configure` of the aws-amplify package does: the Auth config plus Cognito's token provider.
   const auth = {
-    Cognito: { userPoolId: sandbox.status.userPoolId, userPoolClientId: sandbox.status.userPoolClientId, userPoolEndpoint: sandbox.status.endpoint },
+    Cognito: {
+      userPoolId: local.sandbox.status.userPoolId,
+      userPoolClientId: local.sandbox.status.userPoolClientId,
+      userPoolEndpoint: local.sandbox.status.endpoint,
+    },
   };
   cognitoUserPoolsTokenProvider.setAuthConfig(auth);
   Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
@@ -127,8 +112,8 @@ it("recognizes Amplify v6 signIn's refusal", async () => {
 
 it('recognizes a sign-up refusal', async () => {
   const signUp = () =>
-    sdk
-      .send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: `wave+${Math.random()}@example.com`, Password: PASSWORD }))
+    local.sdk
+      .send(new SignUpCommand({ ClientId: local.sandbox.status.userPoolClientId, Username: `wave+${Math.random()}@example.com`, Password: PASSWORD }))
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -140,7 +125,7 @@ it('recognizes a sign-up refusal', async () => {
 
 describe('default SRP sign-in, with the clients unchanged', () => {
   // No setAuthenticationFlowType: USER_SRP_AUTH, the library's default.
-  const identityJsSignIn = (email: string, password: string) => signInWithIdentityJs(sandbox.status, email, password);
+  const identityJsSignIn = (email: string, password: string) => signInWithIdentityJs(local.sandbox.status, email, password);
 
   it("amazon-cognito-identity-js signs in, gets Cognito's wrong-password error, then the refusal", async () => {
     await newUser('srp-identity-js@example.com');
@@ -157,9 +142,9 @@ describe('default SRP sign-in, with the clients unchanged', () => {
     const unknown = await identityJsSignIn('nobody-here@example.com', 'guess-1').catch((e: { code: string; message: string }) => e);
     expect(unknown).toMatchObject({ code: 'NotAuthorizedException', message: 'Incorrect username or password.' });
     const start = (name: string) =>
-      sdk.send(
+      local.sdk.send(
         new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
+          ClientId: local.sandbox.status.userPoolClientId,
           AuthFlow: 'USER_SRP_AUTH',
           AuthParameters: { USERNAME: name, SRP_A: 'ab'.repeat(384) },
         }),
@@ -179,9 +164,9 @@ describe('default SRP sign-in, with the clients unchanged', () => {
     jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     const auth = {
       Cognito: {
-        userPoolId: sandbox.status.userPoolId,
-        userPoolClientId: sandbox.status.userPoolClientId,
-        userPoolEndpoint: sandbox.status.endpoint,
+        userPoolId: local.sandbox.status.userPoolId,
+        userPoolClientId: local.sandbox.status.userPoolClientId,
+        userPoolEndpoint: local.sandbox.status.endpoint,
       },
     };
     cognitoUserPoolsTokenProvider.setAuthConfig(auth);
@@ -197,20 +182,20 @@ describe('default SRP sign-in, with the clients unchanged', () => {
   });
 
   it('answers malformed SRP parameters and a forged proof as Cognito does, and keeps running', async () => {
-    const bad = await sdk
+    const bad = await local.sdk
       .send(
         new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
+          ClientId: local.sandbox.status.userPoolClientId,
           AuthFlow: 'USER_SRP_AUTH',
           AuthParameters: { USERNAME: 'x@example.com', SRP_A: 'not-hex' },
         }),
       )
       .catch((e: Error) => e);
     expect(bad).toMatchObject({ name: 'InvalidParameterException' });
-    const forged = await sdk
+    const forged = await local.sdk
       .send(
         new RespondToAuthChallengeCommand({
-          ClientId: sandbox.status.userPoolClientId,
+          ClientId: local.sandbox.status.userPoolClientId,
           ChallengeName: 'PASSWORD_VERIFIER',
           ChallengeResponses: {
             USERNAME: 'x',
@@ -222,7 +207,7 @@ describe('default SRP sign-in, with the clients unchanged', () => {
       )
       .catch((e: Error) => e);
     expect(forged).toMatchObject({ name: 'NotAuthorizedException' });
-    expect((await fetch(`${sandbox.status.endpoint}/__sandbox`)).ok).toBe(true);
+    expect((await fetch(`${local.sandbox.status.endpoint}/__sandbox`)).ok).toBe(true);
   });
 });
 
@@ -233,19 +218,21 @@ describe('recovery without support staff', () => {
     const { refusal } = await untilRefused(signIn);
     expect(recognizeLockout(refusal)).toMatchObject({ locked: true });
 
-    await sdk.send(new ForgotPasswordCommand({ ClientId: sandbox.status.userPoolClientId, Username: 'reset-user@example.com' }));
-    const notice = logs.map((l) => l.localNotice as { type?: string; code?: string } | undefined).find((n) => n?.type === 'password-reset-code');
+    await local.sdk.send(new ForgotPasswordCommand({ ClientId: local.sandbox.status.userPoolClientId, Username: 'reset-user@example.com' }));
+    const notice = local.logs
+      .map((l) => l.localNotice as { type?: string; code?: string } | undefined)
+      .find((n) => n?.type === 'password-reset-code');
     expect(notice?.code).toMatch(/^\d{6}$/);
     const newPassword = 'Brand-New-Horse-43!';
-    await sdk.send(
+    await local.sdk.send(
       new ConfirmForgotPasswordCommand({
-        ClientId: sandbox.status.userPoolClientId,
+        ClientId: local.sandbox.status.userPoolClientId,
         Username: 'reset-user@example.com',
         ConfirmationCode: notice!.code!,
         Password: newPassword,
       }),
     );
-    expect(logs.some((l) => l.trigger === 'PostConfirmation' && l.message === 'password reset: temporary lock lifted')).toBe(true);
+    expect(local.logs.some((l) => l.trigger === 'PostConfirmation' && l.message === 'password reset: temporary lock lifted')).toBe(true);
     await expect(signIn(newPassword)).resolves.toMatchObject({ AuthenticationResult: { IdToken: expect.any(String) } });
   });
 });
@@ -254,9 +241,9 @@ describe('lock notices', () => {
   it('emails the owner of a known account once when the lock starts; in the sandbox the email is in the decision log', async () => {
     await newUser('notified@example.com');
     // Only a verified address is written to (AdminConfirmSignUp verifies nothing, in Cognito as here).
-    await sdk.send(
+    await local.sdk.send(
       new AdminUpdateUserAttributesCommand({
-        UserPoolId: sandbox.status.userPoolId,
+        UserPoolId: local.sandbox.status.userPoolId,
         Username: 'notified@example.com',
         UserAttributes: [
           { Name: 'email', Value: 'notified@example.com' },
@@ -264,14 +251,14 @@ describe('lock notices', () => {
         ],
       }),
     );
-    const before = logs.filter((l) => l.localEmail !== undefined).length;
+    const before = local.logs.filter((l) => l.localEmail !== undefined).length;
     const signIn = passwordSignIn('notified@example.com');
     await untilRefused(signIn);
     await signIn('again').catch(() => undefined); // still locked: no second notice
     // The notice comes from the table's stream (the announcer, then the notifier), as in AWS: wait until what the
     // writes so far announce has happened.
-    await sandbox.streamsSettled();
-    const emails = logs.filter((l) => l.localEmail !== undefined).slice(before) as Array<{ localEmail: { subject: string; text: string } }>;
+    await local.sandbox.streamsSettled();
+    const emails = local.logs.filter((l) => l.localEmail !== undefined).slice(before) as Array<{ localEmail: { subject: string; text: string } }>;
     expect(emails).toHaveLength(1);
     expect(emails[0].localEmail.subject).toBe('Your account was locked');
     expect(emails[0].localEmail.text).toContain('Resetting your password unlocks the account now.');
@@ -279,10 +266,10 @@ describe('lock notices', () => {
   });
 
   it('sends nothing for an unknown name', async () => {
-    const before = logs.filter((l) => l.localEmail !== undefined).length;
+    const before = local.logs.filter((l) => l.localEmail !== undefined).length;
     const signIn = passwordSignIn('nobody-notified@example.com');
     await untilRefused(signIn);
-    await sandbox.streamsSettled();
-    expect(logs.filter((l) => l.localEmail !== undefined).length).toBe(before);
+    await local.sandbox.streamsSettled();
+    expect(local.logs.filter((l) => l.localEmail !== undefined).length).toBe(before);
   });
 });

@@ -3,32 +3,21 @@
  * token generation bundle puts the device token in the ID token, real clients send it back with the front-end
  * helper, and the owner keeps signing in while an attacker holds the account locked.
  */
-import * as path from 'node:path';
 import { Amplify } from '@aws-amplify/core';
 import { fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
-import { type CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { confirmedUser, identityJsSignIn, sandboxCognito } from './support/local-services';
+import { confirmedUser, identityJsSignIn, useSandbox } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const N = DEFAULT_SETTINGS.maxFailedAttempts;
-let sandbox: Sandbox;
-let sdk: CognitoIdentityProviderClient;
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ projectRoot: path.join(__dirname, '..'), port: 0, dynamodbPort: 0, context: {} });
-  sdk = sandboxCognito(sandbox.status);
-}, 120_000);
-afterAll(async () => {
-  sdk?.destroy();
-  await sandbox?.stop();
-});
+const local = useSandbox();
 
-const newUser = (email: string) => confirmedUser(sdk, sandbox.status, email, PASSWORD);
+const newUser = (email: string) => confirmedUser(local.sdk, local.sandbox.status, email, PASSWORD);
 
 /** One browser's storage: each client below is a different device. */
 function memoryStorage(): DeviceTokenStorage {
@@ -42,10 +31,10 @@ const deviceIdOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0
 /** An attacker from anywhere: wrong passwords over USER_PASSWORD_AUTH, no token, until the lockout refuses. */
 async function lockFromAnonymousClients(email: string): Promise<void> {
   for (let i = 0; i <= N; i++) {
-    const error = await sdk
+    const error = await local.sdk
       .send(
         new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
+          ClientId: local.sandbox.status.userPoolClientId,
           AuthFlow: 'USER_PASSWORD_AUTH',
           AuthParameters: { USERNAME: email, PASSWORD: `wrong-${i}` },
         }),
@@ -60,7 +49,11 @@ it('issues the device token in the ID token of a default Amplify v6 SRP sign-in;
   await newUser(email);
   jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   const auth = {
-    Cognito: { userPoolId: sandbox.status.userPoolId, userPoolClientId: sandbox.status.userPoolClientId, userPoolEndpoint: sandbox.status.endpoint },
+    Cognito: {
+      userPoolId: local.sandbox.status.userPoolId,
+      userPoolClientId: local.sandbox.status.userPoolClientId,
+      userPoolEndpoint: local.sandbox.status.endpoint,
+    },
   };
   cognitoUserPoolsTokenProvider.setAuthConfig(auth);
   Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
@@ -93,9 +86,9 @@ it('issues the device token in the ID token of a default Amplify v6 SRP sign-in;
   expect(recognizeLockout(newDevice)).toMatchObject({ locked: true, message: DEFAULT_SETTINGS.refusalMessage });
   // The owner's sign-in did not lift the attacker's lock.
   await expect(
-    sdk.send(
+    local.sdk.send(
       new InitiateAuthCommand({
-        ClientId: sandbox.status.userPoolClientId,
+        ClientId: local.sandbox.status.userPoolClientId,
         AuthFlow: 'USER_PASSWORD_AUTH',
         AuthParameters: { USERNAME: email, PASSWORD },
       }),
@@ -108,15 +101,15 @@ it('amazon-cognito-identity-js with the helper: the owner signs in during an att
   const email = 'owner-identity-js@example.com';
   await newUser(email);
   const device = deviceTokens({ storage: memoryStorage() });
-  const session = await identityJsSignIn(sandbox.status, email, PASSWORD, await device.clientMetadata(email));
+  const session = await identityJsSignIn(local.sandbox.status, email, PASSWORD, await device.clientMetadata(email));
   expect(await device.remember(email, session.getIdToken().getJwtToken())).toBe(true);
 
   await lockFromAnonymousClients(email);
 
   const metadata = await device.clientMetadata(email, { app: 'kept' });
-  await expect(identityJsSignIn(sandbox.status, email, PASSWORD, metadata)).resolves.toBeDefined();
+  await expect(identityJsSignIn(local.sandbox.status, email, PASSWORD, metadata)).resolves.toBeDefined();
   const token = metadata[DEFAULT_SETTINGS.deviceTokenClaim];
   const tampered = { [DEFAULT_SETTINGS.deviceTokenClaim]: token.slice(0, -10) + (token.at(-10) === 'A' ? 'B' : 'A') + token.slice(-9) };
-  const refused = await identityJsSignIn(sandbox.status, email, PASSWORD, tampered).catch((e: unknown) => e);
+  const refused = await identityJsSignIn(local.sandbox.status, email, PASSWORD, tampered).catch((e: unknown) => e);
   expect(recognizeLockout(refused)).toMatchObject({ locked: true });
 });

@@ -4,11 +4,9 @@
  * "IAM in the tests"). A sign-in story that takes every function down each path it has: nothing is refused, every
  * granted action is used, and what the role does not allow is refused as AWS refuses it.
  */
-import * as path from 'node:path';
 import {
   AdminGetUserCommand,
   AdminUpdateUserAttributesCommand,
-  CognitoIdentityProviderClient,
   ConfirmForgotPasswordCommand,
   ForgotPasswordCommand,
   InitiateAuthCommand,
@@ -24,9 +22,9 @@ import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
 import { LOCAL_REGION } from '../sandbox/dynamodb-local';
 import { platformRequests } from '../sandbox/iam-template';
 import { accessKeyIdOf } from '../sandbox/local-iam';
-import { LOCAL_TABLE_NAME, type Sandbox, startSandbox } from '../sandbox/sandbox';
+import { LOCAL_TABLE_NAME } from '../sandbox/sandbox';
 import { localNames, principalFor, synthesizedApp } from './support/iam';
-import { confirmedUser, identityJsSignIn, sandboxCognito } from './support/local-services';
+import { confirmedUser, identityJsSignIn, useSandbox } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const NEW_PASSWORD = 'Brand-New-Horse-43!';
@@ -35,40 +33,26 @@ const N = DEFAULT_SETTINGS.maxFailedAttempts;
 const CLAIM = DEFAULT_SETTINGS.deviceTokenClaim;
 const MINUTE = 60_000;
 
-let sandbox: Sandbox;
-let sdk: CognitoIdentityProviderClient;
 let documents: DynamoDBDocumentClient;
-const logs: Array<Record<string, unknown>> = [];
 
-beforeAll(async () => {
-  // The deployment with every function (the notifier is the one optional function off by default), shipped defaults.
-  sandbox = await startSandbox({
-    projectRoot: path.join(__dirname, '..'),
-    port: 0,
-    dynamodbPort: 0,
-    context: { notifyUserFrom: 'security@example.com' },
-    onLog: (line) => logs.push(line),
-  });
-  sdk = sandboxCognito(sandbox.status);
+// The deployment with every function (the notifier is the one optional function off by default), shipped defaults.
+const local = useSandbox({ notifyUserFrom: 'security@example.com' });
+beforeAll(() => {
   // The test's own view of the table, as an operator's: not through the gateway.
   documents = DynamoDBDocumentClient.from(
     new DynamoDBClient({
-      endpoint: sandbox.status.dynamodbEndpoint,
+      endpoint: local.sandbox.status.dynamodbEndpoint,
       region: LOCAL_REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
   );
-}, 120_000);
-afterAll(async () => {
-  sdk?.destroy();
-  documents?.destroy();
-  await sandbox?.stop();
 });
+afterAll(() => documents?.destroy());
 
 const signIn = (password: string, clientMetadata?: Record<string, string>) =>
-  sdk.send(
+  local.sdk.send(
     new InitiateAuthCommand({
-      ClientId: sandbox.status.userPoolClientId,
+      ClientId: local.sandbox.status.userPoolClientId,
       AuthFlow: 'USER_PASSWORD_AUTH',
       AuthParameters: { USERNAME: OWNER, PASSWORD: password },
       ...(clientMetadata === undefined ? {} : { ClientMetadata: clientMetadata }),
@@ -79,10 +63,10 @@ const devicesItem = async (sub: string) =>
   (await documents.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: devicesIdentity(sub).key }, ConsistentRead: true }))).Item;
 
 it('runs every function down its paths under its own role: nothing refused, every granted action used', async () => {
-  await confirmedUser(sdk, sandbox.status, OWNER, PASSWORD);
-  await sdk.send(
+  await confirmedUser(local.sdk, local.sandbox.status, OWNER, PASSWORD);
+  await local.sdk.send(
     new AdminUpdateUserAttributesCommand({
-      UserPoolId: sandbox.status.userPoolId,
+      UserPoolId: local.sandbox.status.userPoolId,
       Username: OWNER,
       UserAttributes: [
         { Name: 'email', Value: OWNER },
@@ -90,7 +74,7 @@ it('runs every function down its paths under its own role: nothing refused, ever
       ],
     }),
   );
-  const sub = (await sdk.send(new AdminGetUserCommand({ UserPoolId: sandbox.status.userPoolId, Username: OWNER }))).UserAttributes!.find(
+  const sub = (await local.sdk.send(new AdminGetUserCommand({ UserPoolId: local.sandbox.status.userPoolId, Username: OWNER }))).UserAttributes!.find(
     (a) => a.Name === 'sub',
   )!.Value!;
 
@@ -122,24 +106,31 @@ it('runs every function down its paths under its own role: nothing refused, ever
   const token = claimsOf(first.AuthenticationResult!.IdToken!)[CLAIM] as string;
   expect(typeof token).toBe('string');
   expect(Object.keys((await devicesItem(sub)) ?? {})).not.toContain(bucketAttribute(oldest, 'r'));
-  expect(logs.some((l) => l.trigger === 'PreTokenGeneration' && l.message === 'devices no longer in use removed')).toBe(true);
+  expect(local.logs.some((l) => l.trigger === 'PreTokenGeneration' && l.message === 'devices no longer in use removed')).toBe(true);
 
   // An SRP sign-in with the token (identity-js's default): post-authentication and pre token generation get it in the
   // answer's metadata, read the key (post-authentication only for such a sign-in) and clear the device's bucket.
-  await expect(identityJsSignIn(sandbox.status, OWNER, PASSWORD, { [CLAIM]: token })).resolves.toBeDefined();
+  await expect(identityJsSignIn(local.sandbox.status, OWNER, PASSWORD, { [CLAIM]: token })).resolves.toBeDefined();
 
   // The device's own bucket, then the anonymous bucket up to its lock (announced, and the owner notified).
   await expect(signIn('wrong-device', { [CLAIM]: token })).rejects.toThrow();
   for (let i = 0; i <= N; i++) await signIn(`wrong-${i}`).catch(() => undefined);
   await expect(signIn(PASSWORD)).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
-  await sandbox.streamsSettled();
-  expect(logs.filter((l) => l.localEmail !== undefined)).toHaveLength(1);
+  await local.sandbox.streamsSettled();
+  expect(local.logs.filter((l) => l.localEmail !== undefined)).toHaveLength(1);
 
   // A confirmed password reset lifts it; the next success zeroes what remembers the reset.
-  await sdk.send(new ForgotPasswordCommand({ ClientId: sandbox.status.userPoolClientId, Username: OWNER }));
-  const code = logs.map((l) => l.localNotice as { type?: string; code?: string } | undefined).find((n) => n?.type === 'password-reset-code')!.code!;
-  await sdk.send(
-    new ConfirmForgotPasswordCommand({ ClientId: sandbox.status.userPoolClientId, Username: OWNER, ConfirmationCode: code, Password: NEW_PASSWORD }),
+  await local.sdk.send(new ForgotPasswordCommand({ ClientId: local.sandbox.status.userPoolClientId, Username: OWNER }));
+  const code = local.logs
+    .map((l) => l.localNotice as { type?: string; code?: string } | undefined)
+    .find((n) => n?.type === 'password-reset-code')!.code!;
+  await local.sdk.send(
+    new ConfirmForgotPasswordCommand({
+      ClientId: local.sandbox.status.userPoolClientId,
+      Username: OWNER,
+      ConfirmationCode: code,
+      Password: NEW_PASSWORD,
+    }),
   );
   await expect(signIn(NEW_PASSWORD)).resolves.toMatchObject({ AuthenticationResult: { IdToken: expect.any(String) } });
 
@@ -147,25 +138,27 @@ it('runs every function down its paths under its own role: nothing refused, ever
   const signUps: string[] = [];
   for (let i = 0; i <= DEFAULT_SETTINGS.signUpMaxAttempts; i++) {
     signUps.push(
-      await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: `wave+${i}@example.com`, Password: PASSWORD })).then(
-        () => 'admitted',
-        () => 'refused',
-      ),
+      await local.sdk
+        .send(new SignUpCommand({ ClientId: local.sandbox.status.userPoolClientId, Username: `wave+${i}@example.com`, Password: PASSWORD }))
+        .then(
+          () => 'admitted',
+          () => 'refused',
+        ),
     );
   }
   expect(signUps.at(-1)).toBe('refused');
-  await sandbox.streamsSettled();
+  await local.sandbox.streamsSettled();
 
-  expect(sandbox.iam.refused).toEqual([]);
+  expect(local.sandbox.iam.refused).toEqual([]);
   const blueprint = synthesizedApp('notices');
   const targets = {
     tableName: LOCAL_TABLE_NAME,
-    userPoolId: sandbox.status.userPoolId,
-    deviceKeySecretArn: sandbox.status.deviceKeySecret!.arn,
+    userPoolId: local.sandbox.status.userPoolId,
+    deviceKeySecretArn: local.sandbox.status.deviceKeySecret!.arn,
     // Only the platform's stream reads name it, and the sandbox checked those when it started: actions are compared here.
     streamArn: 'arn:aws:dynamodb:ddblocal:000000000000:table/lockout/stream/local',
   };
-  const used = sandbox.iam.usedActions();
+  const used = local.sandbox.iam.usedActions();
   for (const role of blueprint.functionRoles) {
     const names = localNames(blueprint, targets);
     const platform = new Set(platformRequests(role, blueprint.resources, names).map((request) => request.action));
@@ -177,7 +170,7 @@ it('runs every function down its paths under its own role: nothing refused, ever
 
 describe('what a role does not allow', () => {
   const as = (functionName: string) => ({
-    endpoint: sandbox.iamEndpoint,
+    endpoint: local.sandbox.iamEndpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: accessKeyIdOf(functionName), secretAccessKey: 'local' },
     maxAttempts: 1,
@@ -191,7 +184,7 @@ describe('what a role does not allow', () => {
     );
 
   it('is refused as AWS refuses it: another action, another scope, another source, another sender, an unknown key', async () => {
-    const before = sandbox.iam.refused.length;
+    const before = local.sandbox.iam.refused.length;
     const preAuth = DynamoDBDocumentClient.from(new DynamoDBClient(as('PreAuthentication')));
     const read = await errorOf(preAuth.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: 'signin#someone' } })));
     expect([read.name, read.$metadata?.httpStatusCode]).toEqual(['AccessDeniedException', 400]);
@@ -242,7 +235,7 @@ describe('what a role does not allow', () => {
     expect((await errorOf(stranger.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: 'signin#x' } })))).name).toBe(
       'UnrecognizedClientException',
     );
-    expect(sandbox.iam.refused.slice(before).map((r) => [r.functionName, r.request.action])).toEqual([
+    expect(local.sandbox.iam.refused.slice(before).map((r) => [r.functionName, r.request.action])).toEqual([
       ['PreAuthentication', 'dynamodb:GetItem'],
       ['Announcer', 'dynamodb:UpdateItem'],
       ['Announcer', 'events:PutEvents'],

@@ -9,12 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import * as path from 'node:path';
-import {
-  AdminConfirmSignUpCommand,
-  AdminInitiateAuthCommand,
-  CognitoIdentityProviderClient,
-  SignUpCommand,
-} from '@aws-sdk/client-cognito-identity-provider';
+import { AdminInitiateAuthCommand, type CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import {
   CognitoAccessToken,
   CognitoIdToken,
@@ -24,10 +19,10 @@ import {
   CognitoUserSession,
 } from 'amazon-cognito-identity-js';
 import type { Browser, Page } from 'playwright-core';
-import { LOCAL_CREDENTIALS } from '../sandbox/dynamodb-local';
 import { freePort } from '../sandbox/ports';
 import { type Sandbox, startSandbox } from '../sandbox/sandbox';
 import { launchChromium } from './support/browser';
+import { confirmedUser, sandboxCognito } from './support/local-services';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 const PASSWORD = 'Correct-Horse-42!';
@@ -58,14 +53,8 @@ beforeAll(async () => {
     dynamodbPort: 0,
     context: { maxFailedAttempts: '2', lockoutDurationSeconds: String(LOCK_SECONDS), callbackUrls: callback, logoutUrls: callback },
   });
-  sdk = new CognitoIdentityProviderClient({
-    endpoint: sandbox.status.endpoint,
-    region: sandbox.status.region,
-    credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-  });
-  await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: EMAIL, Password: PASSWORD }));
-  await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: EMAIL }));
+  sdk = sandboxCognito(sandbox.status);
+  await confirmedUser(sdk, sandbox.status, EMAIL, PASSWORD);
   browser = await launchChromium();
 }, 180_000);
 afterAll(async () => {
@@ -173,8 +162,7 @@ describe('managed login in a real browser', () => {
 
 describe('successful managed-login sign-ins', () => {
   it('never accumulate into a lock (N = 2 here, and 4 sign-ins in a row succeed)', async () => {
-    await sdk.send(new SignUpCommand({ ClientId: sandbox.status.userPoolClientId, Username: 'regular@example.com', Password: PASSWORD }));
-    await sdk.send(new AdminConfirmSignUpCommand({ UserPoolId: sandbox.status.userPoolId, Username: 'regular@example.com' }));
+    await confirmedUser(sdk, sandbox.status, 'regular@example.com', PASSWORD);
     const params = { client_id: sandbox.status.userPoolClientId, response_type: 'code', redirect_uri: callback, state: 'r' };
     for (let i = 0; i < 4; i++) {
       const response = await fetch(new URL('/login', sandbox.status.managedLogin.baseUrl), {

@@ -4,50 +4,33 @@
  * per password attempt, are locked after N wrong passwords with the configured message, the same way for an unknown
  * name, and a familiar device's token keeps its owner signing in while the anonymous bucket is locked.
  */
-import * as path from 'node:path';
 import { Amplify } from '@aws-amplify/core';
 import { type SignInOutput, confirmSignIn, fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
 import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
-import {
-  type CognitoIdentityProviderClient,
-  DescribeUserPoolClientCommand,
-  InitiateAuthCommand,
-  RespondToAuthChallengeCommand,
-} from '@aws-sdk/client-cognito-identity-provider';
+import { DescribeUserPoolClientCommand, InitiateAuthCommand, RespondToAuthChallengeCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { type Sandbox, startSandbox } from '../sandbox/sandbox';
-import { confirmedUser, sandboxCognito } from './support/local-services';
+import { confirmedUser, useSandbox } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const N = 2;
 const REFUSAL = DEFAULT_SETTINGS.refusalMessage;
 const WRONG = { name: 'NotAuthorizedException', message: 'Incorrect username or password.' };
-let sandbox: Sandbox;
-let sdk: CognitoIdentityProviderClient;
-const logs: Array<Record<string, unknown>> = [];
 
-beforeAll(async () => {
-  sandbox = await startSandbox({
-    projectRoot: path.join(__dirname, '..'),
-    port: 0,
-    dynamodbPort: 0,
-    context: { maxFailedAttempts: String(N) },
-    onLog: (line) => logs.push(line),
-  });
-  sdk = sandboxCognito(sandbox.status);
+const local = useSandbox({ maxFailedAttempts: String(N) });
+beforeAll(() => {
   // Amplify warns about any custom endpoint; here it is the point.
   jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   const auth = {
-    Cognito: { userPoolId: sandbox.status.userPoolId, userPoolClientId: sandbox.status.userPoolClientId, userPoolEndpoint: sandbox.status.endpoint },
+    Cognito: {
+      userPoolId: local.sandbox.status.userPoolId,
+      userPoolClientId: local.sandbox.status.userPoolClientId,
+      userPoolEndpoint: local.sandbox.status.endpoint,
+    },
   };
   cognitoUserPoolsTokenProvider.setAuthConfig(auth);
   Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
-}, 120_000);
-afterAll(async () => {
-  sdk?.destroy();
-  await sandbox?.stop();
 });
 
 type Way = 'PASSWORD' | 'PASSWORD_SRP' | 'SELECT_CHALLENGE then PASSWORD' | 'SELECT_CHALLENGE then PASSWORD_SRP';
@@ -67,7 +50,7 @@ async function userAuthSignIn(username: string, password: string, way: Way, clie
 }
 
 /** Pre-authentication decisions logged so far (one per run of the bundle that reached the store). */
-const preAuthDecisions = () => logs.filter((l) => l.trigger === 'PreAuthentication' && typeof l.outcome === 'string');
+const preAuthDecisions = () => local.logs.filter((l) => l.trigger === 'PreAuthentication' && typeof l.outcome === 'string');
 const preAuthRuns = () => preAuthDecisions().length;
 
 /** The decisions' log lines arrive on the hosts' pipes, apart from the HTTP answer: waits for `expected`, then a little more. */
@@ -85,15 +68,17 @@ const outcome = (attempt: Promise<SignInOutput>) =>
   );
 
 it("allows USER_AUTH on the sandbox's client, and answers the first step without a preference alike for every name, counting nothing", async () => {
-  const { UserPoolClient } = await sdk.send(
-    new DescribeUserPoolClientCommand({ UserPoolId: sandbox.status.userPoolId, ClientId: sandbox.status.userPoolClientId }),
+  const { UserPoolClient } = await local.sdk.send(
+    new DescribeUserPoolClientCommand({ UserPoolId: local.sandbox.status.userPoolId, ClientId: local.sandbox.status.userPoolClientId }),
   );
   expect(UserPoolClient?.ExplicitAuthFlows).toEqual(expect.arrayContaining(['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_AUTH']));
 
-  await confirmedUser(sdk, sandbox.status, 'choice-shape@example.com', PASSWORD);
+  await confirmedUser(local.sdk, local.sandbox.status, 'choice-shape@example.com', PASSWORD);
   const before = await preAuthRunsSettled(0);
   const start = (name: string) =>
-    sdk.send(new InitiateAuthCommand({ ClientId: sandbox.status.userPoolClientId, AuthFlow: 'USER_AUTH', AuthParameters: { USERNAME: name } }));
+    local.sdk.send(
+      new InitiateAuthCommand({ ClientId: local.sandbox.status.userPoolClientId, AuthFlow: 'USER_AUTH', AuthParameters: { USERNAME: name } }),
+    );
   const [known, unknown] = [await start('choice-shape@example.com'), await start('nobody-choice@example.com')];
   for (const answer of [known, unknown]) {
     expect(answer).toMatchObject({ ChallengeName: 'SELECT_CHALLENGE', AvailableChallenges: ['PASSWORD', 'PASSWORD_SRP'], ChallengeParameters: {} });
@@ -104,9 +89,9 @@ it("allows USER_AUTH on the sandbox's client, and answers the first step without
 
   // The answer signs in once per session; a replayed or made-up session is Cognito's expired session.
   const answer = (session: string | undefined) =>
-    sdk.send(
+    local.sdk.send(
       new RespondToAuthChallengeCommand({
-        ClientId: sandbox.status.userPoolClientId,
+        ClientId: local.sandbox.status.userPoolClientId,
         ChallengeName: 'SELECT_CHALLENGE',
         Session: session,
         ChallengeResponses: { USERNAME: 'choice-shape@example.com', ANSWER: 'PASSWORD', PASSWORD },
@@ -126,7 +111,7 @@ describe.each(WAYS)('Amplify v6 USER_AUTH, %s', (way) => {
 
   it('signs in, running pre-authentication once; N wrong passwords, then the right one is refused; an unknown name alike', async () => {
     const email = `user-auth-${slug}@example.com`;
-    await confirmedUser(sdk, sandbox.status, email, PASSWORD);
+    await confirmedUser(local.sdk, local.sandbox.status, email, PASSWORD);
     let runs = await preAuthRunsSettled(0);
 
     expect(await outcome(userAuthSignIn(email, PASSWORD, way))).toEqual({ signedIn: true });
@@ -153,7 +138,7 @@ describe.each(WAYS)('Amplify v6 USER_AUTH, %s', (way) => {
 
 it('keeps a familiar device signing in with USER_AUTH while the anonymous bucket is locked; a new device is refused', async () => {
   const email = 'user-auth-owner@example.com';
-  await confirmedUser(sdk, sandbox.status, email, PASSWORD);
+  await confirmedUser(local.sdk, local.sandbox.status, email, PASSWORD);
   const items = new Map<string, string>();
   const storage: DeviceTokenStorage = {
     getItem: (k) => items.get(k) ?? null,
@@ -173,10 +158,10 @@ it('keeps a familiar device signing in with USER_AUTH while the anonymous bucket
 
   // An attacker without a token, over USER_AUTH PASSWORD, until the lockout refuses.
   for (let i = 0; i <= N; i++) {
-    const error = await sdk
+    const error = await local.sdk
       .send(
         new InitiateAuthCommand({
-          ClientId: sandbox.status.userPoolClientId,
+          ClientId: local.sandbox.status.userPoolClientId,
           AuthFlow: 'USER_AUTH',
           AuthParameters: { USERNAME: email, PREFERRED_CHALLENGE: 'PASSWORD', PASSWORD: `wrong-${i}` },
         }),

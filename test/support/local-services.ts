@@ -2,7 +2,8 @@ import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, SignUpCommand
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSession } from 'amazon-cognito-identity-js';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal, warmUp } from '../../sandbox/dynamodb-local';
-import type { SandboxStatus } from '../../sandbox/sandbox';
+import * as path from 'node:path';
+import { type Sandbox, type SandboxStatus, startSandbox } from '../../sandbox/sandbox';
 
 /** DynamoDB Local for one suite: started (and warmed) before its tests, stopped after them. */
 export function useDynamoDbLocal(): { engine: () => DynamoDbLocal; documents: () => DynamoDBDocumentClient } {
@@ -18,6 +19,43 @@ export function useDynamoDbLocal(): { engine: () => DynamoDbLocal; documents: ()
     await engine?.stop();
   });
   return { engine: () => engine, documents: () => documents };
+}
+
+/**
+ * The sandbox as `npm start` runs it (the committed cdk.json, plus `context`) for one suite: started before its tests
+ * with its Cognito API as the AWS SDK reaches it and the decision log's lines, stopped after them.
+ */
+export function useSandbox(context: Record<string, string> = {}): {
+  readonly sandbox: Sandbox;
+  readonly sdk: CognitoIdentityProviderClient;
+  readonly logs: Array<Record<string, unknown>>;
+} {
+  let sandbox: Sandbox | undefined;
+  let sdk: CognitoIdentityProviderClient | undefined;
+  const logs: Array<Record<string, unknown>> = [];
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      projectRoot: path.join(__dirname, '..', '..'),
+      port: 0,
+      dynamodbPort: 0,
+      context,
+      onLog: (line) => logs.push(line),
+    });
+    sdk = sandboxCognito(sandbox.status);
+  }, 120_000);
+  afterAll(async () => {
+    sdk?.destroy();
+    await sandbox?.stop();
+  });
+  return {
+    get sandbox() {
+      return sandbox!;
+    },
+    get sdk() {
+      return sdk!;
+    },
+    logs,
+  };
 }
 
 /** The Cognito API of a running sandbox, as the AWS SDK reaches it. */
