@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { StoreUseCounter } from './store-use';
+import { inPool } from './pool';
 
 type Handler = (event: unknown) => Promise<unknown>;
 
@@ -40,19 +41,13 @@ async function main(): Promise<void> {
 
   const admitted = Object.fromEntries(identities.map((id) => [id, 0]));
   const jobs = identities.flatMap((id) => Array.from({ length: attempts }, () => id));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < jobs.length) {
-        const id = jobs[next++];
-        await counter
-          .trace(() => handler(event(id)))
-          .then(
-            () => (admitted[id] += 1),
-            () => undefined,
-          );
-      }
-    }),
+  await inPool(jobs.length, concurrency, (i) =>
+    counter
+      .trace(() => handler(event(jobs[i])))
+      .then(
+        () => (admitted[jobs[i]] += 1),
+        () => undefined,
+      ),
   );
   process.stdout.write(`${JSON.stringify({ admitted, storeUse: counter.result() })}\n`);
   process.exit(0);

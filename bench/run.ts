@@ -23,6 +23,7 @@ import { type LocalSecretsManager, startSecretsManager } from '../sandbox/secret
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { DEVICE_KEY_SECRET_ENV } from '../lambdas/shared/contract';
 import { DEFAULT_SETTINGS, type LockoutSettings, settingsFromEnv } from '../lambdas/policy/settings';
+import { inPool } from './pool';
 import { round, percentiles } from './stats';
 import { STORE_USE_LOG_LEVEL, type StoreUse, StoreUseCounter, installStoreUse, storeUseMark, sumStoreUse } from './store-use';
 import {
@@ -569,16 +570,8 @@ async function measureThroughput(load: Loader, floor: () => Promise<unknown>) {
     const pre = await load('PreAuthentication', { maxFailedAttempts: 1000 });
     const counter = new StoreUseCounter();
     const total = THROUGHPUT_DECISIONS;
-    let next = 0;
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < total) {
-          const i = next++;
-          await counter.trace(() => pre(preAuthEvent(`throughput-${concurrency}-${i % 200}`))).catch(() => undefined);
-        }
-      }),
-    );
+    await inPool(total, concurrency, (i) => counter.trace(() => pre(preAuthEvent(`throughput-${concurrency}-${i % 200}`))).catch(() => undefined));
     const perSecond = Math.round(total / ((performance.now() - started) / 1000));
     rows.push({ concurrency, decisions: total, perSecond, storeUse: counter.result(), floorP50Ms });
   }
@@ -601,20 +594,14 @@ async function measureAttack(load: Loader) {
         const names = Array.from({ length: identities }, (_, i) => `attack-${randomUUID()}-${i}`);
         const counter = new StoreUseCounter();
         const attempts = 1000;
-        let next = 0;
         let admitted = 0;
-        await Promise.all(
-          Array.from({ length: ATTACK_CONCURRENCY }, async () => {
-            while (next < attempts) {
-              const i = next++;
-              await counter
-                .trace(() => pre(preAuthEvent(names[i % identities])))
-                .then(
-                  () => (admitted += 1),
-                  () => undefined,
-                );
-            }
-          }),
+        await inPool(attempts, ATTACK_CONCURRENCY, (i) =>
+          counter
+            .trace(() => pre(preAuthEvent(names[i % identities])))
+            .then(
+              () => (admitted += 1),
+              () => undefined,
+            ),
         );
         rows.push({ n, identities, attempts, admitted, ratio: round(admitted / (n * identities), 3), storeUse: counter.result() });
       }

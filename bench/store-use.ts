@@ -6,8 +6,8 @@
  *   sends (its `x-amz-target`), and an AsyncLocalStorage context set around each decision attributes it.
  * - Store errors and the circuit: the bundles log them at ERROR (`lockout store unavailable`, `lockout store circuit
  *   opened`), so a bundle loaded with POWERTOOLS_LOG_LEVEL=ERROR writes one JSON line to stderr per store error and
- *   nothing in the steady state (no cost on a decision the store answers). Those lines are taken off stderr here,
- *   in the decision's context, and counted.
+ *   nothing in the steady state (no cost on a decision the store answers). Those lines are taken off stderr here
+ *   (the descriptor and the stream), in the decision's context, and counted.
  *
  * A decision is taken without the store when it logged a store error (the store failed, timed out or was bypassed:
  * with the shipped store-error policy `local` the instance then decided from its own record) or sent no DynamoDB
@@ -15,6 +15,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
+import fs from 'node:fs';
 import type { ClientRequest } from 'node:http';
 
 /** The log level a bundle must be loaded with for its store errors to be counted. */
@@ -64,18 +65,33 @@ export function installStoreUse(): void {
     if (trace === undefined) untraced.requests += 1;
     else trace.operations.push(target.slice(target.indexOf('.') + 1));
   });
+  // The functions write their log lines straight to the descriptor (lambdas/shared/fd-console.ts), other code
+  // through the stream: both ways are watched. The bundles call the module's `writeSync`, so replacing it on the
+  // module object (the default import; a namespace import would be a copy of its bindings) sees their lines.
+  const fsModule = fs as { writeSync: (fd: number, chunk: unknown, ...rest: unknown[]) => number };
+  const writeSync = fsModule.writeSync;
+  fsModule.writeSync = ((fd: number, chunk: unknown, ...rest: unknown[]) => {
+    if (fd === 2 && took(chunk)) return typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength;
+    return writeSync(fd, chunk, ...rest);
+  }) as typeof fsModule.writeSync;
   const write = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
   process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-    const line = errorLine(text);
-    if (line === undefined) return write(chunk, ...rest);
-    const trace = context.getStore();
-    if (trace === undefined) untraced.errors += 1;
-    else trace.errors.push(line);
+    if (!took(chunk)) return write(chunk, ...rest);
     const callback = rest.find((r): r is () => void => typeof r === 'function');
     callback?.();
     return true;
   }) as typeof process.stderr.write;
+}
+
+/** Whether `chunk` was an ERROR line, counted for the decision it came from (and not written). */
+function took(chunk: unknown): boolean {
+  const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : '';
+  const line = errorLine(text);
+  if (line === undefined) return false;
+  const trace = context.getStore();
+  if (trace === undefined) untraced.errors += 1;
+  else trace.errors.push(line);
+  return true;
 }
 
 /** A Powertools ERROR line's message (and error name), or undefined for anything else. */
