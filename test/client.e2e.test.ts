@@ -2,9 +2,7 @@
  * The front-end helper against the errors the real clients raise: Amplify v6, amazon-cognito-identity-js and
  * the AWS SDK, each signing in against the local sandbox until the lockout refuses it.
  */
-import { Amplify } from '@aws-amplify/core';
 import { signIn, signOut } from '@aws-amplify/auth';
-import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import {
   AdminUpdateUserAttributesCommand,
   ConfirmForgotPasswordCommand,
@@ -15,7 +13,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { recognizeLockout } from '../lib/client/lockout-error';
-import { confirmedUser, identityJsSignIn as signInWithIdentityJs, useSandbox } from './support/local-services';
+import { confirmedUser, identityJsSignIn as signInWithIdentityJs, useSandbox, configureAmplify } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const REFUSAL = 'Too many failed sign-in attempts. Try again later.';
@@ -89,18 +87,7 @@ it("recognizes amazon-cognito-identity-js's refusal", async () => {
 
 it("recognizes Amplify v6 signIn's refusal", async () => {
   await newUser('amplify-user@example.com');
-  // Amplify warns about any custom endpoint; here it is the point.
-  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  // What `Amplify.configure` of the aws-amplify package does: the Auth config plus Cognito's token provider.
-  const auth = {
-    Cognito: {
-      userPoolId: local.sandbox.status.userPoolId,
-      userPoolClientId: local.sandbox.status.userPoolClientId,
-      userPoolEndpoint: local.sandbox.status.endpoint,
-    },
-  };
-  cognitoUserPoolsTokenProvider.setAuthConfig(auth);
-  Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+  configureAmplify(local.sandbox.status);
   const { first, refusal } = await untilRefused(async (password) => {
     await signOut().catch(() => undefined);
     return signIn({ username: 'amplify-user@example.com', password, options: { authFlowType: 'USER_PASSWORD_AUTH' } });
@@ -161,16 +148,7 @@ describe('default SRP sign-in, with the clients unchanged', () => {
 
   it('Amplify v6 signIn with default options signs in, then is refused after N wrong passwords', async () => {
     await newUser('srp-amplify@example.com');
-    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const auth = {
-      Cognito: {
-        userPoolId: local.sandbox.status.userPoolId,
-        userPoolClientId: local.sandbox.status.userPoolClientId,
-        userPoolEndpoint: local.sandbox.status.endpoint,
-      },
-    };
-    cognitoUserPoolsTokenProvider.setAuthConfig(auth);
-    Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+    configureAmplify(local.sandbox.status);
     await signOut().catch(() => undefined);
     await expect(signIn({ username: 'srp-amplify@example.com', password: PASSWORD })).resolves.toMatchObject({ isSignedIn: true });
     await signOut();

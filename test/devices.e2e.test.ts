@@ -3,14 +3,12 @@
  * token generation bundle puts the device token in the ID token, real clients send it back with the front-end
  * helper, and the owner keeps signing in while an attacker holds the account locked.
  */
-import { Amplify } from '@aws-amplify/core';
 import { fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
-import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import { InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { confirmedUser, identityJsSignIn, useSandbox } from './support/local-services';
+import { confirmedUser, identityJsSignIn, useSandbox, configureAmplify } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const N = DEFAULT_SETTINGS.maxFailedAttempts;
@@ -47,16 +45,7 @@ async function lockFromAnonymousClients(email: string): Promise<void> {
 it('issues the device token in the ID token of a default Amplify v6 SRP sign-in; the owner signs in during an attack; a new device is refused', async () => {
   const email = 'owner-amplify@example.com';
   await newUser(email);
-  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  const auth = {
-    Cognito: {
-      userPoolId: local.sandbox.status.userPoolId,
-      userPoolClientId: local.sandbox.status.userPoolClientId,
-      userPoolEndpoint: local.sandbox.status.endpoint,
-    },
-  };
-  cognitoUserPoolsTokenProvider.setAuthConfig(auth);
-  Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+  configureAmplify(local.sandbox.status);
   await signOut().catch(() => undefined);
 
   const browser = deviceTokens({ storage: memoryStorage() });

@@ -4,14 +4,12 @@
  * per password attempt, are locked after N wrong passwords with the configured message, the same way for an unknown
  * name, and a familiar device's token keeps its owner signing in while the anonymous bucket is locked.
  */
-import { Amplify } from '@aws-amplify/core';
 import { type SignInOutput, confirmSignIn, fetchAuthSession, signIn, signOut } from '@aws-amplify/auth';
-import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import { DescribeUserPoolClientCommand, InitiateAuthCommand, RespondToAuthChallengeCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { type DeviceTokenStorage, deviceTokens } from '../lib/client';
 import { recognizeLockout } from '../lib/client/lockout-error';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
-import { confirmedUser, useSandbox } from './support/local-services';
+import { confirmedUser, useSandbox, configureAmplify } from './support/local-services';
 
 const PASSWORD = 'Correct-Horse-42!';
 const N = 2;
@@ -20,17 +18,7 @@ const WRONG = { name: 'NotAuthorizedException', message: 'Incorrect username or 
 
 const local = useSandbox({ maxFailedAttempts: String(N) });
 beforeAll(() => {
-  // Amplify warns about any custom endpoint; here it is the point.
-  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  const auth = {
-    Cognito: {
-      userPoolId: local.sandbox.status.userPoolId,
-      userPoolClientId: local.sandbox.status.userPoolClientId,
-      userPoolEndpoint: local.sandbox.status.endpoint,
-    },
-  };
-  cognitoUserPoolsTokenProvider.setAuthConfig(auth);
-  Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
+  configureAmplify(local.sandbox.status);
 });
 
 type Way = 'PASSWORD' | 'PASSWORD_SRP' | 'SELECT_CHALLENGE then PASSWORD' | 'SELECT_CHALLENGE then PASSWORD_SRP';

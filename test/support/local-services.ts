@@ -1,5 +1,7 @@
 import { AdminConfirmSignUpCommand, CognitoIdentityProviderClient, SignUpCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Amplify } from '@aws-amplify/core';
+import { cognitoUserPoolsTokenProvider } from '@aws-amplify/auth/cognito';
 import { AuthenticationDetails, CognitoUser, CognitoUserPool, type CognitoUserSession } from 'amazon-cognito-identity-js';
 import { type DynamoDbLocal, LOCAL_CREDENTIALS, startDynamoDbLocal, warmUp } from '../../sandbox/dynamodb-local';
 import * as path from 'node:path';
@@ -87,4 +89,15 @@ export function identityJsSignIn(
       { onSuccess: resolve, onFailure: reject },
     ),
   );
+}
+
+/**
+ * Amplify v6 pointed at the sandbox, as `Amplify.configure` of the aws-amplify package does it: the Auth config plus
+ * Cognito's token provider. Amplify warns about any custom endpoint; here it is the point, so the warning is muted.
+ */
+export function configureAmplify(status: SandboxStatus): void {
+  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const auth = { Cognito: { userPoolId: status.userPoolId, userPoolClientId: status.userPoolClientId, userPoolEndpoint: status.endpoint } };
+  cognitoUserPoolsTokenProvider.setAuthConfig(auth);
+  Amplify.configure({ Auth: auth }, { Auth: { tokenProvider: cognitoUserPoolsTokenProvider } });
 }
