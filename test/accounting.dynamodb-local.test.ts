@@ -38,7 +38,7 @@ let tableCount = 0;
 async function fixture(options: { env?: Record<string, string>; endpoint?: string } = {}) {
   const tableName = `accounting-${++tableCount}`;
   await createLockoutTable(local.engine().client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
-  const clock = new FakeClock(Date.now());
+  const clock = FakeClock.onTheHour();
   const metricNames: string[] = [];
   const deviceKeys = new DeviceKeys(async () => JSON.stringify({ key: KEY }), { clock: clock.now, onError: () => undefined });
   const stores: LockoutStore[] = [];

@@ -7,7 +7,7 @@ import type { PreAuthenticationTriggerEvent } from 'aws-lambda';
 import { createLockoutTable } from '../sandbox/dynamodb-local';
 import type { TriggerDeps } from '../lambdas/runtime/deps';
 import { DeviceKeys } from '../lambdas/devices/device-keys';
-import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount } from '../lambdas/devices/device-bucket';
+import { MAX_DEVICES_PER_USER, bucketAttribute, devicesIdentity, lockedDeviceCount, windowIndex } from '../lambdas/devices/device-bucket';
 import { issueDeviceToken, parseDeviceKeySet } from '../lambdas/devices/device-token';
 import { userIdentity, unknownNameIdentity } from '../lambdas/identity/identity';
 import { DEFAULT_SETTINGS } from '../lambdas/policy/settings';
@@ -32,6 +32,7 @@ const CLAIM = DEFAULT_SETTINGS.deviceTokenClaim;
 const KEY_A = 'a'.repeat(20) + 'first-key-0123456789';
 const KEY_B = 'b'.repeat(20) + 'second-key-012345678';
 const LIFETIME = DEFAULT_SETTINGS.deviceTokenLifetimeDays * DAY;
+const WINDOW = DEFAULT_SETTINGS.failureWindowSeconds * 1000;
 
 const local = useDynamoDbLocal();
 let tableCount = 0;
@@ -42,7 +43,7 @@ let secretText = JSON.stringify({ key: KEY_A });
 async function fixture(endpoint?: string) {
   const tableName = `devices-${++tableCount}`;
   await createLockoutTable(local.engine().client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
-  const clock = new FakeClock(Date.now());
+  const clock = FakeClock.onTheHour();
   const metricNames: string[] = [];
   // The keys as an instance holds them, read from the secret's text (the secret itself is the construct's).
   const deviceKeys = new DeviceKeys(async () => secretText, { clock: clock.now, onError: () => undefined });
@@ -160,16 +161,16 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
 
   it.each([
     ['tampered', (t: string) => t.slice(0, 10) + (t[10] === 'A' ? 'B' : 'A') + t.slice(11)],
-    ['signed with another key', () => tokenFor(USER, Date.now(), KEY_B)],
-    ['expired', () => tokenFor(USER, Date.now() - LIFETIME - MINUTE)],
-    ['issued in the future', () => tokenFor(USER, Date.now() + DAY)],
-    ["another user's", () => tokenFor(OTHER, Date.now())],
+    ['signed with another key', (_t: string, now: number) => tokenFor(USER, now, KEY_B)],
+    ['expired', (_t: string, now: number) => tokenFor(USER, now - LIFETIME - MINUTE)],
+    ['issued in the future', (_t: string, now: number) => tokenFor(USER, now + DAY)],
+    ["another user's", (_t: string, now: number) => tokenFor(OTHER, now)],
     ['too long', (t: string) => t + 'A'.repeat(700)],
     ['not a string', () => 12345],
     ['badly encoded', () => '%%%.###'],
   ])('counts a token that is %s in the anonymous bucket', async (_, make) => {
     const f = await fixture();
-    const bad = (make as (t: string) => unknown)(tokenFor(USER, f.clock.now()));
+    const bad = (make as (t: string, now: number) => unknown)(tokenFor(USER, f.clock.now()), f.clock.now());
     const outcomes = await fire(20, () => withToken(bad), f.preAuth);
     expect(admitted(outcomes)).toBe(N);
     await expect(f.preAuth(preAuthEvent(USER))).rejects.toThrow(DEFAULT_SETTINGS.refusalMessage);
@@ -202,10 +203,10 @@ describe('device tokens on DynamoDB Local, shipped defaults', () => {
       return event.response.claimsOverrideDetails?.claimsToAddOrOverride?.[CLAIM] as string;
     };
     const beforeSignFrom = await issued();
-    expect(tokenForCheck(beforeSignFrom, KEY_A)).toBe(beforeSignFrom);
+    expect(tokenForCheck(beforeSignFrom, KEY_A, f.clock.now())).toBe(beforeSignFrom);
     f.clock.advance(5 * MINUTE);
     const fresh = await issued();
-    expect(tokenForCheck(fresh, KEY_B)).toBe(fresh);
+    expect(tokenForCheck(fresh, KEY_B, f.clock.now())).toBe(fresh);
     // Through the overlap, both count apart: the old token's bucket already holds its two attempts.
     await f.preAuth(withToken(old));
     await f.preAuth(withToken(fresh));
@@ -401,8 +402,9 @@ describe('stolen device tokens buy little, shipped defaults', () => {
     expect(BUCKETS).toBe(2);
     expect(admitted(outcomes.flat())).toBe((BUCKETS + 1) * N);
     expect(f.metricNames).toContain('DeviceBucketsFull');
-    // Still within the window, a further round buys nothing at all.
+    // Still within the window (the fixture's clock starts on the hour), a further round buys nothing at all.
     f.clock.advance(MINUTE);
+    expect(windowIndex(f.clock.now(), WINDOW)).toBe(windowIndex(f.clock.now() - MINUTE, WINDOW));
     const again = await Promise.all(stolen.map((token) => fire(3, () => withToken(token), f.preAuth)));
     expect(admitted(again.flat())).toBe(0);
   });
@@ -581,9 +583,9 @@ function tokenDid(token: string): string {
   return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')).did;
 }
 
-/** The token itself when `key` signed it, else undefined. */
-function tokenForCheck(token: string, key: string): string | undefined {
+/** The token itself when `key` signed it, checked at `now` (the fixture's clock), else undefined. */
+function tokenForCheck(token: string, key: string, now: number): string | undefined {
   const set = parseDeviceKeySet(JSON.stringify({ key }));
   const { checkDeviceToken } = jest.requireActual('../lambdas/devices/device-token') as typeof import('../lambdas/devices/device-token');
-  return checkDeviceToken(set, token, USER, Date.now() + 60 * MINUTE).valid ? token : undefined;
+  return checkDeviceToken(set, token, USER, now).valid ? token : undefined;
 }

@@ -107,7 +107,7 @@ describe('IAM enforced on DynamoDB Local', () => {
   it('runs every path of every trigger under its own role without a refusal, and each role grants exactly what its paths use', async () => {
     const tableName = await table();
     const ledger = new IamLedger();
-    const clock = new FakeClock(Date.now());
+    const clock = FakeClock.onTheHour();
     const deps = (trigger: TriggerName) =>
       enforcedTriggerDeps(trigger, {
         endpoint: local.engine().endpoint,

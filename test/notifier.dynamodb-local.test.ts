@@ -88,7 +88,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function fixture(config: Partial<Pick<NotifierDeps['config'], 'recipientPeriodSeconds' | 'maxPerHour'>> = {}, tableName?: string) {
   const table = `notices-${++tableCount}`;
   const streamArn = await createLockoutTable(engine.client, table, PARTITION_KEY, TTL_ATTRIBUTE);
-  const clock = new FakeClock(Date.now());
+  const clock = FakeClock.onTheHour();
 
   const cognitoClient = new CognitoIdentityProviderClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const cognito = mockClient(cognitoClient);

@@ -42,7 +42,7 @@ async function fixture(settings: Partial<LockoutSettings> = {}, endpoint?: strin
   await createLockoutTable(local.engine().client, tableName, PARTITION_KEY, TTL_ATTRIBUTE);
   // The SDK resolves this lazily, at the first request: it stays set until the next fixture replaces it.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint ?? local.engine().endpoint;
-  const clock = new FakeClock(Date.now());
+  const clock = FakeClock.onTheHour();
   const deps: TriggerDeps = {
     ...runtimeDeps('PreAuthentication', { LOCKOUT_TABLE_NAME: tableName, LOCKOUT_SIGN_IN_CASE_SENSITIVE: 'false', ...settingsToEnv(settings) }),
     now: clock.now,

@@ -159,8 +159,8 @@ it('keeps a familiar device signing in with USER_AUTH while the anonymous bucket
   }
 
   // The token rides in the request that carries the password: InitiateAuth here, the SELECT_CHALLENGE answer there.
-  // Two sign-ins: the sandbox's success triggers never see a challenge answer's ClientMetadata (cognito-local signs
-  // in without it), so each success issues a new device, and a window has deviceBucketsPerWindow (2) places.
+  // Two sign-ins, each with the token the one before issued: even if neither success gave its device's place back,
+  // two devices fit in the window's deviceBucketsPerWindow (2) places.
   for (const way of ['PASSWORD', 'SELECT_CHALLENGE then PASSWORD_SRP'] as const) {
     const runs = await preAuthRunsSettled(0);
     await expect(ownerSignIn(way)).resolves.toMatchObject({ isSignedIn: true });
