@@ -22,6 +22,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
+  DEVICE_KEY_READERS,
   DEVICE_KEY_SECRET_ENV,
   EVENT_BUS_ENV,
   EVENT_SOURCE,
@@ -326,8 +327,8 @@ export class CognitoLockout extends Construct {
           'rotation Lambda could not give every warm instance the new key before it signs (docs/security-model.md, "Familiar devices").',
       });
     }
-    // Only the functions that sign or check device tokens are told where the key is, and may read it.
-    const keyReaders = new Set<keyof typeof KEY_SCOPES>(['preAuthentication', 'postAuthentication', 'preTokenGeneration']);
+    // Only the functions that sign or check device tokens (DEVICE_KEY_READERS) are told where the key is, and may read it.
+    const keyReaders = new Set<string>(DEVICE_KEY_READERS.map((trigger) => trigger[0].toLowerCase() + trigger.slice(1)));
     const make = (name: keyof typeof KEY_SCOPES, entry: string, actions: string[]): LambdaFunction => {
       const statements = [this.keyStatement(actions, KEY_SCOPES[name])];
       const env = { ...environment };

@@ -13,7 +13,7 @@
  *        node scripts/build-assets.mjs --lambdas  the Lambda bundles only (what the CDK app deploys, see bin/cognito-lockout.ts)
  */
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lambdaNodeMajor, supportedMajors } from './node-majors.mjs';
@@ -59,12 +59,23 @@ export const FACTORIES = {
 };
 
 /**
- * The functions that check or sign device tokens. Their Secrets Manager client is a file of its own beside the
- * bundle, required at the first secret read (lambdas/runtime/secret-reader.ts): pre-authentication and
+ * The bundles of the functions that check or sign device tokens: contract.ts `DEVICE_KEY_READERS`, read from the one
+ * place it is set (as node-majors.mjs reads the runtime's major). Their Secrets Manager client is a file of its own
+ * beside the bundle, required at the first secret read (lambdas/runtime/secret-reader.ts): pre-authentication and
  * post-authentication read the key only for an event that carries a token, so their cold starts without one never
  * parse it (pre token generation signs at every sign-in and reads at init).
  */
-const READS_DEVICE_KEY = ['pre-authentication', 'post-authentication', 'pre-token-generation'];
+function deviceKeyReaders() {
+  const contract = readFileSync(path.join(root, 'lambdas', 'shared', 'contract.ts'), 'utf8');
+  const list = /export const DEVICE_KEY_READERS: readonly TriggerName\[\] = \[([^\]]*)\];/.exec(contract);
+  if (list === null) throw new Error('lambdas/shared/contract.ts does not set DEVICE_KEY_READERS');
+  return [...list[1].matchAll(/'(\w+)'/g)].map(([, trigger]) => {
+    const bundle = trigger.replace(/(?<!^)[A-Z]/g, (letter) => `-${letter}`).toLowerCase();
+    if (!(bundle in FACTORIES)) throw new Error(`DEVICE_KEY_READERS names ${trigger}, which has no bundle named ${bundle}`);
+    return bundle;
+  });
+}
+const READS_DEVICE_KEY = deviceKeyReaders();
 
 /** The Lambda bundles the construct deploys; each overwrites its own files, so readers never see a missing bundle. */
 function lambdaBundles() {
