@@ -589,7 +589,7 @@ async function measureAttack(load: Loader) {
   for (const n of [1, 5, 10]) {
     for (const identities of [1, 50]) {
       for (let repeat = 0; repeat < 3; repeat++) {
-        // Only N differs from the shipped defaults (store-error policy local, 1.5 s budget).
+        // Only N differs from the shipped defaults: the store budget and store-error policy are the deployed ones.
         const pre = await load('PreAuthentication', { maxFailedAttempts: n });
         const names = Array.from({ length: identities }, (_, i) => `attack-${randomUUID()}-${i}`);
         const counter = new StoreUseCounter();
@@ -736,6 +736,9 @@ const LATENCY_LABELS: Record<LatencyRow, string> = {
   preSignUp: 'preSignUp',
 };
 
+/** The shipped store settings (checkDeployedDefaults) the over-admission rows are taken under, as their headings name them. */
+const SHIPPED_STORE = `store-error policy \`${DEFAULT_SETTINGS.storeErrorPolicy}\`, ${DEFAULT_SETTINGS.storeTimeoutMs / 1000} s store budget`;
+
 /** results.md: each part the run measured, in the order of the run. */
 function toMarkdown(r: Results): string {
   const m = r.machine;
@@ -749,7 +752,7 @@ function toMarkdown(r: Results): string {
     const latency = r.latency;
     const rows = LATENCY_ROWS.map((k) => [k, latency[k]] as const);
     parts.push([
-      `Decision latency, ${r.invocations} warm invocations each (ms), shipped settings except \`maxFailedAttempts\` 1000 for the pre-authentication rows (so that repeated attempts on the same identities stay in the steady state, the path N = 5 takes below its limit) and \`signUpMaxAttempts\` 100,000 for pre sign-up (so that the row's sign-ups stay below the sign-up limit). Each row runs in a process of its own and alternates its decisions with bare \`UpdateItem\` round trips (its floor), measured beside it: the store's speed drifts during a run, so a row's ratio is to its own floor. Decisions without the store: how many of the row's timed decisions the store did not take (store errors, or the circuit open); a row with any is marked ⚠.`,
+      `Decision latency, ${r.invocations} warm invocations each (ms), shipped settings except \`maxFailedAttempts\` 1000 for the pre-authentication rows (so that repeated attempts on the same identities stay in the steady state, the path N = ${DEFAULT_SETTINGS.maxFailedAttempts} takes below its limit) and \`signUpMaxAttempts\` 100,000 for pre sign-up (so that the row's sign-ups stay below the sign-up limit). Each row runs in a process of its own and alternates its decisions with bare \`UpdateItem\` round trips (its floor), measured beside it: the store's speed drifts during a run, so a row's ratio is to its own floor. Decisions without the store: how many of the row's timed decisions the store did not take (store errors, or the circuit open); a row with any is marked ⚠.`,
       '',
       '| | p50 | p95 | p99 | Its floor: p50 | p95 | p99 | p50 / floor p50 | Decisions without the store |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -815,7 +818,7 @@ function toMarkdown(r: Results): string {
   if (r.attack !== undefined) {
     const attack = r.attack;
     parts.push([
-      `Over-admission under attack, shipped defaults but N (store-error policy \`local\`, 1.5 s store budget): 1,000 attempts in one process, ${ATTACK_CONCURRENCY} under way at once (admitted / N per identity; three runs each):`,
+      `Over-admission under attack, shipped defaults but N (${SHIPPED_STORE}): 1,000 attempts in one process, ${ATTACK_CONCURRENCY} under way at once (admitted / N per identity; three runs each):`,
       '',
       '| N | Identities | Admitted per run | admitted / (N × identities) | Decisions without the store, per run |',
       '| ---: | ---: | --- | --- | --- |',
@@ -831,7 +834,7 @@ function toMarkdown(r: Results): string {
   if (r.faults !== undefined) {
     const faults = r.faults;
     parts.push([
-      `Over-admission under store faults, shipped defaults (N = 5, store-error policy \`local\`, 1.5 s budget): 20 identities, 30 attempts each from every process, ${ATTACK_CONCURRENCY} under way at once per process (an instance's sockets to DynamoDB); processes share the table as Lambda instances do, each takes one decision alone first (its cold start) and all then attack together. The proxy passes the store's requests through byte for byte on a connection of their own, or fails them as the row says. Per instance: the most one process admitted for one identity, over N (bound 1.0). Fleet: the most all processes admitted for one identity, over N, then all admissions over N × identities. Without the store: the attack's decisions the store did not take, of all of them (the 'store up' rows must have none, and admit at most N per identity across the fleet, or the run fails). Three runs each:`,
+      `Over-admission under store faults, shipped defaults (N = ${DEFAULT_SETTINGS.maxFailedAttempts}, ${SHIPPED_STORE}): 20 identities, 30 attempts each from every process, ${ATTACK_CONCURRENCY} under way at once per process (an instance's sockets to DynamoDB); processes share the table as Lambda instances do, each takes one decision alone first (its cold start) and all then attack together. The proxy passes the store's requests through byte for byte on a connection of their own, or fails them as the row says. Per instance: the most one process admitted for one identity, over N (bound 1.0). Fleet: the most all processes admitted for one identity, over N, then all admissions over N × identities. Without the store: the attack's decisions the store did not take, of all of them (the 'store up' rows must have none, and admit at most N per identity across the fleet, or the run fails). Three runs each:`,
       '',
       '| Store | Processes | Per instance (max admitted / N) | Fleet, one identity (max admitted / N) | Fleet (admitted / (N × identities)) | Decisions without the store |',
       '| --- | ---: | --- | --- | --- | --- |',
