@@ -21,8 +21,9 @@ export interface DeviceChoiceDeps {
  * Reads the device token a client sent (`metadata[claim]`: pre-authentication's `validationData`, the success
  * signals' `clientMetadata`) and says which bucket it counts in: its own when valid for `identity` (the user Cognito
  * resolved), else undefined, the anonymous bucket. Every sign-in takes this path, known user or unknown name, token
- * or none: one HMAC per key, no network call (the keys are in memory after the cold start). A token sent but not
- * valid is logged with its reason and the hashed identity, and counted.
+ * or none: without a token nothing more, with one an HMAC per key and no network call (the keys are in memory once
+ * an instance's first token has had them read, device-keys.ts). A token sent but not valid is logged with its
+ * reason and the hashed identity, and counted.
  */
 export async function deviceChoice(deps: DeviceChoiceDeps, identity: IdentityRef, metadata: unknown, now: number): Promise<DeviceChoice | undefined> {
   const devices = deps.config.devices;

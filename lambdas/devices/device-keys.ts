@@ -10,11 +10,11 @@ import { withDeadline } from '../shared/deadline';
  * Loaded once per instance: when it is built (`readAtInit`, pre token generation, which signs at every sign-in), or
  * else at the first decision that carries a token, so a cold start without one never loads the Secrets Manager client
  * (secret-reader.ts). The first decision that needs the keys waits for them at most DEVICE_KEY_FIRST_WAIT_MS. After
- * that no decision waits: the set is re-read in the background every DEVICE_KEY_REFRESH_MS, which is how an instance learns a rotated key before the rotation's `signFrom`
- * (the CLI sets it later than one refresh period). A read that fails leaves the last good set in place, or none:
- * then every token counts as absent, which is logged and counted, never shown to a user. A failed read is tried again
- * sooner than a refresh, after a backoff (`keyRetryDelayMs`), so one lost read does not leave an instance without keys
- * for a whole refresh period.
+ * that no decision waits: the set is re-read in the background every DEVICE_KEY_REFRESH_MS, which is how an
+ * instance learns a rotated key before the rotation's `signFrom` (the CLI sets it later than one refresh period).
+ * A read that fails leaves the last good set in place, or none: then every token counts as absent, which is logged
+ * and counted, never shown to a user. A failed read is tried again sooner than a refresh, after a backoff
+ * (`keyRetryDelayMs`), so one lost read does not leave an instance without keys for a whole refresh period.
  */
 export interface DeviceKeysOptions {
   readonly clock: () => number;

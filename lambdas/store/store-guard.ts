@@ -198,8 +198,10 @@ export class StoreGuard {
     return Math.min(this.options.budgetMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - this.options.clock());
   }
 
-  /** One store write behind the circuit and within the budget; throws the store's error (or StoreBypassedError). */
-  /** `deadlineAt`: a write that follows another of the same budget gets only what is left of it. */
+  /**
+   * One store write behind the circuit and within the budget; throws the store's error (or StoreBypassedError).
+   * `deadlineAt`: a write that follows another of the same budget gets only what is left of it.
+   */
   private async write<T>(send: (abortSignal: AbortSignal) => Promise<T>, deadlineAt?: number): Promise<T> {
     const budgetMs = this.budgetLeft(deadlineAt);
     if (budgetMs <= 0) throw new DeadlineExceededError('no time left in the budget');
